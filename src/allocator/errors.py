@@ -1,0 +1,73 @@
+"""Errors, warnings and exit codes shared by every stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of the CLI; batch schedulers branch on them."""
+
+    OK = 0
+    ERROR = 1
+    INVALID = 2
+    INFEASIBLE = 3
+    NO_SOLUTION = 4
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an instance, located as the user sees it."""
+
+    where: str
+    message: str
+    column: str | None = None
+    value: Any = None
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        parts = [self.where]
+        if self.column is not None:
+            parts.append(f"column '{self.column}'")
+        text = ", ".join(parts) + ": "
+        if self.value is not None:
+            text += f"value {self.value!r}: "
+        return text + self.message
+
+
+class AllocatorError(Exception):
+    """Base class of every error the engine raises for a user-facing reason."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+
+class InstanceError(AllocatorError, ValueError):
+    """The instance files are unreadable or invalid; carries every problem found."""
+
+    exit_code = ExitCode.INVALID
+
+    def __init__(self, problems: list[Problem] | str) -> None:
+        if isinstance(problems, str):
+            problems = [Problem("instance", problems)]
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        head = f"{len(errors)} problem(s) in the instance"
+        super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in errors))
+
+
+class InfeasibleError(AllocatorError):
+    """The instance has no feasible plan."""
+
+    exit_code = ExitCode.INFEASIBLE
+
+
+class SolverError(AllocatorError):
+    """The solver failed or stopped without a plan."""
+
+    exit_code = ExitCode.NO_SOLUTION
+
+
+class AllocatorWarning(UserWarning):
+    """A condition worth telling the user that does not stop the run."""

@@ -87,11 +87,168 @@ def convert(
     console.print(f"wrote {target}")
 
 
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Argument(help="Output: a folder, .xlsx or .json.")],
+    nodes: Annotated[int, typer.Option(help="Number of nodes.")] = 50,
+    lots: Annotated[int, typer.Option(help="Number of cargo lots.")] = 150,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same instance.")
+    ] = 0,
+    table_format: Annotated[str, typer.Option("--table-format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Write a random, valid, corridor-like instance of any size, reproducible from the seed."""
+    from allocator.generate import generate_instance
+    from allocator.io import write_instance
+
+    inst = generate_instance(nodes=nodes, lots=lots, seed=seed)
+    write_instance(inst, out, table_format=table_format)
+    console.print(
+        f"wrote {out}: {len(inst.nodes)} nodes, {len(inst.legs)} legs, {len(inst.cargo)} lots"
+    )
+
+
+@app.command()
+def solve(
+    instance: InstancePath,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Plan folder (or .xlsx with --format xlsx); default out/<instance name>.",
+        ),
+    ] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", "-m", help="Formulation name (see `allocator models`) or recipe path."
+        ),
+    ] = "arc-strong",
+    linking: Annotated[
+        str | None, typer.Option(help="Candidate-leg linking: weak or strong.")
+    ] = None,
+    aggregate: Annotated[
+        str | None, typer.Option(help="Flow variables per lot (none) or per origin (origin).")
+    ] = None,
+    integer_teu: Annotated[
+        bool | None,
+        typer.Option("--integer-teu/--continuous-teu", help="Whole TEU per lot and leg."),
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Seconds; default from settings.")
+    ] = None,
+    gap: Annotated[
+        float | None, typer.Option("--gap", help="Relative MIP gap; default from settings.")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="HiGHS threads; default from settings.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="HiGHS random seed.")] = 0,
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Write the HiGHS log to this file.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, parquet or xlsx.")] = "csv",
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Also write report.md.")
+    ] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
+) -> None:
+    """Solve an instance and write the cost-optimal plan (exit 3 infeasible, 4 no plan in time)."""
+    from allocator.check import check_plan
+    from allocator.pipeline import RunOptions, run_or_raise
+    from allocator.report import print_summary, write_markdown
+    from allocator.results import write_plan
+
+    opts = RunOptions(
+        model=model,
+        linking=linking,
+        aggregate=aggregate,
+        integer_teu=integer_teu,
+        time_limit_s=time_limit,
+        mip_rel_gap=gap,
+        threads=threads,
+        seed=seed,
+        log_file=str(log) if log else None,
+    )
+    try:
+        res = run_or_raise(instance, opts)
+    except AllocatorError as exc:
+        raise _fail(exc, str(instance)) from None
+    assert res.plan is not None
+    target = write_plan(res.plan, out or Path("out") / res.instance.name, fmt)
+    if report:
+        write_markdown(
+            res.plan, target / "report.md" if target.is_dir() else target.with_suffix(".md")
+        )
+    if not quiet:
+        _print_problems(res.instance.warnings)
+        print_summary(res.plan, console)
+        console.print(f"wrote {target}")
+    checked = check_plan(res.plan, res.instance)
+    for w in checked.warnings:
+        err.print(f"[yellow]check warning[/]: {w}", soft_wrap=True)
+    if not checked.ok:
+        for e in checked.errors:
+            err.print(f"[red]check error[/]: {e}", soft_wrap=True)
+        raise typer.Exit(int(ExitCode.PLAN_INVALID))
+    if res.result.termination != "optimal" and not quiet:
+        err.print(
+            f"[yellow]not proven optimal[/]: {res.result.termination}, gap {res.result.gap:.2e}"
+        )
+
+
+@app.command()
+def check(
+    plan_path: Annotated[Path, typer.Argument(help="Plan folder or .xlsx written by solve.")],
+    instance: InstancePath,
+) -> None:
+    """Re-verify a written plan from its tables alone (exit 0 sound, 5 violations)."""
+    from allocator.check import check_plan
+    from allocator.results import read_plan
+    from allocator.validate import read_instance
+
+    try:
+        inst = read_instance(instance)
+        plan = read_plan(plan_path)
+    except AllocatorError as exc:
+        raise _fail(exc, str(instance)) from None
+    rep = check_plan(plan, inst)
+    for w in rep.warnings:
+        err.print(f"[yellow]warning[/]: {w}", soft_wrap=True)
+    for e in rep.errors:
+        err.print(f"[red]violation[/]: {e}", soft_wrap=True)
+    if not rep.ok:
+        err.print(f"[red bold]{plan_path}: {len(rep.errors)} violation(s)[/]")
+        raise typer.Exit(int(ExitCode.PLAN_INVALID))
+    console.print(
+        f"{plan_path}: sound; recomputed cost {rep.recomputed_objective:,.2f} equals the objective"
+    )
+
+
+@app.command()
+def models() -> None:
+    """List the formulations (recipes in models/)."""
+    from allocator.formulation import available, load_recipe
+
+    table = Table("name", "family", "options", "description", title="models", title_justify="left")
+    for name in available():
+        r = load_recipe(name)
+        table.add_row(
+            name,
+            r.family,
+            ", ".join(f"{k}={v}" for k, v in r.options.items()),
+            " ".join(r.description.split())[:90],
+        )
+    console.print(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)
+        # non-standalone mode returns the code of a raised typer.Exit instead of raising it
+        result = app(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except SystemExit as exc:  # click usage errors
@@ -101,11 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
-    except Exception as exc:  # click errors in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
+    except Exception as exc:  # usage errors of (typer's vendored) click in non-standalone mode
+        show = getattr(exc, "show", None)
+        if callable(show) and type(exc).__module__.startswith(("click", "typer")):
+            show()
             return int(ExitCode.INVALID)
         raise
-    return int(ExitCode.OK)
+    return int(result) if isinstance(result, int) else int(ExitCode.OK)

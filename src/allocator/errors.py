@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     INVALID = 2
     INFEASIBLE = 3
     NO_SOLUTION = 4
+    PLAN_INVALID = 5
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,182 @@
+"""Arc-based formulation: one ``define_*`` function per variable or constraint family.
+
+Notation: groups :math:`g` (a commodity, or all commodities of one origin and class), commodities
+:math:`k \\in g` with :math:`q_k` TEU, legs :math:`a=(i,j)`, flow variables :math:`x_{ga}` for the
+usable pairs only, :math:`C_{ga}` the generalised cost per TEU of the group's class on leg :math:`a`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+
+from allocator.formulation.data import ArcData
+from allocator.preprocess import Network
+
+
+def define_flow(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""TEU of group :math:`g` on leg :math:`a`: :math:`x_{ga} \ge 0` (integer with ``integer_teu``)."""
+    domain = pyo.NonNegativeIntegers if d.integer_teu else pyo.NonNegativeReals
+    m.flow = pyo.Var(range(d.n_pairs), domain=domain)
+
+
+def define_unserved(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""TEU of commodity :math:`k` left unmoved: :math:`0 \le u_k \le q_k`, and :math:`u_k = 0` under ``forbid``."""
+    domain = pyo.NonNegativeIntegers if d.integer_teu else pyo.NonNegativeReals
+    ub = np.zeros_like(d.com_teu) if d.forbid_unserved else d.com_teu
+
+    m.unserved = pyo.Var(
+        range(len(d.com_teu)), domain=domain, bounds=lambda m, k: (0, float(ub[k]))
+    )
+
+
+def define_services(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""Departures of service leg :math:`a`: :math:`s_a \in \{0, 1, \dots, S_a\}`."""
+    legs = [int(a) for a in d.service_legs]
+    m.SERVICE_LEGS = pyo.Set(initialize=legs, ordered=True)
+
+    def bounds(m: pyo.ConcreteModel, a: int) -> tuple[float, float | None]:
+        top = d.leg_max_services[a]
+        return (0, float(top) if np.isfinite(top) else None)
+
+    m.services = pyo.Var(m.SERVICE_LEGS, domain=pyo.NonNegativeIntegers, bounds=bounds)
+
+
+def define_open(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""Whether candidate leg :math:`a` (fixed cost :math:`F_a > 0`) is opened: :math:`y_a \in \{0,1\}`."""
+    m.CANDIDATE_LEGS = pyo.Set(initialize=[int(a) for a in d.candidate_legs], ordered=True)
+    m.open = pyo.Var(m.CANDIDATE_LEGS, domain=pyo.Binary)
+
+
+def define_flow_balance(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""Flow conservation per group and node.
+
+    .. math:: \sum_{a \in \delta^+(i)} x_{ga} - \sum_{a \in \delta^-(i)} x_{ga}
+              = \sum_{k \in g: o_k = i} (q_k - u_k) - \sum_{k \in g: d_k = i} (q_k - u_k)
+    """
+    n = net.n_nodes
+    keys = np.concatenate(
+        [
+            d.pair_group * n + net.leg_from[d.pair_leg],
+            d.pair_group * n + net.leg_to[d.pair_leg],
+            d.com_group * n + d.com_origin,
+            d.com_group * n + d.com_dest,
+        ]
+    )
+    rows, row_of = np.unique(keys, return_inverse=True)
+    p, k = d.n_pairs, len(d.com_teu)
+    var_kind = np.concatenate([np.zeros(2 * p, np.int8), np.ones(2 * k, np.int8)])
+    var_idx = np.concatenate([np.arange(p), np.arange(p), np.arange(k), np.arange(k)])
+    # out - in + sum_origin u - sum_dest u = sum_origin q - sum_dest q
+    coef = np.concatenate([np.ones(p), -np.ones(p), np.ones(k), -np.ones(k)])
+    rhs = np.bincount(
+        row_of[2 * p :], weights=np.concatenate([d.com_teu, -d.com_teu]), minlength=len(rows)
+    )
+    order = np.argsort(row_of, kind="stable")
+    starts = np.searchsorted(row_of[order], np.arange(len(rows) + 1))
+    kinds, idx, coefs = var_kind[order].tolist(), var_idx[order].tolist(), coef[order].tolist()
+
+    def rule(m: pyo.ConcreteModel, r: int) -> object:
+        s, e = starts[r], starts[r + 1]
+        terms = [
+            (m.flow[i] if kinds[j] == 0 else m.unserved[i]) * coefs[j]
+            for j, i in zip(range(s, e), idx[s:e], strict=True)
+        ]
+        return sum(terms) == float(rhs[r])
+
+    m.con_flow_balance = pyo.Constraint(range(len(rows)), rule=rule)
+    m.flow_balance_rows = rows
+
+
+def _leg_sum(m: pyo.ConcreteModel, by_leg: list[np.ndarray], a: int) -> object:
+    return sum(m.flow[int(p)] for p in by_leg[a])
+
+
+def define_leg_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""Leg capacity per period, for legs that are not candidates: :math:`\sum_g x_{ga} \le U_a`."""
+    by_leg = d.pairs_by(d.pair_leg, net.n_legs)
+    legs = [
+        a
+        for a in range(net.n_legs)
+        if np.isfinite(d.leg_capacity[a]) and d.leg_fixed_cost[a] <= 0 and len(by_leg[a])
+    ]
+    m.con_leg_capacity = pyo.Constraint(
+        legs, rule=lambda m, a: _leg_sum(m, by_leg, a) <= float(d.leg_capacity[a])
+    )
+
+
+def define_service_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""Slots of the departures run: :math:`\sum_g x_{ga} \le K_a s_a` for service legs."""
+    by_leg = d.pairs_by(d.pair_leg, net.n_legs)
+    legs = [int(a) for a in d.service_legs if len(by_leg[a])]
+    m.con_service_capacity = pyo.Constraint(
+        legs,
+        rule=lambda m, a: (
+            _leg_sum(m, by_leg, a) - float(d.leg_service_capacity[a]) * m.services[a] <= 0
+        ),
+    )
+
+
+def define_border_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""Border crossing capacity shared by the legs naming it: :math:`\sum_{a \in A_b} \sum_g x_{ga} \le U_b`."""
+    by_border = d.pairs_by(d.leg_border[d.pair_leg], len(d.border_capacity))
+    borders = [
+        b
+        for b in range(len(d.border_capacity))
+        if np.isfinite(d.border_capacity[b]) and len(by_border[b])
+    ]
+    m.con_border_capacity = pyo.Constraint(
+        borders,
+        rule=lambda m, b: sum(m.flow[int(p)] for p in by_border[b]) <= float(d.border_capacity[b]),
+    )
+
+
+def define_terminal_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""Handling capacity of the node TEU arrive at: :math:`\sum_{a \in \delta^-(j)} \sum_g x_{ga} \le H_j`."""
+    by_node = d.pairs_by(net.leg_to[d.pair_leg], net.n_nodes)
+    nodes = [j for j in range(net.n_nodes) if np.isfinite(d.node_capacity[j]) and len(by_node[j])]
+    m.con_terminal_capacity = pyo.Constraint(
+        nodes,
+        rule=lambda m, j: sum(m.flow[int(p)] for p in by_node[j]) <= float(d.node_capacity[j]),
+    )
+
+
+def _link_capacity(d: ArcData, by_leg: list[np.ndarray], a: int) -> float:
+    demand = float(d.group_teu[d.pair_group[by_leg[a]]].sum())
+    return min(float(d.leg_capacity[a]), demand)
+
+
+def define_linking_weak(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""Candidate legs carry flow only when opened: :math:`\sum_g x_{ga} \le \min(U_a, \sum_g q_g)\, y_a`."""
+    by_leg = d.pairs_by(d.pair_leg, net.n_legs)
+    legs = [int(a) for a in d.candidate_legs if len(by_leg[a])]
+    m.con_linking_weak = pyo.Constraint(
+        legs,
+        rule=lambda m, a: _leg_sum(m, by_leg, a) - _link_capacity(d, by_leg, a) * m.open[a] <= 0,
+    )
+
+
+def define_linking_strong(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""Disaggregated linking per group: :math:`x_{ga} \le \min(q_g, U_a)\, y_a`."""
+    candidate = np.zeros(net.n_legs, dtype=bool)
+    candidate[d.candidate_legs] = True
+    pairs = np.flatnonzero(candidate[d.pair_leg])
+    bound = np.minimum(d.group_teu[d.pair_group[pairs]], d.leg_capacity[d.pair_leg[pairs]])
+    leg = d.pair_leg[pairs]
+    m.con_linking_strong = pyo.Constraint(
+        range(len(pairs)),
+        rule=lambda m, i: m.flow[int(pairs[i])] - float(bound[i]) * m.open[int(leg[i])] <= 0,
+    )
+
+
+def define_objective(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""Total cost.
+
+    .. math:: \min \sum_{g,a} C_{ga} x_{ga} + \sum_{a} c^S_a s_a + \sum_a F_a y_a + \sum_k \pi_k u_k
+    """
+    cost = d.pair_cost.tolist()
+    terms = [cost[p] * m.flow[p] for p in range(d.n_pairs)]
+    terms += [float(d.leg_service_cost[a]) * m.services[a] for a in m.SERVICE_LEGS]
+    terms += [float(d.leg_fixed_cost[a]) * m.open[a] for a in m.CANDIDATE_LEGS]
+    terms += [float(d.com_penalty[k]) * m.unserved[k] for k in range(len(d.com_teu))]
+    m.obj_total_cost = pyo.Objective(expr=sum(terms), sense=pyo.minimize)

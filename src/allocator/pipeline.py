@@ -1,0 +1,163 @@
+"""The spine every caller uses: read -> validate -> preprocess -> build -> solve -> extract."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyomo.environ as pyo
+
+from allocator.errors import InfeasibleError, SolverError
+from allocator.formulation import Recipe, build_model, load_recipe
+from allocator.instance import Instance
+from allocator.io import instance_hash
+from allocator.preprocess import Preprocessed, preprocess
+from allocator.results import Plan, extract
+from allocator.solve import SolveOptions, SolveResult, Termination, solve
+from allocator.validate import read_instance
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What to solve and how; ``None`` means the recipe's or the instance settings' value."""
+
+    model: str | Path = "arc-strong"
+    linking: str | None = None
+    aggregate: str | None = None
+    integer_teu: bool | None = None
+    time_limit_s: float | None = None
+    mip_rel_gap: float | None = None
+    threads: int | None = None
+    seed: int = 0
+    log_file: str | None = None
+    tee: bool = False
+
+
+@dataclass
+class RunResult:
+    """Everything one run produced; ``plan`` is None when the solver found no plan."""
+
+    instance: Instance
+    recipe: Recipe
+    pre: Preprocessed
+    model: pyo.ConcreteModel
+    result: SolveResult
+    plan: Plan | None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _recipe(opts: RunOptions) -> Recipe:
+    return load_recipe(opts.model).with_options(
+        linking=opts.linking, aggregate=opts.aggregate, integer_teu=opts.integer_teu
+    )
+
+
+def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = None) -> RunResult:
+    """Solve one instance and return its plan.
+
+    Raises InstanceError for invalid input, InfeasibleError when no plan exists (``forbid`` with a
+    lot that has no route, or a proven infeasible model), SolverError when the solver stops
+    without a plan.
+    """
+    opts = opts or RunOptions()
+    t_start = time.perf_counter()
+    seconds: dict[str, float] = {}
+    inst = instance if isinstance(instance, Instance) else read_instance(instance)
+    seconds["read"] = time.perf_counter() - t_start
+    recipe = _recipe(opts)
+
+    t0 = time.perf_counter()
+    merge = not recipe.options.get("integer_teu", False)
+    pre = preprocess(inst, merge=merge)
+    seconds["preprocess"] = time.perf_counter() - t0
+    if inst.settings.unserved == "forbid":
+        _fail_unroutable(inst, pre)
+
+    t0 = time.perf_counter()
+    m = build_model(inst, pre, recipe)
+    seconds["build"] = time.perf_counter() - t0
+    s = inst.settings
+    solve_opts = SolveOptions(
+        time_limit_s=opts.time_limit_s if opts.time_limit_s is not None else s.time_limit_s,
+        mip_rel_gap=opts.mip_rel_gap if opts.mip_rel_gap is not None else s.mip_rel_gap,
+        threads=opts.threads if opts.threads is not None else s.threads,
+        seed=opts.seed,
+        log_file=opts.log_file,
+        tee=opts.tee,
+    )
+    result = solve(m, solve_opts)
+    seconds["handoff"] = result.handoff_seconds
+    seconds["solve"] = result.solve_seconds
+    plan = None
+    if result.ok:
+        t0 = time.perf_counter()
+        seconds["total"] = time.perf_counter() - t_start
+        plan = extract(
+            inst,
+            pre,
+            m,
+            result,
+            model_name=recipe.name,
+            instance_sha256=instance_hash(inst),
+            seconds=seconds,
+        )
+        seconds["extract"] = time.perf_counter() - t0
+    logger.info(
+        "run %s with %s: %s in %.2f s",
+        inst.name,
+        recipe.name,
+        result.termination,
+        time.perf_counter() - t_start,
+    )
+    return RunResult(inst, recipe, pre, m, result, plan, seconds)
+
+
+def run_or_raise(
+    instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = None
+) -> RunResult:
+    """Like ``run``, but raise InfeasibleError or SolverError when there is no plan."""
+    res = run(instance, opts)
+    if res.plan is None:
+        t = res.result.termination
+        if t in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED):
+            hint = (
+                " (every lot must move: settings say unserved = forbid)"
+                if (res.instance.settings.unserved == "forbid")
+                else ""
+            )
+            raise InfeasibleError(f"{res.instance.name}: no feasible plan exists{hint}")
+        raise SolverError(f"{res.instance.name}: solver stopped without a plan ({t})")
+    return res
+
+
+def _fail_unroutable(inst: Instance, pre: Preprocessed) -> None:
+    com = pre.commodities
+    bad = com[com["status"] != "ok"]
+    if bad.empty:
+        return
+    lines = []
+    for lots, o, d, c, status, due, fastest in zip(
+        bad["lots"],
+        bad["origin"],
+        bad["destination"],
+        bad["class"],
+        bad["status"],
+        bad["due_days"],
+        bad["fastest_days"],
+        strict=True,
+    ):
+        why = (
+            "no route"
+            if status == "no_route"
+            else (f"no route within {due:g} due days (fastest {fastest:.1f} days)")
+        )
+        lines.append(f"lots {', '.join(lots)} ({o} -> {d}, class {c}): {why}")
+    raise InfeasibleError(
+        f"{inst.name}: no feasible plan; settings say unserved = forbid but\n  "
+        + "\n  ".join(lines)
+    )

@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 
 docs: $(STAMP)
-	$(BIN)/python -m allocator.schema.docs > docs/format.md
+	$(BIN)/python -m allocator.schema.docs
 
 clean:
 	rm -rf $(VENV) out

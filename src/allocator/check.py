@@ -92,8 +92,8 @@ def forbidden_pairs(inst: Instance) -> set[tuple[str, str]]:
     country_from = legs["from"].map(nodes["country"])
     country_to = legs["to"].map(nodes["country"])
     out = set()
-    for r in inst.restrictions.itertuples(index=False):
-        scope, target = r.scope, r.target
+    rules = inst.restrictions
+    for cls, scope, target in zip(rules["class"], rules["scope"], rules["target"], strict=True):
         if scope == "mode":
             hit = legs["mode"] == target
         elif scope == "leg":
@@ -104,7 +104,7 @@ def forbidden_pairs(inst: Instance) -> set[tuple[str, str]]:
             hit = (legs["from"] == target) | (legs["to"] == target)
         else:
             hit = (country_from == target) | (country_to == target)
-        out.update((r._asdict()["class"], leg) for leg in legs.index[np.asarray(hit)])
+        out.update((cls, leg) for leg in legs.index[np.asarray(hit)])
     return out
 
 

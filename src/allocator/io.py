@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import tomli_w
 
@@ -39,12 +40,23 @@ class RawTable:
     source: str
     row_word: str = "line"  # "line" (CSV), "row" (Excel, Parquet), "item" (JSON)
     first_row: int = 2
+    numbers: list[int] | None = None  # line/row number of each row when blank rows were dropped
 
     def where(self, i: int) -> str:
         """Where row ``i`` (0-based) is, as the user sees it."""
         if self.row_word == "item":
             return f"{self.source}[{i}]"
-        return f"{self.source} {self.row_word} {i + self.first_row}"
+        number = self.numbers[i] if self.numbers is not None else i + self.first_row
+        return f"{self.source} {self.row_word} {number}"
+
+
+def _drop_blank_rows(frame: pd.DataFrame, first_row: int) -> tuple[pd.DataFrame, list[int] | None]:
+    """Drop rows with every cell empty; return the frame and the numbers of the rows kept."""
+    blank = frame.apply(lambda c: c.isna() | (c.astype(str).str.strip() == "")).all(axis=1)
+    if not blank.any():
+        return frame, None
+    numbers = [int(i) + first_row for i in np.flatnonzero(~blank.to_numpy())]
+    return frame[~blank.to_numpy()].reset_index(drop=True), numbers
 
 
 @dataclass
@@ -119,9 +131,16 @@ def _read_folder(toml_path: Path) -> RawInstance:
             frame = frame.where(frame.notna(), None)
             tables[name] = RawTable(name, frame, shown, "row", 1)
         else:
-            frame = pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
+            frame = pd.read_csv(
+                file,
+                dtype=str,
+                keep_default_na=False,
+                skipinitialspace=True,
+                skip_blank_lines=False,
+            )
             frame.columns = [str(c).strip() for c in frame.columns]
-            tables[name] = RawTable(name, frame, shown, "line", 2)
+            frame, numbers = _drop_blank_rows(frame, 2)  # blank lines still count as lines
+            tables[name] = RawTable(name, frame, shown, "line", 2, numbers)
     settings = doc.get("settings", {})
     return RawInstance(toml_path, settings, tables, f"{toml_path} [settings]", problems)
 
@@ -145,7 +164,8 @@ def _read_excel(path: Path) -> RawInstance:
                 {str(k): v for k, v in zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True) if k}
             )
         else:
-            tables[name] = RawTable(name, frame, f"{path.name} sheet '{name}'", "row", 2)
+            frame, numbers = _drop_blank_rows(frame, 2)  # blank rows still count as rows
+            tables[name] = RawTable(name, frame, f"{path.name} sheet '{name}'", "row", 2, numbers)
     return RawInstance(path, settings, tables, f"{path.name} sheet '{SETTINGS_SHEET}'")
 
 

@@ -50,6 +50,8 @@ class _Problems:
         kind: str = "",
         severity: str = "error",
     ) -> None:
+        if isinstance(value, np.generic):  # shown as 600.0, not np.float64(600.0)
+            value = value.item()
         key = (where.split(" line ")[0].split(" row ")[0].split("[")[0], column, kind or message)
         self._counts[key] += 1
         if self._counts[key] <= MAX_PER_KIND:
@@ -192,8 +194,9 @@ def _type_table(ts: TableSchema, table: RawTable | None, probs: _Problems) -> pd
     extras = [
         c for c in frame.columns if c not in typed.columns and not str(c).startswith("Unnamed")
     ]
-    for c in extras:
-        typed[c] = frame[c].reset_index(drop=True)
+    for c in extras:  # empty cells are missing, as in schema columns, whatever the container
+        values = frame[c].reset_index(drop=True)
+        typed[c] = values.where(~_empty(values), None)
     return typed
 
 
@@ -256,10 +259,12 @@ def _numeric(
     ok = typed.notna().to_numpy()
     arr = typed.to_numpy(dtype=float, na_value=np.nan)
     if col.type == "int":
-        for i in np.flatnonzero(ok & (arr != np.round(arr))):
+        fractional = ok & (arr != np.round(arr))
+        for i in np.flatnonzero(fractional):
             probs.add(
                 table.where(i), "expected an integer", col.name, values[i], kind="not integer"
             )
+        typed = typed.where(~fractional)  # reported; keep the column castable to Int64
     if col.min_value is not None:
         low = arr <= col.min_value if col.min_exclusive else arr < col.min_value
         word = "greater than" if col.min_exclusive else "at least"

@@ -162,23 +162,35 @@ def test_pruning_keeps_exactly_the_legs_of_paths_within_due():
 @given(st.integers(3, 8), st.integers(3, 16), st.integers(0, 10_000))
 @settings(max_examples=25, deadline=None)
 def test_pruning_is_a_valid_reduction(n, m, seed):
-    """Every simple origin-destination path within the due days uses only usable legs."""
+    """Every simple origin-destination path within the due days and cheaper than the penalty
+    uses only usable legs."""
     rng = np.random.default_rng(seed)
     tails, heads, hours = _random_graph(rng, n, m)
+    cost = rng.uniform(10, 100, m)
+    penalty = float(rng.uniform(50, 300))
     inst = build(
         nodes=[node(f"N{i}") for i in range(n)],
         legs=[
-            leg(f"E{a}", f"N{tails[a]}", f"N{heads[a]}", 1.0, hours=float(hours[a]))
+            leg(f"E{a}", f"N{tails[a]}", f"N{heads[a]}", float(cost[a]), hours=float(hours[a]))
             for a in range(m)
         ],
         classes=FREE_TIME,
-        cargo=[lot("L", "N0", f"N{n - 1}", 1, due_days=float(rng.uniform(1, 8)))],
+        cargo=[
+            lot(
+                "L",
+                "N0",
+                f"N{n - 1}",
+                1,
+                due_days=float(rng.uniform(1, 8)),
+                penalty_per_teu=penalty,
+            )
+        ],
     )
     pre = preprocess(inst)
     usable = set(pre.usable_legs.tolist())
     due_h = float(inst.cargo["due_days"].iloc[0]) * 24
     for path in naive.simple_paths(n, tails.tolist(), heads.tolist(), 0, n - 1):
-        if sum(hours[a] for a in path) <= due_h + 1e-9:
+        if sum(hours[a] for a in path) <= due_h + 1e-9 and sum(cost[a] for a in path) <= penalty:
             assert set(path) <= usable
 
 

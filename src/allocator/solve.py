@@ -54,6 +54,7 @@ class SolveOptions:
     seed: int = 0
     log_file: str | None = None
     tee: bool = False
+    lp_first: bool = True
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class SolveResult:
     handoff_seconds: float
     solve_seconds: float
     nodes: int = 0
+    root_bound: float = float("nan")
     options: dict[str, Any] = field(default_factory=dict)
     row_duals: np.ndarray | None = field(default=None, repr=False, compare=False)
 
@@ -130,6 +132,35 @@ class _Compiled:
     rows: list[Any]
 
 
+def column_bounds(var: pyo.Var, lower: np.ndarray, upper: np.ndarray, integer: bool) -> None:
+    """Record the bounds of every member of ``var`` as arrays (in ``var``'s order) for a fast hand-off."""
+    registry = var.parent_block().__dict__.setdefault("_column_bounds", {})
+    registry[var.local_name] = (lower, upper, integer)
+
+
+def _bounds(m: pyo.ConcreteModel, columns: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lower, upper and integrality of ``columns``: from registered arrays where there are any."""
+    registry = m.__dict__.get("_column_bounds", {})
+    lows, ups, ints, ids = [], [], [], []
+    for var in m.component_objects(pyo.Var, descend_into=True):
+        data = list(var.values())
+        ids.extend(map(id, data))
+        if var.local_name in registry and var.parent_block() is m:
+            lo, up, is_int = registry[var.local_name]
+            lows.append(np.asarray(lo, dtype=float))
+            ups.append(np.asarray(up, dtype=float))
+            ints.append(np.full(len(data), is_int))
+        else:
+            lows.append(np.array([-np.inf if v.lb is None else v.lb for v in data], dtype=float))
+            ups.append(np.array([np.inf if v.ub is None else v.ub for v in data], dtype=float))
+            ints.append(np.array([v.is_integer() for v in data], dtype=bool))
+    pos = dict(zip(ids, range(len(ids)), strict=True))
+    take = np.fromiter((pos[id(v)] for v in columns), dtype=np.int64, count=len(columns))
+    cat = (np.concatenate(x) if x else np.zeros(0) for x in (lows, ups, ints))
+    lower, upper, integer = cat
+    return lower[take], upper[take], integer[take].astype(bool)
+
+
 def _compile(m: pyo.ConcreteModel) -> _Compiled:
     info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
     n = len(info.columns)
@@ -138,9 +169,7 @@ def _compile(m: pyo.ConcreteModel) -> _Compiled:
     obj = next(m.component_data_objects(pyo.Objective, active=True))
     if obj.sense == pyo.maximize:
         cost, offset = -cost, -offset
-    lower = np.array([-np.inf if v.lb is None else v.lb for v in info.columns], dtype=float)
-    upper = np.array([np.inf if v.ub is None else v.ub for v in info.columns], dtype=float)
-    integer = np.array([v.is_integer() or v.is_binary() for v in info.columns], dtype=bool)
+    lower, upper, integer = _bounds(m, info.columns)
     kind = np.array([r.bound_type for r in info.rows], dtype=np.int8)
     rhs = np.asarray(info.rhs, dtype=float)
     row_lower = np.where(kind == 1, -np.inf, rhs)
@@ -193,8 +222,18 @@ def _highs(c: _Compiled, opts: SolveOptions) -> highspy.Highs:
     return h
 
 
+def _integral(x: np.ndarray, integer: np.ndarray, tol: float = 1e-6) -> bool:
+    values = x[integer]
+    return bool(np.all(np.abs(values - np.round(values)) <= tol))
+
+
 def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult:
-    """Solve ``m`` with HiGHS and load the solution into its variables when there is one."""
+    """Solve ``m`` with HiGHS and load the solution into its variables when there is one.
+
+    A MIP is first solved as its LP relaxation (``lp_first``): that gives the root LP bound, and
+    when the relaxation's optimum is already integral it is the MIP optimum (gap 0) and branch and
+    bound is skipped. Otherwise the MIP is solved within the time left.
+    """
     opts = opts or SolveOptions()
     t0 = time.perf_counter()
     try:
@@ -218,11 +257,29 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
     h = _highs(c, opts)
     handoff = time.perf_counter() - t0
     t0 = time.perf_counter()
-    h.run()
+    is_mip = bool(c.integer.any())
+    root_bound = np.nan
+    skip_mip = False
+    if is_mip and opts.lp_first:
+        h.setOptionValue("solve_relaxation", True)
+        h.run()
+        lp_status = h.getModelStatus()
+        if lp_status == highspy.HighsModelStatus.kOptimal:
+            root_bound = h.getInfo().objective_function_value + c.offset
+            x = np.asarray(h.getSolution().col_value, dtype=float)
+            skip_mip = _integral(x, c.integer)
+        elif lp_status == highspy.HighsModelStatus.kInfeasible:
+            skip_mip = True  # the MIP is infeasible too
+        h.setOptionValue("solve_relaxation", False)
+        if not skip_mip:
+            left = opts.time_limit_s - (time.perf_counter() - t0)
+            h.setOptionValue("time_limit", max(left, 0.01))
+            h.run()
+    else:
+        h.run()
     seconds = time.perf_counter() - t0
     status = h.getModelStatus()
     info = h.getInfo()
-    is_mip = bool(c.integer.any())
     termination = _STATUS.get(status, Termination.ERROR)
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if termination == Termination.TIME_LIMIT and not has_solution:
@@ -234,11 +291,13 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
     ):
         has_solution = False
     objective = info.objective_function_value + c.offset if has_solution else np.nan
-    if is_mip:
+    if is_mip and not skip_mip:
         bound = info.mip_dual_bound + c.offset
         gap = info.mip_gap if has_solution else np.inf
     else:
         bound, gap = (objective, 0.0) if termination == Termination.OPTIMAL else (np.nan, np.inf)
+    if not is_mip and termination == Termination.OPTIMAL:
+        root_bound = objective
     duals = None
     if has_solution:
         sol = h.getSolution()
@@ -263,8 +322,9 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
         handoff,
         seconds,
         opts,
-        nodes=int(info.mip_node_count) if is_mip else 0,
+        nodes=int(info.mip_node_count) if is_mip and not skip_mip else 0,
         duals=duals,
+        root_bound=root_bound,
     )
 
 
@@ -283,6 +343,7 @@ def _result(
     opts: SolveOptions,
     nodes: int = 0,
     duals: np.ndarray | None = None,
+    root_bound: float = np.nan,
 ) -> SolveResult:
     return SolveResult(
         termination=termination,
@@ -299,6 +360,7 @@ def _result(
         handoff_seconds=handoff,
         solve_seconds=seconds,
         nodes=nodes,
+        root_bound=float(root_bound),
         options=asdict(opts),
         row_duals=duals,
     )

@@ -7,17 +7,22 @@ usable pairs only, :math:`C_{ga}` the generalised cost per TEU of the group's cl
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
 
 from allocator.formulation.data import ArcData
 from allocator.preprocess import Network
+from allocator.solve import column_bounds
 
 
 def define_flow(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     r"""TEU of group :math:`g` on leg :math:`a`: :math:`x_{ga} \ge 0` (integer with ``integer_teu``)."""
     domain = pyo.NonNegativeIntegers if d.integer_teu else pyo.NonNegativeReals
     m.flow = pyo.Var(range(d.n_pairs), domain=domain)
+    column_bounds(m.flow, np.zeros(d.n_pairs), np.full(d.n_pairs, np.inf), d.integer_teu)
 
 
 def define_unserved(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
@@ -65,36 +70,49 @@ def define_flow_balance(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     )
     rows, row_of = np.unique(keys, return_inverse=True)
     p, k = d.n_pairs, len(d.com_teu)
-    var_kind = np.concatenate([np.zeros(2 * p, np.int8), np.ones(2 * k, np.int8)])
-    var_idx = np.concatenate([np.arange(p), np.arange(p), np.arange(k), np.arange(k)])
     # out - in + sum_origin u - sum_dest u = sum_origin q - sum_dest q
-    coef = np.concatenate([np.ones(p), -np.ones(p), np.ones(k), -np.ones(k)])
     rhs = np.bincount(
         row_of[2 * p :], weights=np.concatenate([d.com_teu, -d.com_teu]), minlength=len(rows)
     )
-    order = np.argsort(row_of, kind="stable")
-    starts = np.searchsorted(row_of[order], np.arange(len(rows) + 1))
-    kinds, idx, coefs = var_kind[order].tolist(), var_idx[order].tolist(), coef[order].tolist()
+    part = np.repeat(np.arange(4), [p, p, k, k])  # out flows, in flows, origin u, dest u
+    idx = np.concatenate([np.arange(p), np.arange(p), np.arange(k), np.arange(k)])
+    order = np.lexsort((part, row_of))
+    cut = np.searchsorted(row_of[order] * 4 + part[order], np.arange(4 * len(rows) + 1))
+    idx_sorted = idx[order].tolist()
+
+    x, u = list(m.flow.values()), list(m.unserved.values())
+    cuts, rhs_list = cut.tolist(), rhs.tolist()
 
     def rule(m: pyo.ConcreteModel, r: int) -> object:
-        s, e = starts[r], starts[r + 1]
-        terms = [
-            (m.flow[i] if kinds[j] == 0 else m.unserved[i]) * coefs[j]
-            for j, i in zip(range(s, e), idx[s:e], strict=True)
-        ]
-        return sum(terms) == float(rhs[r])
+        c = cuts[4 * r : 4 * r + 5]
+        expr = sum(x[i] for i in idx_sorted[c[0] : c[1]]) - sum(
+            x[i] for i in idx_sorted[c[1] : c[2]]
+        )
+        if c[3] > c[2]:
+            expr += sum(u[i] for i in idx_sorted[c[2] : c[3]])
+        if c[4] > c[3]:
+            expr -= sum(u[i] for i in idx_sorted[c[3] : c[4]])
+        return expr == rhs_list[r]
 
     m.con_flow_balance = pyo.Constraint(range(len(rows)), rule=rule)
     m.flow_balance_rows = rows
 
 
-def _leg_sum(m: pyo.ConcreteModel, by_leg: list[np.ndarray], a: int) -> object:
-    return sum(m.flow[int(p)] for p in by_leg[a])
+def _flows(m: pyo.ConcreteModel) -> list[Any]:
+    """The flow variables as a list, indexed faster than the component."""
+    if "_flow_list" not in m.__dict__:
+        m.__dict__["_flow_list"] = list(m.flow.values())
+    return m.__dict__["_flow_list"]
+
+
+def _leg_sum(m: pyo.ConcreteModel, by_leg: list[list[int]], a: int) -> object:
+    x = _flows(m)
+    return sum(x[p] for p in by_leg[a])
 
 
 def define_leg_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     r"""Leg capacity per period, for legs that are not candidates: :math:`\sum_g x_{ga} \le U_a`."""
-    by_leg = d.pairs_by(d.pair_leg, net.n_legs)
+    by_leg = d.pairs_by_leg
     legs = [
         a
         for a in range(net.n_legs)
@@ -107,7 +125,7 @@ def define_leg_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
 
 def define_service_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     r"""Slots of the departures run: :math:`\sum_g x_{ga} \le K_a s_a` for service legs."""
-    by_leg = d.pairs_by(d.pair_leg, net.n_legs)
+    by_leg = d.pairs_by_leg
     legs = [int(a) for a in d.service_legs if len(by_leg[a])]
     m.con_service_capacity = pyo.Constraint(
         legs,
@@ -127,7 +145,7 @@ def define_border_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> No
     ]
     m.con_border_capacity = pyo.Constraint(
         borders,
-        rule=lambda m, b: sum(m.flow[int(p)] for p in by_border[b]) <= float(d.border_capacity[b]),
+        rule=lambda m, b: sum(_flows(m)[p] for p in by_border[b]) <= float(d.border_capacity[b]),
     )
 
 
@@ -137,18 +155,18 @@ def define_terminal_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> 
     nodes = [j for j in range(net.n_nodes) if np.isfinite(d.node_capacity[j]) and len(by_node[j])]
     m.con_terminal_capacity = pyo.Constraint(
         nodes,
-        rule=lambda m, j: sum(m.flow[int(p)] for p in by_node[j]) <= float(d.node_capacity[j]),
+        rule=lambda m, j: sum(_flows(m)[p] for p in by_node[j]) <= float(d.node_capacity[j]),
     )
 
 
-def _link_capacity(d: ArcData, by_leg: list[np.ndarray], a: int) -> float:
+def _link_capacity(d: ArcData, by_leg: list[list[int]], a: int) -> float:
     demand = float(d.group_teu[d.pair_group[by_leg[a]]].sum())
     return min(float(d.leg_capacity[a]), demand)
 
 
 def define_linking_weak(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     r"""Candidate legs carry flow only when opened: :math:`\sum_g x_{ga} \le \min(U_a, \sum_g q_g)\, y_a`."""
-    by_leg = d.pairs_by(d.pair_leg, net.n_legs)
+    by_leg = d.pairs_by_leg
     legs = [int(a) for a in d.candidate_legs if len(by_leg[a])]
     m.con_linking_weak = pyo.Constraint(
         legs,
@@ -165,7 +183,7 @@ def define_linking_strong(m: pyo.ConcreteModel, d: ArcData, net: Network) -> Non
     leg = d.pair_leg[pairs]
     m.con_linking_strong = pyo.Constraint(
         range(len(pairs)),
-        rule=lambda m, i: m.flow[int(pairs[i])] - float(bound[i]) * m.open[int(leg[i])] <= 0,
+        rule=lambda m, i: _flows(m)[int(pairs[i])] - float(bound[i]) * m.open[int(leg[i])] <= 0,
     )
 
 
@@ -174,9 +192,11 @@ def define_objective(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
 
     .. math:: \min \sum_{g,a} C_{ga} x_{ga} + \sum_{a} c^S_a s_a + \sum_a F_a y_a + \sum_k \pi_k u_k
     """
-    cost = d.pair_cost.tolist()
-    terms = [cost[p] * m.flow[p] for p in range(d.n_pairs)]
-    terms += [float(d.leg_service_cost[a]) * m.services[a] for a in m.SERVICE_LEGS]
-    terms += [float(d.leg_fixed_cost[a]) * m.open[a] for a in m.CANDIDATE_LEGS]
-    terms += [float(d.com_penalty[k]) * m.unserved[k] for k in range(len(d.com_teu))]
-    m.obj_total_cost = pyo.Objective(expr=sum(terms), sense=pyo.minimize)
+    coefs = d.pair_cost.tolist() + d.com_penalty.tolist()
+    variables = _flows(m) + list(m.unserved.values())
+    coefs += [float(d.leg_service_cost[a]) for a in m.SERVICE_LEGS]
+    variables += [m.services[a] for a in m.SERVICE_LEGS]
+    coefs += [float(d.leg_fixed_cost[a]) for a in m.CANDIDATE_LEGS]
+    variables += [m.open[a] for a in m.CANDIDATE_LEGS]
+    expr = LinearExpression(constant=0.0, linear_coefs=coefs, linear_vars=variables)
+    m.obj_total_cost = pyo.Objective(expr=expr, sense=pyo.minimize)

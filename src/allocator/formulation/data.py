@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -55,11 +56,17 @@ class ArcData:
         """Indices of legs the plan may open at their fixed cost."""
         return np.flatnonzero(self.leg_fixed_cost > 0)
 
-    def pairs_by(self, key: np.ndarray, n: int) -> list[np.ndarray]:
+    def pairs_by(self, key: np.ndarray, n: int) -> list[list[int]]:
         """Flow-variable indices grouped by ``key[p]`` in ``0..n-1`` (negative keys dropped)."""
         order = np.argsort(key, kind="stable")
-        bounds = np.searchsorted(key[order], np.arange(n + 1))
-        return [order[bounds[i] : bounds[i + 1]] for i in range(n)]
+        bounds = np.searchsorted(key[order], np.arange(n + 1)).tolist()
+        flat = order.tolist()
+        return [flat[bounds[i] : bounds[i + 1]] for i in range(n)]
+
+    @cached_property
+    def pairs_by_leg(self) -> list[list[int]]:
+        """Flow-variable indices of each leg."""
+        return self.pairs_by(self.pair_leg, len(self.leg_capacity))
 
 
 def arc_data(

@@ -34,7 +34,8 @@ class Preprocessed:
     Lots with the same origin, destination, class, due days and penalty are merged into one
     *commodity* (``commodities`` row ``k``; ``lot_commodity`` maps each lot to it). The legs
     commodity ``k`` may use are ``usable_legs[usable_ptr[k]:usable_ptr[k + 1]]``: allowed for its
-    class, on some origin-destination path, and on one that fits its due days.
+    class, on some origin-destination path that fits its due days, and (unless every TEU must
+    move) on one whose generalised cost does not exceed the penalty of leaving a TEU unmoved.
     """
 
     net: Network
@@ -103,6 +104,9 @@ def preprocess(inst: Instance, *, merge: bool = True) -> Preprocessed:
         net, hours, bwd_src % net.n_nodes, bwd_src // net.n_nodes, reverse=True
     )
     fwd_c, fwd_pred = shortest_paths(net, cost, fwd_src % net.n_nodes, fwd_src // net.n_nodes)
+    bwd_c, _ = shortest_paths(
+        net, cost, bwd_src % net.n_nodes, bwd_src // net.n_nodes, reverse=True
+    )
     seconds["shortest_paths"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -118,18 +122,25 @@ def preprocess(inst: Instance, *, merge: bool = True) -> Preprocessed:
         ["no_route", "no_route_within_due"],
         "ok",
     )
+    forbid = inst.settings.unserved == "forbid"
+    penalty = com["penalty_per_teu"].to_numpy(dtype=float)
+    limit = np.full(len(com), np.inf) if forbid else penalty * (1 + 1e-9)
     args = (
         fwd_t,
         bwd_t,
+        fwd_c,
+        bwd_c,
         fwd_row.astype(np.int64),
         bwd_row.astype(np.int64),
         com["class_idx"].to_numpy(),
         com["origin_idx"].to_numpy(),
         dest,
         (com["due_days"] * 24.0).to_numpy(dtype=float),
+        limit,
         net.leg_from,
         net.leg_to,
         hours,
+        cost,
     )
     counts = kernels._count_usable(*args)
     ptr = np.zeros(len(com) + 1, dtype=np.int64)

@@ -148,27 +148,64 @@ def _dijkstra_many(ptr, arc_leg, arc_head, weights, sources, source_row):  # typ
     return dist, pred
 
 
+@njit(cache=True)
+def _usable(
+    fwd_t,
+    bwd_t,
+    fwd_c,
+    bwd_c,
+    k,
+    a,
+    fr,
+    br,
+    cls,
+    origin,
+    dest,
+    due,
+    limit,
+    leg_from,
+    leg_to,
+    time,
+    cost,
+):  # type: ignore[no-untyped-def]
+    if leg_to[a] == origin[k] or leg_from[a] == dest[k]:
+        return False  # legs into the origin or out of the destination only close cycles
+    t = fwd_t[fr[k], leg_from[a]] + time[cls[k], a] + bwd_t[br[k], leg_to[a]]
+    if not (t <= due[k] and np.isfinite(t)):
+        return False  # on no origin-destination path within the due hours
+    c = fwd_c[fr[k], leg_from[a]] + cost[cls[k], a] + bwd_c[br[k], leg_to[a]]
+    return c <= limit[k]  # any path over the leg costs more than leaving the TEU unmoved
+
+
 @njit(cache=True, parallel=True)
 def _count_usable(
-    fwd, bwd, fwd_row, bwd_row, com_class, com_origin, com_dest, due_hours, leg_from, leg_to, time
+    fwd_t, bwd_t, fwd_c, bwd_c, fr, br, cls, origin, dest, due, limit, leg_from, leg_to, time, cost
 ):  # type: ignore[no-untyped-def]
-    """Number of legs each commodity may use: fwd[u] + T + bwd[v] <= due (finite without a due).
-
-    Legs into the origin or out of the destination only close cycles and are left out.
-    """
-    n_com = fwd_row.shape[0]
-    n_leg = leg_from.shape[0]
+    """Number of legs each commodity may use (see ``_usable``)."""
+    n_com = fr.shape[0]
     counts = np.zeros(n_com, dtype=np.int64)
     for k in prange(n_com):
-        f = fwd[fwd_row[k]]
-        b = bwd[bwd_row[k]]
-        t = time[com_class[k]]
         c = 0
-        for a in range(n_leg):
-            if leg_to[a] == com_origin[k] or leg_from[a] == com_dest[k]:
-                continue
-            total = f[leg_from[a]] + t[a] + b[leg_to[a]]
-            if total <= due_hours[k] and np.isfinite(total):
+        for a in range(leg_from.shape[0]):
+            if _usable(
+                fwd_t,
+                bwd_t,
+                fwd_c,
+                bwd_c,
+                k,
+                a,
+                fr,
+                br,
+                cls,
+                origin,
+                dest,
+                due,
+                limit,
+                leg_from,
+                leg_to,
+                time,
+                cost,
+            ):
                 c += 1
         counts[k] = c
     return counts
@@ -176,33 +213,52 @@ def _count_usable(
 
 @njit(cache=True, parallel=True)
 def _usable_legs(
-    fwd,
-    bwd,
-    fwd_row,
-    bwd_row,
-    com_class,
-    com_origin,
-    com_dest,
-    due_hours,
+    fwd_t,
+    bwd_t,
+    fwd_c,
+    bwd_c,
+    fr,
+    br,
+    cls,
+    origin,
+    dest,
+    due,
+    limit,
     leg_from,
     leg_to,
     time,
+    cost,
     offsets,
 ):  # type: ignore[no-untyped-def]
-    """Leg indices each commodity may use, concatenated per commodity at ``offsets``."""
-    n_com = fwd_row.shape[0]
-    n_leg = leg_from.shape[0]
+    """Leg indices each commodity may use, concatenated per commodity at ``offsets``.
+
+    A leg is usable by commodity k when it lies on an origin-destination path that fits the due
+    hours and whose generalised cost lower bound does not exceed ``limit[k]`` (the penalty of
+    leaving a TEU unmoved, or inf when every TEU must move). Both are valid reductions.
+    """
     out = np.empty(offsets[-1], dtype=np.int64)
-    for k in prange(n_com):
-        f = fwd[fwd_row[k]]
-        b = bwd[bwd_row[k]]
-        t = time[com_class[k]]
+    for k in prange(fr.shape[0]):
         pos = offsets[k]
-        for a in range(n_leg):
-            if leg_to[a] == com_origin[k] or leg_from[a] == com_dest[k]:
-                continue
-            total = f[leg_from[a]] + t[a] + b[leg_to[a]]
-            if total <= due_hours[k] and np.isfinite(total):
+        for a in range(leg_from.shape[0]):
+            if _usable(
+                fwd_t,
+                bwd_t,
+                fwd_c,
+                bwd_c,
+                k,
+                a,
+                fr,
+                br,
+                cls,
+                origin,
+                dest,
+                due,
+                limit,
+                leg_from,
+                leg_to,
+                time,
+                cost,
+            ):
                 out[pos] = a
                 pos += 1
     return out

@@ -17,6 +17,7 @@ run: $(STAMP)
 	$(BIN)/allocator solve instances/eurasia --out $(OUT) --report
 
 test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

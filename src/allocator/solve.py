@@ -17,6 +17,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+from scipy.sparse import csr_array
 
 logger = logging.getLogger(__name__)
 
@@ -227,6 +228,30 @@ def _integral(x: np.ndarray, integer: np.ndarray, tol: float = 1e-6) -> bool:
     return bool(np.all(np.abs(values - np.round(values)) <= tol))
 
 
+def _round_up_start(c: _Compiled, x: np.ndarray) -> np.ndarray | None:
+    """A feasible MIP start from an LP solution by rounding integer columns up, when that is safe.
+
+    Rounding column j up keeps every row feasible when j has no coefficient in an equality or
+    ranged row, only coefficients <= 0 in <= rows and >= 0 in >= rows (e.g. departures or opened
+    legs that only add capacity). Returns None when some integer column is not of that kind.
+    """
+    ints = np.flatnonzero(c.integer)
+    n_rows = len(c.row_lower)
+    a = csr_array((c.a_value, c.a_index, c.a_start), shape=(n_rows, len(c.columns))).tocsc()
+    le = np.isinf(c.row_lower) & np.isfinite(c.row_upper)
+    ge = np.isfinite(c.row_lower) & np.isinf(c.row_upper)
+    for j in ints:
+        rows = a.indices[a.indptr[j] : a.indptr[j + 1]]
+        vals = a.data[a.indptr[j] : a.indptr[j + 1]]
+        if not np.all((le[rows] & (vals <= 0)) | (ge[rows] & (vals >= 0))):
+            return None
+    start = x.copy()
+    start[ints] = np.ceil(x[ints] - 1e-9)
+    if np.any(start[ints] > c.upper[ints] + 1e-9):
+        return None
+    return start
+
+
 def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult:
     """Solve ``m`` with HiGHS and load the solution into its variables when there is one.
 
@@ -260,6 +285,7 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
     is_mip = bool(c.integer.any())
     root_bound = np.nan
     skip_mip = False
+    start: np.ndarray | None = None
     if is_mip and opts.lp_first:
         h.setOptionValue("solve_relaxation", True)
         h.run()
@@ -268,9 +294,15 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
             root_bound = h.getInfo().objective_function_value + c.offset
             x = np.asarray(h.getSolution().col_value, dtype=float)
             skip_mip = _integral(x, c.integer)
+            start = None if skip_mip else _round_up_start(c, x)
         elif lp_status == highspy.HighsModelStatus.kInfeasible:
             skip_mip = True  # the MIP is infeasible too
         h.setOptionValue("solve_relaxation", False)
+        if start is not None:
+            mip_start = highspy.HighsSolution()
+            mip_start.col_value = start.tolist()
+            mip_start.value_valid = True
+            h.setSolution(mip_start)
         if not skip_mip:
             left = opts.time_limit_s - (time.perf_counter() - t0)
             h.setOptionValue("time_limit", max(left, 0.01))

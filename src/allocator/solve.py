@@ -22,6 +22,17 @@ from scipy.sparse import csr_array
 logger = logging.getLogger(__name__)
 
 SOLVER = "highs"
+# A MIP with few integer columns (departures, opened legs) beside a large LP: HiGHS's restarts and
+# RINS/RENS sub-MIPs re-solve the large LP again and again, while the LP relaxation rounded up is
+# already a good start. Measured on the Eurasia example: 10.0 s with HiGHS defaults, 0.9 s with
+# these, same proven optimum. SolveOptions.highs_options overrides them.
+FEW_INTEGERS = 200
+FEW_INTEGERS_SHARE = 0.01
+FEW_INTEGERS_OPTIONS = {
+    "mip_allow_restart": False,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+}
 
 
 class Termination(StrEnum):
@@ -56,6 +67,7 @@ class SolveOptions:
     log_file: str | None = None
     tee: bool = False
     lp_first: bool = True
+    highs_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -218,6 +230,11 @@ def _highs(c: _Compiled, opts: SolveOptions) -> highspy.Highs:
             c.a_value,
         )
     ints = np.flatnonzero(c.integer).astype(np.int32)
+    if 0 < len(ints) <= max(FEW_INTEGERS, FEW_INTEGERS_SHARE * n):
+        for key, value in FEW_INTEGERS_OPTIONS.items():
+            h.setOptionValue(key, value)
+    for key, value in opts.highs_options.items():
+        h.setOptionValue(key, value)
     if len(ints):
         h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
     return h

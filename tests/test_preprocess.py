@@ -202,3 +202,13 @@ def test_cost_matrix_wrapper_matches_checker_twin(eurasia):
     np.testing.assert_allclose(pre.legs.hours, twin["hours"].to_numpy(), rtol=1e-9)
     np.testing.assert_allclose(pre.legs.base_cost, twin["base_cost"].to_numpy(), rtol=1e-9)
     np.testing.assert_allclose(pre.legs.co2_kg, twin["co2_kg"].to_numpy(), rtol=1e-9)
+
+
+@given(st.integers(1, 40), st.integers(0, 200), st.integers(0, 10_000))
+@settings(max_examples=30, deadline=None)
+def test_csr_stars_match_adjacency_lists(n, m, seed):
+    rng = np.random.default_rng(seed)
+    tails = rng.integers(0, n, m)
+    ptr, order = csr(tails, n)
+    for u in range(n):
+        assert sorted(order[ptr[u] : ptr[u + 1]].tolist()) == [a for a in range(m) if tails[a] == u]

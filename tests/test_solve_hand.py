@@ -236,6 +236,7 @@ def test_due_days_prune_the_slow_route_and_report_reasons():
     unserved = res.plan.unserved.set_index("lot")
     assert unserved.loc["L3", "reason"] == "no route within due days"
     assert unserved.loc["L3", "fastest_days"] == pytest.approx(10)
+    assert unserved.loc["L3", "cheapest_route"] == "S"  # cheapest ignoring the due days
 
 
 def test_generalised_cost_of_one_leg():

@@ -59,7 +59,9 @@ class Plan:
 
 
 def _values(var: pyo.Var, index: Any) -> np.ndarray:
-    return np.array([0.0 if var[i].value is None else var[i].value for i in index], dtype=float)
+    # pyo.value also reads Expressions (the path formulation's pair flows)
+    values = (pyo.value(var[i], exception=False) for i in index)
+    return np.array([0.0 if v is None else v for v in values], dtype=float)
 
 
 def _decompose(
@@ -149,7 +151,8 @@ def extract(
     com_of_group: dict[int, list[int]] = defaultdict(list)
     for k, g in enumerate(d.com_group):
         com_of_group[int(g)].append(k)
-    for g, residual in by_group.items():
+    path_routes = m.__dict__.get("path_routes")  # path formulations: (k, legs, TEU) directly
+    for g, residual in by_group.items() if path_routes is None else ():
         ks = com_of_group[g]
         sinks = [(k, int(d.com_dest[k]), float(d.com_teu[k] - unserved_com[k])) for k in ks]
         for k, legs, amount in _decompose(
@@ -158,6 +161,10 @@ def extract(
             cls = int(com["class_idx"].iloc[k])
             for lot in lots_of[k]:
                 route_rows.append((lot, legs, amount * lot_share[lot], cls))
+    for k, legs, amount in path_routes() if path_routes is not None else ():
+        cls = int(com["class_idx"].iloc[k])
+        for lot in lots_of[k]:
+            route_rows.append((lot, legs, amount * lot_share[lot], cls))
 
     routes = _routes_table(inst, pre, route_rows, lot_ids)
     flows = _flows_table(routes, lot_ids, net.leg_ids, route_rows)
@@ -166,6 +173,7 @@ def extract(
     summary = _summary(
         inst, pre, result, model_name, instance_sha256, seconds, routes, unserved_lot
     )
+    summary["due_days_exact"] = path_routes is not None  # path models enforce due days per path
     return Plan(
         summary=summary,
         flows=flows,
@@ -333,6 +341,7 @@ def _unserved_table(inst: Instance, pre: Preprocessed, unserved_lot: np.ndarray)
             "penalty": unserved_lot[keep] * penalty[keep],
             "reason": [REASONS[s] for s in status[keep]],
             "fastest_days": pre.commodities["fastest_days"].to_numpy()[pre.lot_commodity][keep],
+            "cheapest_route": pre.commodities["cheapest_route"].to_numpy()[pre.lot_commodity][keep],
         }
     )
 

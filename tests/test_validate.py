@@ -386,7 +386,7 @@ def test_duplicate_id_names_the_first_line(
 @pytest.mark.parametrize(
     ("scope", "target", "message"),
     [
-        ("country", "ZZ", "unknown country for scope 'country'"),
+        ("country", "QQ", "unknown country for scope 'country'"),
         ("border", "KZAX", "unknown border for scope 'border' (did you mean 'KZAZ'?)"),
         ("leg", "AAU-MNX", "unknown leg for scope 'leg' (did you mean 'AAU-MNG'?)"),
         ("mode", "plane", "unknown mode for scope 'mode'"),

@@ -254,6 +254,7 @@ def _check_cost(
     total += float((opened.astype(float) * legs["fixed_cost"].fillna(0.0)).sum())
     penalty = inst.cargo["penalty_per_teu"].fillna(s.default_penalty_per_teu)
     total += float((unserved * penalty).sum())
+    total += _stability_cost(plan, flows, inst)  # batch/rolling (issue 5)
     rep.recomputed_objective = total
     objective = plan.objective
     if not np.isclose(total, objective, rtol=REL_TOL, atol=1e-4):
@@ -262,3 +263,46 @@ def _check_cost(
         rep.errors.append(
             f"cost table adds up to {plan.costs['cost'].sum():.4f}, not {objective:.4f}"
         )
+
+
+# --- batch/rolling (issue 5)
+
+
+def _stability_cost(plan: Plan, flows: pd.DataFrame, inst: Instance) -> float:
+    """The stability term of a plan solved against last period's plan (``allocator.rolling``).
+
+    Scope ``leg``: W x sum over legs of |TEU - prev_flow_teu| (legs table). Scope ``lot``: W x the
+    sum over flow groups and legs of |TEU - prev_teu| (flows table), lots grouped as the model
+    grouped them (``stability_groups``: lot, commodity or origin_class).
+    """
+    info = plan.summary.iloc[0]
+    weight = pd.to_numeric(info.get("stability_weight", 0.0), errors="coerce")
+    if not (weight > 0):
+        return 0.0
+    if str(info.get("stability_scope", "leg")) == "leg":
+        legs = plan.legs.set_index(plan.legs["leg"].astype(str))
+        load = flows.groupby("leg")["teu"].sum().reindex(legs.index).fillna(0.0)
+        prev = legs["prev_flow_teu"].astype(float).fillna(0.0)
+        return float(weight) * float((load - prev).abs().sum())
+    cargo = inst.cargo
+    keys = {
+        "lot": [],
+        "origin_class": ["origin", "class"],
+        "commodity": ["origin", "destination", "class", "due_days", "penalty_per_teu"],
+    }[str(info.get("stability_groups", "commodity"))]
+    table = cargo.assign(
+        due_days=cargo["due_days"].fillna(np.inf),
+        penalty_per_teu=cargo["penalty_per_teu"].fillna(inst.settings.default_penalty_per_teu),
+    )
+    group = (
+        table.groupby(keys, dropna=False).ngroup()
+        if keys
+        else pd.Series(np.arange(len(table)), index=table.index)
+    )
+    f = plan.flows.assign(
+        group=plan.flows["lot"].map(group),
+        teu=plan.flows["teu"].astype(float),
+        prev_teu=plan.flows["prev_teu"].astype(float).fillna(0.0),
+    )
+    by = f.groupby(["group", "leg"])[["teu", "prev_teu"]].sum()
+    return float(weight) * float((by["teu"] - by["prev_teu"]).abs().sum())

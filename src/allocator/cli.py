@@ -243,6 +243,12 @@ def models() -> None:
     console.print(table)
 
 
+# research commands (allocator bench) live in cli_research
+from allocator.cli_research import register as _register_research  # noqa: E402
+
+_register_research(app)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

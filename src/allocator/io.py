@@ -88,12 +88,21 @@ def read_raw(path: str | os.PathLike[str]) -> RawInstance:
             return _read_excel(p)
         if suffix == ".json":
             return _read_json(p)
+        if suffix == ".dow":  # Canad MCND benchmark file
+            from allocator.mcnd import dow_raw
+
+            return dow_raw(p)
     except InstanceError:
         raise
     except Exception as exc:  # unreadable file: name it, no traceback
         raise InstanceError([Problem(str(p), f"cannot be read: {exc}")]) from exc
     raise InstanceError(
-        [Problem(str(p), "unknown container; expected a folder, instance .toml, .xlsx or .json")]
+        [
+            Problem(
+                str(p),
+                "unknown container; expected a folder, instance .toml, .xlsx, .json or MCND .dow",
+            )
+        ]
     )
 
 

@@ -34,8 +34,14 @@ class RunOptions:
     mip_rel_gap: float | None = None
     threads: int | None = None
     seed: int = 0
+    paths: int | None = None  # paths per commodity of the path formulation (recipe default)
     log_file: str | None = None
     tee: bool = False
+    # --- batch/rolling (issue 5): last period's plan as MIP start and stability reference
+    previous_plan: Plan | None = field(default=None, repr=False, compare=False)
+    stability_weight: float = 0.0
+    stability_scope: str = "lot"  # lot or leg: see allocator.formulation.arc.define_stability
+    warm_start: bool = True
 
 
 @dataclass
@@ -53,7 +59,10 @@ class RunResult:
 
 def _recipe(opts: RunOptions) -> Recipe:
     return load_recipe(opts.model).with_options(
-        linking=opts.linking, aggregate=opts.aggregate, integer_teu=opts.integer_teu
+        linking=opts.linking,
+        aggregate=opts.aggregate,
+        integer_teu=opts.integer_teu,
+        paths=opts.paths,
     )
 
 
@@ -80,6 +89,19 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
 
     t0 = time.perf_counter()
     m = build_model(inst, pre, recipe)
+    mip_start = None
+    if opts.previous_plan is not None:  # batch/rolling (issue 5)
+        from allocator import rolling
+
+        mip_start = rolling.prepare(
+            m,
+            inst,
+            pre,
+            opts.previous_plan,
+            opts.stability_weight,
+            opts.warm_start,
+            opts.stability_scope,
+        )
     seconds["build"] = time.perf_counter() - t0
     s = inst.settings
     solve_opts = SolveOptions(
@@ -89,8 +111,14 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
         seed=opts.seed,
         log_file=opts.log_file,
         tee=opts.tee,
+        mip_start=mip_start,  # batch/rolling (issue 5)
     )
-    result = solve(m, solve_opts)
+    if recipe.family == "colgen":  # research (issue 4): column generation, price-and-branch
+        from allocator.colgen import solve_colgen
+
+        m, result, _ = solve_colgen(inst, pre, recipe, solve_opts)
+    else:
+        result = solve(m, solve_opts)
     seconds["handoff"] = result.handoff_seconds
     seconds["solve"] = result.solve_seconds
     plan = None
@@ -107,6 +135,10 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
             seconds=seconds,
         )
         seconds["extract"] = time.perf_counter() - t0
+        if opts.previous_plan is not None or result.mip_start_status != "none":
+            from allocator import rolling  # batch/rolling (issue 5)
+
+            plan = rolling.annotate(plan, m, result, opts.previous_plan)
     logger.info(
         "run %s with %s: %s in %.2f s",
         inst.name,

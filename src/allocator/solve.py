@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -68,6 +69,11 @@ class SolveOptions:
     tee: bool = False
     lp_first: bool = True
     highs_options: dict[str, Any] = field(default_factory=dict)
+    # --- batch/rolling (issue 5): a user MIP start, {Pyomo variable name: value}, e.g. last
+    # week's plan mapped by allocator.rolling; missing columns start at 0 (clipped to bounds).
+    # Checked against bounds, integrality and rows first: accepted starts are passed to HiGHS
+    # (and take priority over the rounded LP start), rejected ones are reported and dropped.
+    mip_start: Mapping[str, float] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,10 @@ class SolveResult:
     root_bound: float = float("nan")
     options: dict[str, Any] = field(default_factory=dict)
     row_duals: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # --- batch/rolling (issue 5): the user MIP start: none, accepted or rejected (with why)
+    mip_start_status: str = "none"
+    mip_start_objective: float = float("nan")
+    mip_start_message: str = ""
 
     @property
     def ok(self) -> bool:
@@ -269,6 +279,65 @@ def _round_up_start(c: _Compiled, x: np.ndarray) -> np.ndarray | None:
     return start
 
 
+# --- batch/rolling (issue 5): user MIP starts
+START_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class _Start:
+    status: str  # none, accepted, rejected
+    x: np.ndarray | None = None
+    objective: float = float("nan")
+    message: str = ""
+
+
+def _user_start(c: _Compiled, start: Mapping[str, float] | None) -> _Start:
+    """Map a {variable name: value} start onto the columns and check it is feasible."""
+    if start is None:
+        return _Start("none")
+    x = np.zeros(len(c.columns))
+    names = [v.name for v in c.columns]
+    known = 0
+    for j, name in enumerate(names):
+        if name in start:
+            x[j] = float(start[name])
+            known += 1
+    x = np.where(np.isfinite(c.lower) & (x < c.lower), c.lower, x)  # missing columns: 0 in bounds
+    problems = []
+    tol = START_TOL * np.maximum(1.0, np.abs(x))
+    out = np.flatnonzero((x < c.lower - tol) | (x > c.upper + tol))
+    if len(out):
+        problems.append(f"{len(out)} column(s) outside their bounds, e.g. {names[out[0]]}")
+    frac = np.flatnonzero(c.integer & (np.abs(x - np.round(x)) > START_TOL))
+    if len(frac):
+        problems.append(f"{len(frac)} integer column(s) fractional, e.g. {names[frac[0]]}")
+    if len(c.rows):
+        a = csr_array((c.a_value, c.a_index, c.a_start), shape=(len(c.rows), len(c.columns)))
+        act = a @ x
+        rtol = START_TOL * np.maximum(1.0, np.abs(act))
+        bad = np.flatnonzero((act < c.row_lower - rtol) | (act > c.row_upper + rtol))
+        if len(bad):
+            worst = bad[
+                np.argmax(np.maximum(c.row_lower[bad] - act[bad], act[bad] - c.row_upper[bad]))
+            ]
+            problems.append(
+                f"{len(bad)} row(s) violated, worst {c.rows[worst].constraint.name} by "
+                f"{max(c.row_lower[worst] - act[worst], act[worst] - c.row_upper[worst]):.4g}"
+            )
+    objective = float(c.cost @ x + c.offset)
+    if problems:
+        return _Start("rejected", None, objective, "; ".join(problems))
+    x[c.integer] = np.round(x[c.integer])
+    return _Start("accepted", x, objective, f"{known} of {len(names)} columns given")
+
+
+def _set_start(h: highspy.Highs, x: np.ndarray) -> None:
+    sol = highspy.HighsSolution()
+    sol.col_value = x.tolist()
+    sol.value_valid = True
+    h.setSolution(sol)
+
+
 def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult:
     """Solve ``m`` with HiGHS and load the solution into its variables when there is one.
 
@@ -297,6 +366,9 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
             opts,
         )
     h = _highs(c, opts)
+    user = _user_start(c, opts.mip_start)  # batch/rolling (issue 5)
+    if user.status == "rejected":
+        logger.info("MIP start rejected: %s", user.message)
     handoff = time.perf_counter() - t0
     t0 = time.perf_counter()
     is_mip = bool(c.integer.any())
@@ -312,6 +384,8 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
             x = np.asarray(h.getSolution().col_value, dtype=float)
             skip_mip = _integral(x, c.integer)
             start = None if skip_mip else _round_up_start(c, x)
+            if not skip_mip and user.x is not None:  # a user start takes priority
+                start = user.x
         elif lp_status == highspy.HighsModelStatus.kInfeasible:
             skip_mip = True  # the MIP is infeasible too
         h.setOptionValue("solve_relaxation", False)
@@ -325,6 +399,8 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
             h.setOptionValue("time_limit", max(left, 0.01))
             h.run()
     else:
+        if is_mip and user.x is not None:  # batch/rolling (issue 5)
+            _set_start(h, user.x)
         h.run()
     seconds = time.perf_counter() - t0
     status = h.getModelStatus()
@@ -374,6 +450,7 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
         nodes=int(info.mip_node_count) if is_mip and not skip_mip else 0,
         duals=duals,
         root_bound=root_bound,
+        start=user,
     )
 
 
@@ -393,7 +470,9 @@ def _result(
     nodes: int = 0,
     duals: np.ndarray | None = None,
     root_bound: float = np.nan,
+    start: _Start | None = None,
 ) -> SolveResult:
+    start = start or _Start("none")
     return SolveResult(
         termination=termination,
         has_solution=has_solution,
@@ -410,6 +489,90 @@ def _result(
         solve_seconds=seconds,
         nodes=nodes,
         root_bound=float(root_bound),
-        options=asdict(opts),
+        options={
+            k: v for k, v in asdict(replace(opts, mip_start=None)).items() if k != "mip_start"
+        },
         row_duals=duals,
+        mip_start_status=start.status,
+        mip_start_objective=start.objective,
+        mip_start_message=start.message,
     )
+
+
+# --- research (issue 4): a persistent LP for column generation (allocator.colgen)
+
+
+class PersistentLP:
+    """A HiGHS LP kept alive between solves: columns are added in place and every re-solve
+    warm-starts the simplex from the previous basis (no rebuild). Used by column generation."""
+
+    def __init__(
+        self,
+        row_lower: np.ndarray,
+        row_upper: np.ndarray,
+        opts: SolveOptions | None = None,
+    ) -> None:
+        opts = opts or SolveOptions()
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", bool(opts.tee))
+        self.h.setOptionValue("random_seed", int(opts.seed))
+        if opts.threads:
+            self.h.setOptionValue("threads", int(opts.threads))
+        n = len(row_lower)
+        self.h.addRows(
+            n,
+            np.asarray(row_lower, dtype=float),
+            np.asarray(row_upper, dtype=float),
+            0,
+            np.zeros(n, dtype=np.int32),
+            np.zeros(0, dtype=np.int32),
+            np.zeros(0),
+        )
+        self.n_cols = 0
+        self.iterations = 0
+
+    def add_columns(
+        self,
+        cost: np.ndarray,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        starts: np.ndarray,
+        index: np.ndarray,
+        value: np.ndarray,
+    ) -> None:
+        """Add columns in CSC form (``starts`` has one entry per column)."""
+        n = len(cost)
+        if n == 0:
+            return
+        self.h.addCols(
+            n,
+            np.asarray(cost, dtype=float),
+            np.asarray(lower, dtype=float),
+            np.asarray(upper, dtype=float),
+            len(value),
+            np.asarray(starts, dtype=np.int32),
+            np.asarray(index, dtype=np.int32),
+            np.asarray(value, dtype=float),
+        )
+        self.n_cols += n
+
+    def solve(self, time_limit_s: float = 1e9) -> tuple[Termination, float, np.ndarray, np.ndarray]:
+        """Solve the LP; return termination, objective, column values and row duals."""
+        # HiGHS's run time accumulates over runs of one object: the limit is on the total
+        self.h.setOptionValue("time_limit", self.h.getRunTime() + float(max(time_limit_s, 0.01)))
+        self.h.run()
+        term = _STATUS.get(self.h.getModelStatus(), Termination.ERROR)
+        info = self.h.getInfo()
+        self.iterations += int(info.simplex_iteration_count)
+        sol = self.h.getSolution()
+        return (
+            term,
+            float(info.objective_function_value),
+            np.asarray(sol.col_value, dtype=float),
+            np.asarray(sol.row_dual, dtype=float),
+        )
+
+    @property
+    def version(self) -> str:
+        """HiGHS version string."""
+        return self.h.version()

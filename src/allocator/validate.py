@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 MAX_PER_KIND = 20  # problems listed per (table, column, kind) before "... and N more"
 REVERSE_SUFFIX = "~r"
-COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries) | {"XK"}
+# XK Kosovo; ZZ is ISO 3166 user-assigned "unknown", used for MCND benchmark nodes (mcnd.py)
+COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries) | {"XK", "ZZ"}
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _DTYPES = {"str": "str", "float": "float64", "int": "Int64", "bool": "bool"}

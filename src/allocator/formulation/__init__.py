@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pyomo.environ as pyo
 
-from allocator.formulation import arc
+from allocator.formulation import arc, path
 from allocator.formulation.data import ArcData, arc_data
 from allocator.formulation.recipe import Recipe, RecipeError, available, load_recipe
 from allocator.instance import Instance
@@ -21,10 +21,13 @@ Block = Callable[[pyo.ConcreteModel, ArcData, Network], None]
 BLOCKS: dict[str, Block] = {
     name: getattr(arc, name) for name in dir(arc) if name.startswith("define_")
 }
+BLOCKS |= {name: getattr(path, name) for name in dir(path) if name.startswith("define_")}
 
 
 def build_model(inst: Instance, pre: Preprocessed, recipe: Recipe) -> pyo.ConcreteModel:
     """A Pyomo model holding the recipe's blocks, with ``m.data`` (ArcData) and ``m.recipe`` attached."""
+    if recipe.family in ("path", "colgen"):  # colgen builds its own master (colgen.py)
+        return path.build_path_model(inst, pre, recipe, BLOCKS)
     if recipe.family != "arc":
         raise RecipeError(f"model family {recipe.family!r} is not available yet")
     d = arc_data(

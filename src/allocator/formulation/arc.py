@@ -200,3 +200,63 @@ def define_objective(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     variables += [m.open[a] for a in m.CANDIDATE_LEGS]
     expr = LinearExpression(constant=0.0, linear_coefs=coefs, linear_vars=variables)
     m.obj_total_cost = pyo.Objective(expr=expr, sense=pyo.minimize)
+
+
+# --- batch/rolling (issue 5): stability against last period's plan ----------------------------
+
+
+def define_stability(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""Penalise changing volumes against last period's plan (rolling re-planning).
+
+    Applied only when the model carries ``m.stability_weight`` :math:`W > 0` and a reference
+    (set by ``allocator.rolling``, after ``define_objective``); a no-op otherwise. With
+    ``m.stability_scope == "leg"`` the reference is last period's TEU per leg
+    :math:`\bar v_a` (``m.stability_prev``), for the legs with flow variables or
+    :math:`\bar v_a > 0`:
+
+    .. math:: \sum_g x_{ga} - \bar v_a = \delta^+_a - \delta^-_a, \quad \delta^\pm_a \ge 0,
+              \qquad \min \dots + W \sum_a (\delta^+_a + \delta^-_a)
+
+    With ``"lot"`` (the default of ``allocator batch``) it is last period's TEU of the group's
+    lots per leg :math:`\bar x_{ga}` (``m.stability_prev_pairs``): deviations
+    :math:`x_{ga} - \bar x_{ga} = \delta^+_{ga} - \delta^-_{ga}` where :math:`\bar x_{ga} > 0`
+    and :math:`W x_{ga}` elsewhere. It bounds the leg term from above (triangle inequality), so
+    it steadies leg volumes too, and it also stops lots swapping corridors. At an optimum
+    :math:`\delta^+ + \delta^- = |\cdot|`.
+    """
+    weight = float(getattr(m, "stability_weight", 0.0) or 0.0)
+    scope = getattr(m, "stability_scope", "leg")
+    if weight <= 0:
+        return
+    x = _flows(m)
+    if scope == "lot":
+        prev = np.asarray(m.stability_prev_pairs, dtype=float)
+        keys = np.flatnonzero(prev > 0).tolist()
+        rest = np.flatnonzero(prev <= 0).tolist()
+        m.STABILITY_KEYS = pyo.Set(initialize=keys, ordered=True)
+        m.dev_plus = pyo.Var(m.STABILITY_KEYS, domain=pyo.NonNegativeReals)
+        m.dev_minus = pyo.Var(m.STABILITY_KEYS, domain=pyo.NonNegativeReals)
+        m.con_stability = pyo.Constraint(
+            m.STABILITY_KEYS,
+            rule=lambda m, p: x[p] - m.dev_plus[p] + m.dev_minus[p] == float(prev[p]),
+        )
+        plain = [x[p] for p in rest]
+    else:
+        prev = np.asarray(m.stability_prev, dtype=float)
+        by_leg = d.pairs_by_leg
+        keys = [a for a in range(net.n_legs) if len(by_leg[a]) or prev[a] > 0]
+        m.STABILITY_KEYS = pyo.Set(initialize=keys, ordered=True)
+        m.dev_plus = pyo.Var(m.STABILITY_KEYS, domain=pyo.NonNegativeReals)
+        m.dev_minus = pyo.Var(m.STABILITY_KEYS, domain=pyo.NonNegativeReals)
+        m.con_stability = pyo.Constraint(
+            m.STABILITY_KEYS,
+            rule=lambda m, a: (
+                _leg_sum(m, by_leg, a) - m.dev_plus[a] + m.dev_minus[a] == float(prev[a])
+            ),
+        )
+        plain = []
+    variables = [m.dev_plus[k] for k in keys] + [m.dev_minus[k] for k in keys] + plain
+    extra = LinearExpression(
+        constant=0.0, linear_coefs=[weight] * len(variables), linear_vars=variables
+    )
+    m.obj_total_cost.set_value(m.obj_total_cost.expr + extra)

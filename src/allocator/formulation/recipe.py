@@ -12,7 +12,7 @@ import yaml
 from allocator.errors import AllocatorError, ExitCode
 
 RECIPE_KEYS = {"name", "description", "family", "extends", "options", "blocks", "math", "reference"}
-OPTION_KEYS = {"linking", "aggregate", "integer_teu"}
+OPTION_KEYS = {"linking", "aggregate", "integer_teu", "paths"}  # paths: path/colgen families
 
 
 class RecipeError(AllocatorError):

@@ -1,0 +1,102 @@
+"""allocator bench: one process per pair, CSV rows, shifted geometric means, performance profiles."""
+
+from __future__ import annotations
+
+import csv
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from allocator.bench import profile_ratios, read_csv, shifted_geomean
+from allocator.cli import main
+
+# 4 TEU 1->3: direct costs 10 + 4*50 = 210, via 2 costs 200 + 80 = 280 -> 210
+TINY_A = """MULTIGEN.DAT:
+       3       3       1
+       1       2      10      5     100       1       1
+       2       3      10      5     100       1       2
+       1       3      50      9      10       1       3
+       1       3       4
+"""
+# node 3 unreachable from 1: infeasible under forbid
+TINY_B = """ MULTIGEN.DAT:
+       3       1       1
+       1       2      10      5     100       1       1
+       1       3       4
+"""
+
+
+def test_shifted_geomean_by_hand() -> None:
+    assert shifted_geomean([0.0, 0.0]) == pytest.approx(0.0)
+    # (1+10)(19+10) = 319 -> sqrt(319) - 10
+    assert shifted_geomean([1.0, 19.0]) == pytest.approx(math.sqrt(319) - 10)
+
+
+def test_profile_ratios_by_hand() -> None:
+    rows = [
+        {"instance": "i1", "model": "a", "status": "optimal", "time_s": 2.0},
+        {"instance": "i1", "model": "b", "status": "optimal", "time_s": 4.0},
+        {"instance": "i2", "model": "a", "status": "time_limit", "time_s": 9.0},
+        {"instance": "i2", "model": "b", "status": "optimal", "time_s": 3.0},
+    ]
+    r = profile_ratios(rows, 10.0)
+    np.testing.assert_allclose(r["a"], [1.0, np.inf])
+    np.testing.assert_allclose(r["b"], [2.0, 1.0])
+
+
+def test_bench_two_instances_two_models(tmp_path: Path) -> None:
+    (tmp_path / "a.dow").write_text(TINY_A)
+    (tmp_path / "b.dow").write_text(TINY_B)
+    out = tmp_path / "out"
+    code = main(
+        [
+            "bench",
+            "--instances",
+            str(tmp_path / "*.dow"),
+            "--models",
+            "arc-weak,arc-strong",
+            "--time-limit",
+            "20",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    rows = read_csv(out / "bench.csv")
+    assert [(r["instance"], r["model"]) for r in rows] == [
+        ("a", "arc-weak"),
+        ("a", "arc-strong"),
+        ("b", "arc-weak"),
+        ("b", "arc-strong"),
+    ]
+    for r in rows[:2]:
+        assert r["status"] == "optimal"
+        assert r["objective"] == pytest.approx(210)
+        assert r["check_ok"] is True
+        assert r["peak_mb"] > 10
+        assert r["n_vars"] > 0
+        assert r["solver_version"]
+        assert r["seed"] == 0
+    assert {r["status"] for r in rows[2:]} == {"infeasible"}
+    with (out / "ledger.csv").open() as f:
+        assert len(list(csv.DictReader(f))) == 4
+
+    # geomeans recomputed by hand: the infeasible runs count at the time limit (20 s)
+    summary = (out / "summary.md").read_text()
+    for model, (ra, _) in {"arc-weak": rows[0::2], "arc-strong": rows[1::2]}.items():
+        expected = math.sqrt((ra["time_s"] + 10) * (20 + 10)) - 10
+        assert f"| {model} | 2 | 1 | {expected:.2f} |" in summary
+
+    png = (out / "profile.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    root = ET.parse(out / "profile.svg").getroot()
+    assert root.tag.endswith("svg")
+
+
+def test_bench_unknown_model_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "a.dow").write_text(TINY_A)
+    args = ["bench", "-i", str(tmp_path / "a.dow"), "-m", "nope", "-o", str(tmp_path / "o")]
+    assert main(args) == 2

@@ -1,0 +1,106 @@
+"""Canad MCND ``.dow`` reader: format quirks, reference optima, infeasible instances."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from allocator.check import check_plan
+from allocator.cli import main
+from allocator.errors import InfeasibleError, InstanceError
+from allocator.mcnd import REFERENCE_OPTIMA, parse_dow, read_dow
+from allocator.pipeline import RunOptions, run_or_raise
+from allocator.validate import read_instance
+
+MCND = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "mcnd"
+needs_files = pytest.mark.skipif(not MCND.is_dir(), reason="shared/benchmarks/mcnd not present")
+
+
+def _dow(name: str) -> Path:
+    return MCND / ("C" if name.startswith("c") else "R") / f"{name}.dow"
+
+
+TINY = """MULTIGEN.DAT:
+       3       3       1
+       1       2      10      5     100       1       1
+       2       3      10      5     100       1       2
+       1       3      50      9      10       1       3
+       1       3       4
+"""
+
+
+def test_tiny_file_maps_arcs_to_candidate_legs(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.dow"
+    path.write_text(TINY)
+    inst = read_instance(path)
+    assert inst.name == "tiny"
+    assert list(inst.nodes.index) == ["1", "2", "3"]
+    assert set(inst.nodes["country"]) == {"ZZ"}
+    legs = inst.legs
+    assert list(legs["cost_per_teu"]) == [10, 10, 50]
+    assert list(legs["capacity_teu"]) == [5, 5, 9]
+    assert list(legs["fixed_cost"]) == [100, 100, 10]
+    assert inst.cargo["teu"].tolist() == [4.0]
+    assert inst.settings.unserved == "forbid"
+    # 4 TEU: via 2 costs 2*100 + 4*20 = 280, direct 10 + 4*50 = 210
+    res = run_or_raise(inst)
+    assert res.plan.objective == pytest.approx(210)
+    assert check_plan(res.plan, inst).ok
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("NOTDOW\n 1 0 0\n", "expected the tag"),
+        ("MULTIGEN.DAT:\n 3 2 0\n 1 2 1 1 1 1 1\n", "header says 2 arcs"),
+        ("MULTIGEN.DAT:\n 3 1 0\n 1 2 1 x 1 1 1\n", "not an integer"),
+        ("MULTIGEN.DAT:\n 3 1 0\n 1 2 1 1 1 1\n", "expected 7 integers"),
+        ("MULTIGEN.DAT:\n 3 1 0\n 1 4 1 1 1 1 1\n", "node 4 outside 1..3"),
+    ],
+)
+def test_malformed_files_raise_instance_error(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.dow"
+    path.write_text(text)
+    with pytest.raises(InstanceError) as info:
+        read_dow(path)
+    assert message in str(info.value.problems[0])
+
+
+@needs_files
+def test_header_quirks() -> None:
+    r = parse_dow(_dow("r02.7"))  # leading space in the tag; 25 arcs, not 35
+    assert r.n_nodes == 10
+    assert r.arcs.shape == (25, 5)
+    assert r.commodities.shape == (25, 3)
+    c = parse_dow(_dow("c33"))
+    assert (c.n_nodes, len(c.arcs), len(c.commodities)) == (20, 228, 39)
+    assert np.all(c.commodities[:, 2] > 0)
+
+
+@needs_files
+@pytest.mark.parametrize("name", ["c33", "c41", "r01.1", "r04.7"])
+def test_reference_optimum_with_arc_strong(name: str) -> None:
+    res = run_or_raise(_dow(name), RunOptions(model="arc-strong"))
+    assert res.result.termination == "optimal"
+    assert res.plan is not None
+    assert res.plan.objective == pytest.approx(REFERENCE_OPTIMA[name], abs=0.01)
+    rep = check_plan(res.plan, res.instance)
+    assert rep.ok, rep.errors
+    assert rep.recomputed_objective == pytest.approx(res.plan.objective, rel=1e-9)
+
+
+@needs_files
+@pytest.mark.parametrize("name", ["r01.7", "r02.7", "r03.7"])
+def test_infeasible_instances_exit_3_with_a_clear_message(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(InfeasibleError, match="no feasible plan"):
+        run_or_raise(_dow(name))
+    code = main(["solve", str(_dow(name)), "--out", str(tmp_path / "plan"), "-q"])
+    assert code == 3
+    _, err = capsys.readouterr()
+    assert "no feasible plan" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "plan").exists()

@@ -1,0 +1,163 @@
+"""Path formulation (k cheapest in-time paths) and column generation against arc-strong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import FREE_TIME, build, leg, lot, node
+
+from allocator.check import check_plan
+from allocator.formulation import load_recipe
+from allocator.mcnd import REFERENCE_OPTIMA
+from allocator.pipeline import RunOptions, run_or_raise
+
+MCND = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "mcnd"
+needs_files = pytest.mark.skipif(not MCND.is_dir(), reason="shared/benchmarks/mcnd not present")
+
+
+def solve(inst, **opts):
+    res = run_or_raise(inst, RunOptions(**opts))
+    assert res.plan is not None
+    rep = check_plan(res.plan, inst)
+    assert rep.ok, rep.errors
+    assert rep.recomputed_objective == pytest.approx(res.plan.objective, rel=1e-9)
+    return res
+
+
+def lp_instance():
+    # no integer variables: capacities, a border and a terminal limit only
+    return build(
+        nodes=[node("A", "KZ"), node("B", "AZ"), node("C", "KZ"), node("D", "AZ")],
+        legs=[
+            leg("AB", "A", "B", 100, capacity_teu=10, border="X1"),
+            leg("AC", "A", "C", 60),
+            leg("CB", "C", "B", 70, border="X2"),
+            leg("CD", "C", "D", 30, border="X2"),
+            leg("DB", "D", "B", 20),
+            leg("AD", "A", "D", 90, border="X1"),
+        ],
+        borders=[
+            {
+                "id": "X1",
+                "name": "one",
+                "from_country": "KZ",
+                "to_country": "AZ",
+                "capacity_teu": 14,
+            },
+            {
+                "id": "X2",
+                "name": "two",
+                "from_country": "KZ",
+                "to_country": "AZ",
+                "capacity_teu": 20,
+            },
+        ],
+        classes=FREE_TIME,
+        cargo=[lot("L1", "A", "B", 25), lot("L2", "A", "D", 12), lot("L3", "C", "B", 6)],
+    )
+
+
+def candidate_instance():
+    # candidate legs with fixed costs on top of lp_instance's network
+    return build(
+        nodes=[node("A"), node("B"), node("C"), node("D")],
+        legs=[
+            leg("AB", "A", "B", 100, capacity_teu=10, fixed_cost=500),
+            leg("AC", "A", "C", 60, fixed_cost=300),
+            leg("CB", "C", "B", 70, capacity_teu=20),
+            leg("CD", "C", "D", 30, fixed_cost=200),
+            leg("DB", "D", "B", 20, capacity_teu=15, fixed_cost=400),
+            leg("AD", "A", "D", 90),
+        ],
+        classes=FREE_TIME,
+        cargo=[lot("L1", "A", "B", 25), lot("L2", "A", "D", 12), lot("L3", "C", "B", 6)],
+    )
+
+
+@pytest.mark.parametrize("make", [lp_instance, candidate_instance])
+def test_path_with_enough_paths_equals_arc_strong(make) -> None:
+    inst = make()
+    arc = solve(inst, model="arc-strong")
+    path = solve(inst, model="path", paths=20)
+    assert path.plan.objective == pytest.approx(arc.plan.objective, rel=1e-9)
+    assert bool(path.plan.summary["due_days_exact"].iloc[0]) is True
+
+
+def test_path_with_one_path_is_an_upper_bound() -> None:
+    inst = candidate_instance()
+    arc = solve(inst, model="arc-strong")
+    one = run_or_raise(inst, RunOptions(model="path", paths=1))
+    assert one.plan.objective >= arc.plan.objective - 1e-6
+
+
+def test_due_days_are_exact_in_the_path_model() -> None:
+    # A->B (10 h, 1) and B->D (10 h, 1) each lie on a path within 15 h (A>F>B>D and A>B>G>D,
+    # 12 h, 101/TEU) but together take 20 h. The arc model prunes per leg, so it routes A>B>D
+    # (late, 2/TEU); the path model only uses in-time paths: 4 TEU x 101 = 404.
+    inst = build(
+        nodes=[node(n) for n in "ABDFG"],
+        legs=[
+            leg("AB", "A", "B", 1, hours=10),
+            leg("BD", "B", "D", 1, hours=10),
+            leg("AF", "A", "F", 50, hours=1),
+            leg("FB", "F", "B", 50, hours=1),
+            leg("BG", "B", "G", 50, hours=1),
+            leg("GD", "G", "D", 50, hours=1),
+        ],
+        classes=FREE_TIME,
+        cargo=[lot("L1", "A", "D", 4, due_days=15 / 24)],
+    )
+    arc = run_or_raise(inst, RunOptions(model="arc-strong"))
+    assert arc.plan.objective == pytest.approx(8)
+    assert int(arc.plan.summary["late_routes"].iloc[0]) == 1
+    for model in ("path", "colgen"):
+        res = solve(inst, model=model)
+        assert res.plan.objective == pytest.approx(404)
+        assert not res.plan.routes["late"].any()
+
+
+def test_colgen_lp_equals_arc_strong_without_integer_variables() -> None:
+    inst = lp_instance()
+    arc = solve(inst, model="arc-strong")
+    cg = solve(inst, model="colgen")
+    assert cg.result.termination == "optimal"
+    assert cg.plan.objective == pytest.approx(arc.plan.objective, rel=1e-9)
+    assert cg.result.root_bound == pytest.approx(arc.plan.objective, rel=1e-9)
+
+
+def test_colgen_bounds_with_candidate_legs() -> None:
+    inst = candidate_instance()
+    arc = solve(inst, model="arc-strong")
+    cg = solve(inst, model="colgen")
+    assert cg.plan.objective >= arc.plan.objective - 1e-6
+    assert cg.result.root_bound <= arc.plan.objective + 1e-6
+    assert cg.result.gap >= 0
+
+
+@needs_files
+@pytest.mark.parametrize("name", ["c33", "r01.1"])
+def test_colgen_on_mcnd(name: str) -> None:
+    path = MCND / ("C" if name.startswith("c") else "R") / f"{name}.dow"
+    cg = run_or_raise(path, RunOptions(model="colgen"))
+    ref = REFERENCE_OPTIMA[name]
+    assert cg.plan.objective >= ref - 1e-6
+    assert cg.result.root_bound <= ref + 1e-6
+    # the LP bound of the path master equals the strong arc LP bound (c33: 422853.26)
+    arc = run_or_raise(path, RunOptions(model="arc-strong"))
+    assert cg.result.root_bound == pytest.approx(arc.result.root_bound, rel=1e-7)
+    assert check_plan(cg.plan, cg.instance).ok
+
+
+@needs_files
+def test_path_reaches_c33_optimum() -> None:
+    res = run_or_raise(MCND / "C" / "c33.dow", RunOptions(model="path", paths=10))
+    assert res.plan.objective == pytest.approx(REFERENCE_OPTIMA["c33"], abs=0.01)
+    assert check_plan(res.plan, res.instance).ok
+
+
+@pytest.mark.parametrize("name", ["path", "colgen"])
+def test_recipes_have_math_for_every_block(name: str) -> None:
+    r = load_recipe(name)
+    assert r.family == name
+    assert set(r.blocks) <= set(r.math)

@@ -15,7 +15,6 @@ from allocator.pipeline import RunOptions, run_or_raise
 from allocator.validate import read_instance
 
 MCND = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "mcnd"
-needs_files = pytest.mark.skipif(not MCND.is_dir(), reason="shared/benchmarks/mcnd not present")
 
 
 def _dow(name: str) -> Path:
@@ -68,7 +67,6 @@ def test_malformed_files_raise_instance_error(tmp_path: Path, text: str, message
     assert message in str(info.value.problems[0])
 
 
-@needs_files
 def test_header_quirks() -> None:
     r = parse_dow(_dow("r02.7"))  # leading space in the tag; 25 arcs, not 35
     assert r.n_nodes == 10
@@ -79,7 +77,6 @@ def test_header_quirks() -> None:
     assert np.all(c.commodities[:, 2] > 0)
 
 
-@needs_files
 @pytest.mark.parametrize("name", ["c33", "c41", "r01.1", "r04.7"])
 def test_reference_optimum_with_arc_strong(name: str) -> None:
     res = run_or_raise(_dow(name), RunOptions(model="arc-strong"))
@@ -91,7 +88,6 @@ def test_reference_optimum_with_arc_strong(name: str) -> None:
     assert rep.recomputed_objective == pytest.approx(res.plan.objective, rel=1e-9)
 
 
-@needs_files
 @pytest.mark.parametrize("name", ["r01.7", "r02.7", "r03.7"])
 def test_infeasible_instances_exit_3_with_a_clear_message(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -104,3 +100,17 @@ def test_infeasible_instances_exit_3_with_a_clear_message(
     assert "no feasible plan" in err
     assert "Traceback" not in err
     assert not (tmp_path / "plan").exists()
+
+
+@pytest.mark.parametrize("name", ["c33", "r04.7"])
+def test_lazy_strong_linking_reaches_the_reference_with_few_rows(name: str) -> None:
+    """arc-cuts: the root cut loop adds only the violated strong-linking rows, yet the optimum and
+    the root bound are those of arc-strong."""
+    strong = run_or_raise(_dow(name), RunOptions(model="arc-strong"))
+    cuts = run_or_raise(_dow(name), RunOptions(model="arc-cuts"))
+    assert cuts.plan.objective == pytest.approx(REFERENCE_OPTIMA[name], abs=0.01)
+    assert cuts.result.root_bound == pytest.approx(strong.result.root_bound, rel=1e-9)
+    added = cuts.model.__dict__["cuts_added"]
+    assert 0 < added < len(strong.model.con_linking_strong) / 10
+    assert cuts.result.n_cons < strong.result.n_cons
+    assert check_plan(cuts.plan, cuts.instance).ok

@@ -13,7 +13,6 @@ from allocator.mcnd import REFERENCE_OPTIMA
 from allocator.pipeline import RunOptions, run_or_raise
 
 MCND = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "mcnd"
-needs_files = pytest.mark.skipif(not MCND.is_dir(), reason="shared/benchmarks/mcnd not present")
 
 
 def solve(inst, **opts):
@@ -135,7 +134,6 @@ def test_colgen_bounds_with_candidate_legs() -> None:
     assert cg.result.gap >= 0
 
 
-@needs_files
 @pytest.mark.parametrize("name", ["c33", "r01.1"])
 def test_colgen_on_mcnd(name: str) -> None:
     path = MCND / ("C" if name.startswith("c") else "R") / f"{name}.dow"
@@ -149,7 +147,6 @@ def test_colgen_on_mcnd(name: str) -> None:
     assert check_plan(cg.plan, cg.instance).ok
 
 
-@needs_files
 def test_path_reaches_c33_optimum() -> None:
     res = run_or_raise(MCND / "C" / "c33.dow", RunOptions(model="path", paths=10))
     assert res.plan.objective == pytest.approx(REFERENCE_OPTIMA["c33"], abs=0.01)

@@ -51,6 +51,9 @@ def test_weak_and_strong_linking_reach_the_same_optimum(seed):
     assert weak.plan.objective == pytest.approx(strong.plan.objective, rel=1e-7)
     assert len(weak.model.con_linking_weak) > 0  # the instances do have candidate legs
     assert not hasattr(weak.model, "con_linking_strong")
+    cuts = run(inst, RunOptions(model="arc-cuts", mip_rel_gap=1e-9))
+    assert cuts.result.termination == "optimal"
+    assert cuts.plan.objective == pytest.approx(strong.plan.objective, rel=1e-7)
 
 
 @pytest.mark.parametrize("seed", [4, 5, 6])

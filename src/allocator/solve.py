@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -296,13 +296,13 @@ def _user_start(c: _Compiled, start: Mapping[str, float] | None) -> _Start:
     if start is None:
         return _Start("none")
     x = np.zeros(len(c.columns))
+    given = np.zeros(len(c.columns), dtype=bool)
     names = [v.name for v in c.columns]
-    known = 0
     for j, name in enumerate(names):
         if name in start:
-            x[j] = float(start[name])
-            known += 1
-    x = np.where(np.isfinite(c.lower) & (x < c.lower), c.lower, x)  # missing columns: 0 in bounds
+            x[j], given[j] = float(start[name]), True
+    known = int(given.sum())
+    x = np.where(~given, np.clip(x, c.lower, c.upper), x)  # missing columns: 0 within bounds
     problems = []
     tol = START_TOL * np.maximum(1.0, np.abs(x))
     out = np.flatnonzero((x < c.lower - tol) | (x > c.upper + tol))
@@ -336,6 +336,51 @@ def _set_start(h: highspy.Highs, x: np.ndarray) -> None:
     sol.col_value = x.tolist()
     sol.value_valid = True
     h.setSolution(sol)
+
+
+Separator = Callable[
+    [Callable[[list[Any]], np.ndarray]], list[tuple[list[Any], list[float], float, float]]
+]
+MAX_CUT_ROUNDS = 50
+
+
+def _cut_loop(h: highspy.Highs, c: _Compiled, separator: Separator) -> int:
+    """Root cutting-plane loop on the LP relaxation held in ``h``: add the rows ``separator``
+    finds violated by the current LP solution and re-solve, until it finds none. The rows are
+    valid inequalities (e.g. strong linking), so the MIP over them stays exact. Returns the number
+    of rows added."""
+    pos = {id(v): j for j, v in enumerate(c.columns)}
+    added = 0
+    for _ in range(MAX_CUT_ROUNDS):
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            break
+        x = np.asarray(h.getSolution().col_value, dtype=float)
+
+        def values(variables: list[Any], x: np.ndarray = x) -> np.ndarray:
+            return np.array([x[pos[id(v)]] if id(v) in pos else 0.0 for v in variables])
+
+        rows = separator(values)
+        if not rows:
+            break
+        starts, index, coefs = [0], [], []
+        for variables, row_coefs, _, _ in rows:
+            for v, a in zip(variables, row_coefs, strict=True):
+                if id(v) in pos:
+                    index.append(pos[id(v)])
+                    coefs.append(a)
+            starts.append(len(index))
+        h.addRows(
+            len(rows),
+            np.array([r[2] for r in rows], dtype=float),
+            np.array([r[3] for r in rows], dtype=float),
+            len(index),
+            np.array(starts[:-1], dtype=np.int32),
+            np.array(index, dtype=np.int32),
+            np.array(coefs, dtype=float),
+        )
+        added += len(rows)
+        h.run()
+    return added
 
 
 def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult:
@@ -375,9 +420,15 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
     root_bound = np.nan
     skip_mip = False
     start: np.ndarray | None = None
-    if is_mip and opts.lp_first:
+    separator = m.__dict__.get("separator")
+    n_cuts = 0
+    if is_mip and (opts.lp_first or separator is not None):
         h.setOptionValue("solve_relaxation", True)
         h.run()
+        if separator is not None:
+            n_cuts = _cut_loop(h, c, separator)
+            m.__dict__["cuts_added"] = n_cuts
+            logger.info("cut loop added %d rows", n_cuts)
         lp_status = h.getModelStatus()
         if lp_status == highspy.HighsModelStatus.kOptimal:
             root_bound = h.getInfo().objective_function_value + c.offset

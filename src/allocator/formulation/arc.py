@@ -187,6 +187,39 @@ def define_linking_strong(m: pyo.ConcreteModel, d: ArcData, net: Network) -> Non
     )
 
 
+def _strong_linking_terms(d: ArcData, net: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    candidate = np.zeros(net.n_legs, dtype=bool)
+    candidate[d.candidate_legs] = True
+    pairs = np.flatnonzero(candidate[d.pair_leg])
+    bound = np.minimum(d.group_teu[d.pair_group[pairs]], d.leg_capacity[d.pair_leg[pairs]])
+    return pairs, d.pair_leg[pairs], bound
+
+
+def define_linking_strong_cuts(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""Disaggregated linking :math:`x_{ga} \le \min(q_g, U_a)\, y_a` added lazily as cuts.
+
+    No rows are built; ``m.separator`` returns the inequalities the current LP solution violates
+    (by more than 1e-6 TEU). ``solve`` runs it in a root cutting-plane loop before branch and
+    bound. The inequalities are valid but not needed for integer feasibility, so the MIP over the
+    rows found is exact, with the root bound of the full strong formulation.
+    """
+    pairs, legs, bound = _strong_linking_terms(d, net)
+    x = _flows(m)
+    flow_vars = [x[int(p)] for p in pairs]
+    open_vars = [m.open[int(a)] for a in legs]
+    added = np.zeros(len(pairs), dtype=bool)
+
+    def separator(values: Any) -> list[tuple[list[Any], list[float], float, float]]:
+        if not len(pairs):
+            return []
+        violated = (values(flow_vars) - bound * values(open_vars) > 1e-6) & ~added
+        rows = np.flatnonzero(violated)
+        added[rows] = True
+        return [([flow_vars[i], open_vars[i]], [1.0, -float(bound[i])], -np.inf, 0.0) for i in rows]
+
+    m.__dict__["separator"] = separator
+
+
 def define_objective(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     r"""Total cost.
 

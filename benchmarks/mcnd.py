@@ -98,6 +98,20 @@ def report(rows: list[dict], time_limit: float, plot_stem: Path) -> str:
             f"| {m} | {v['runs']} | {v['solved']} | {v['sgm_s']:.2f} | {_fmt(sgm, '.2f')} | "
             f"{_fmt(base / sgm if sgm and sgm == sgm else math.nan, '.2f')} |"
         )
+    both = [i for i in hard if all(by.get((i, m), {}).get("status") == "optimal" for m in models)]
+    if both:
+        lines += [
+            "",
+            "Plain time ratio (arc-strong s / model s) on the instances above that every model solves "
+            f"to optimality ({', '.join(both)}), geometric mean:",
+            "",
+        ]
+        for m in models:
+            ratios = [by[(i, "arc-strong")]["time_s"] / by[(i, m)]["time_s"] for i in both]
+            lines.append(
+                f"* {m}: {math.exp(sum(map(math.log, ratios)) / len(ratios)):.2f}x "
+                f"({', '.join(f'{i} {r:.2f}x' for i, r in zip(both, ratios, strict=True))})"
+            )
     lines += [
         "",
         f"Instances where arc-strong takes more than 10 s: {', '.join(hard) or 'none'}.",

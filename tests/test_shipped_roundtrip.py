@@ -11,7 +11,10 @@ from allocator.io import instance_hash, to_json_dict
 from allocator.validate import read_instance
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = [REPO / "instances" / "eurasia", *sorted((REPO / "instances" / "eurasia" / "weeks").glob("*.toml"))]
+SHIPPED = [
+    REPO / "instances" / "eurasia",
+    *sorted((REPO / "instances" / "eurasia" / "weeks").glob("*.toml")),
+]
 
 
 @pytest.mark.parametrize("source", SHIPPED, ids=lambda p: p.name)

@@ -227,6 +227,8 @@ class WorkerDied(Exception):
 def _worker_init() -> None:
     # Ctrl-C in a terminal reaches the whole process group: the parent decides, workers carry on
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import allocator.check
+    import allocator.pipeline  # noqa: F401  (imports once per worker, not in the first job's time)
 
 
 class LocalExecutor:
@@ -297,6 +299,21 @@ class LocalExecutor:
         self._pool = None
 
 
+# The in-process LocalCluster: one retry of a task whose worker died; no statistical profiler
+# (it samples the worker thread every 10 ms); and the nanny's MALLOC_TRIM_THRESHOLD_=65536 left out
+# of the workers' environment: it makes HiGHS 5-10 % slower here (glibc returning memory to the
+# OS again and again). See docs/batch.md for a remote cluster.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.scheduler.allowed-failures": 1,
+    "distributed.worker.profile.enabled": False,
+    "distributed.nanny.pre-spawn-environ": {
+        "OMP_NUM_THREADS": 1,
+        "MKL_NUM_THREADS": 1,
+        "OPENBLAS_NUM_THREADS": 1,
+    },
+}
+
+
 class DaskExecutor:
     """A Dask distributed cluster through ``distributed.Client``: ``dask`` starts an in-process
     ``LocalCluster`` of worker processes, anything else is a scheduler address."""
@@ -309,9 +326,11 @@ class DaskExecutor:
         import distributed
 
         self._distributed = distributed
+        self._futures: list[Any] = []
         self.cluster = None
         if scheduler == "dask":
-            with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+            logging.getLogger("distributed").setLevel(logging.WARNING)  # no INFO chatter for cron
+            with dask.config.set(LOCAL_CLUSTER_CONFIG):
                 self.cluster = distributed.LocalCluster(
                     n_workers=workers or os.cpu_count() or 1,
                     threads_per_worker=1,
@@ -337,7 +356,11 @@ class DaskExecutor:
 
     def submit(self, spec: dict[str, Any]) -> Any:
         """Start a job on the cluster."""
-        return self.client.submit(run_job, spec, key=f"allocator-job-{spec['run_id']}", pure=False)
+        future = self.client.submit(
+            run_job, spec, key=f"allocator-job-{spec['run_id']}", pure=False
+        )
+        self._futures = [f for f in self._futures if not f.done()] + [future]
+        return future
 
     def wait(self, futures: Sequence[Any], timeout: float) -> set[Any]:
         """The futures done within ``timeout`` seconds."""
@@ -362,7 +385,7 @@ class DaskExecutor:
     def kill(self) -> None:
         """Cancel what is running (a task already started in a remote worker runs to its end)."""
         with contextlib.suppress(Exception):
-            self.client.cancel(list(self.client.futures.values()), force=True)
+            self.client.cancel(self._futures, force=True)
         self.close()
 
     def close(self) -> None:
@@ -548,7 +571,12 @@ def _loop(
                     job.run_id = uuid.uuid4().hex
                     _record_start(conn, batch_id, job, model, options_json, executor.name, threads)
                 spec = _spec(job, out, opts, threads, _previous(jobs, job, history))
-                inflight[executor.submit(spec)] = job
+                try:
+                    inflight[executor.submit(spec)] = job
+                    job.status = "running"
+                except cf.process.BrokenProcessPool:  # broke before its futures told us
+                    (suspects if job.isolated else queue).appendleft(job)
+                    broken = True
                 tick()
             for fut in executor.wait(list(inflight), 0.2):
                 job = inflight.pop(fut)
@@ -561,6 +589,7 @@ def _loop(
                         continue
                     if job.isolated:
                         outcome = WorkerDied(f"{outcome}, also when run alone")
+                        broken = executor.isolates
                 if isinstance(outcome, BaseException):
                     status = "interrupted" if stop.signal is not None else "failed"
                     _finish(conn, job, status, {"error": f"{type(outcome).__name__}: {outcome}"})

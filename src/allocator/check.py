@@ -3,7 +3,8 @@
 Everything here is recomputed with plain pandas (no numba, no Pyomo), so it also serves as an
 independent twin of the cost matrix: flows balance per lot and node, no leg, service, border or
 terminal capacity is exceeded, no class uses a leg it may not, candidate legs carry flow only when
-opened, routes add up to the flows and respect due days, and the costs add up to the objective.
+opened, routes add up to the flows and respect due days, and the costs add up to the objective
+(including the stability term of a rolling re-plan, recomputed from ``prev_flow_teu``/``prev_teu``).
 """
 
 from __future__ import annotations

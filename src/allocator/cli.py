@@ -249,6 +249,12 @@ from allocator.cli_research import register as _register_research  # noqa: E402
 _register_research(app)
 
 
+# --- batch/rolling (issue 5): allocator batch, allocator runs live in cli_batch
+from allocator.cli_batch import register as _register_batch  # noqa: E402
+
+_register_batch(app)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -60,6 +60,10 @@ def prepare(
     """
     if scope not in SCOPES:
         raise ValueError(f"stability scope must be one of {SCOPES}, not {scope!r}")
+    family = getattr(getattr(m, "recipe", None), "family", "")
+    if family != "arc" or not isinstance(getattr(m, "data", None), ArcData):
+        logger.warning("warm start and stability need an arc-family model, not %r", family)
+        return None
     d: ArcData = m.data
     lots, coms, paths, amounts = _mapped_paths(inst, pre, d, prev)
     pair_of = _pair_index(d)
@@ -349,7 +353,8 @@ def annotate(plan: Plan, m: pyo.ConcreteModel, result: Any, prev: Plan | None) -
         )
         extra = extra[extra["cost"].abs() > 1e-6]
         costs = pd.concat([costs, extra], ignore_index=True)
-    summary["previous_period"] = str(prev.summary["period"].iloc[0])
+    period = prev.summary["period"].iloc[0]
+    summary["previous_period"] = "" if pd.isna(period) else str(period)
     summary["stability_weight"] = weight
     summary["stability_scope"] = m.stability_scope
     summary["stability_groups"] = _groups(m)

@@ -225,8 +225,15 @@ def define_objective(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
 
     .. math:: \min \sum_{g,a} C_{ga} x_{ga} + \sum_{a} c^S_a s_a + \sum_a F_a y_a + \sum_k \pi_k u_k
     """
-    coefs = d.pair_cost.tolist() + d.com_penalty.tolist()
-    variables = _flows(m) + list(m.unserved.values())
+    set_total_cost(m, d, _flows(m), d.pair_cost.tolist())
+
+
+def set_total_cost(
+    m: pyo.ConcreteModel, d: ArcData, flow_vars: list[Any], flow_costs: list[float]
+) -> None:
+    """The objective: the given flow terms plus penalties, departures and opened legs."""
+    coefs = flow_costs + d.com_penalty.tolist()
+    variables = flow_vars + list(m.unserved.values())
     coefs += [float(d.leg_service_cost[a]) for a in m.SERVICE_LEGS]
     variables += [m.services[a] for a in m.SERVICE_LEGS]
     coefs += [float(d.leg_fixed_cost[a]) for a in m.CANDIDATE_LEGS]

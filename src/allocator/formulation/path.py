@@ -15,6 +15,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
+from allocator.formulation.arc import set_total_cost
 from allocator.formulation.data import ArcData, arc_data
 from allocator.instance import Instance
 from allocator.preprocess import Network, Preprocessed
@@ -104,14 +105,7 @@ def define_path_balance(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
 def define_path_objective(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     r"""Total cost :math:`\min \sum_{k,p} c_{kp} h_{kp} + \sum_a c^S_a s_a + \sum_a F_a y_a + \sum_k \pi_k u_k`."""
     ps: PathSet = m.path_data.paths
-    coefs = ps.cost.tolist() + d.com_penalty.tolist()
-    variables = list(m.path_flow.values()) + list(m.unserved.values())
-    coefs += [float(d.leg_service_cost[a]) for a in m.SERVICE_LEGS]
-    variables += [m.services[a] for a in m.SERVICE_LEGS]
-    coefs += [float(d.leg_fixed_cost[a]) for a in m.CANDIDATE_LEGS]
-    variables += [m.open[a] for a in m.CANDIDATE_LEGS]
-    expr = LinearExpression(constant=0.0, linear_coefs=coefs, linear_vars=variables)
-    m.obj_total_cost = pyo.Objective(expr=expr, sense=pyo.minimize)
+    set_total_cost(m, d, list(m.path_flow.values()), ps.cost.tolist())
 
 
 def attach_routes(m: pyo.ConcreteModel, ps: PathSet) -> None:

@@ -30,7 +30,7 @@ from allocator.formulation.data import ArcData, arc_data
 from allocator.formulation.path import PathSet, build_path_model
 from allocator.instance import Instance
 from allocator.preprocess import Preprocessed
-from allocator.preprocess.paths import _k_shortest
+from allocator.preprocess.paths import run_k_shortest
 from allocator.solve import PersistentLP, SolveOptions, SolveResult, Termination, solve
 
 logger = logging.getLogger(__name__)
@@ -179,18 +179,13 @@ def _price(
     com = pre.commodities
     n_com = len(d.com_teu)
     hours = pre.time[com["class_idx"].to_numpy()]
-    res_legs, res_len, res_cost, _, count = _k_shortest(
-        net.n_nodes,
-        net.out_ptr.astype(np.int64),
-        net.out_legs.astype(np.int64),
-        net.out_head.astype(np.int64),
-        net.leg_from.astype(np.int64),
-        net.leg_to.astype(np.int64),
-        np.ascontiguousarray(weights),
-        np.ascontiguousarray(hours),
-        d.com_origin.astype(np.int64),
-        d.com_dest.astype(np.int64),
-        np.arange(n_com, dtype=np.int64),
+    res_legs, res_len, res_cost, _, count = run_k_shortest(
+        net,
+        weights,
+        hours,
+        d.com_origin,
+        d.com_dest,
+        np.arange(n_com),
         np.where(ok, due, -1.0),
         1,
         PRICING_ENUM,

@@ -228,6 +228,36 @@ class PathSet:
         return self.legs[self.ptr[p] : self.ptr[p + 1]]
 
 
+def run_k_shortest(
+    net: Network,
+    cost: np.ndarray,
+    hours: np.ndarray,
+    com_src: np.ndarray,
+    com_dst: np.ndarray,
+    com_cls: np.ndarray,
+    com_due_hours: np.ndarray,
+    k: int,
+    max_enum: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The Yen kernel on ``net`` with typed arrays: (legs, lengths, costs, hours, counts) per commodity."""
+    return _k_shortest(
+        net.n_nodes,
+        net.out_ptr.astype(np.int64),
+        net.out_legs.astype(np.int64),
+        net.out_head.astype(np.int64),
+        net.leg_from.astype(np.int64),
+        net.leg_to.astype(np.int64),
+        np.ascontiguousarray(cost, dtype=float),
+        np.ascontiguousarray(hours, dtype=float),
+        np.asarray(com_src, dtype=np.int64),
+        np.asarray(com_dst, dtype=np.int64),
+        np.asarray(com_cls, dtype=np.int64),
+        np.asarray(com_due_hours, dtype=float),
+        int(k),
+        int(max_enum),
+    )
+
+
 def k_shortest_paths(
     net: Network,
     cost: np.ndarray,
@@ -245,21 +275,8 @@ def k_shortest_paths(
     Yen enumerates per commodity, in time or not (default ``max(4k, k + 20)``).
     """
     max_enum = max(4 * k, k + 20) if max_enum is None else max(max_enum, 1)
-    res_legs, res_len, res_cost, res_hours, count = _k_shortest(
-        net.n_nodes,
-        net.out_ptr.astype(np.int64),
-        net.out_legs.astype(np.int64),
-        net.out_head.astype(np.int64),
-        net.leg_from.astype(np.int64),
-        net.leg_to.astype(np.int64),
-        np.ascontiguousarray(cost, dtype=float),
-        np.ascontiguousarray(hours, dtype=float),
-        np.asarray(com_src, dtype=np.int64),
-        np.asarray(com_dst, dtype=np.int64),
-        np.asarray(com_cls, dtype=np.int64),
-        np.asarray(com_due_hours, dtype=float),
-        int(k),
-        int(max_enum),
+    res_legs, res_len, res_cost, res_hours, count = run_k_shortest(
+        net, cost, hours, com_src, com_dst, com_cls, com_due_hours, k, max_enum
     )
     keep = np.arange(k)[None, :] < count[:, None]
     lens = res_len[keep]

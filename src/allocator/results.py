@@ -6,7 +6,7 @@ import heapq
 import logging
 import os
 from collections import defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,9 @@ class Plan:
     terminals: pd.DataFrame
     unserved: pd.DataFrame
     costs: pd.DataFrame
+    # filled by allocator.bottlenecks after a solve; empty when not computed
+    bottlenecks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    corridor_prices: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def table_names(cls) -> list[str]:
@@ -452,6 +455,7 @@ def _summary(
 # ---------------------------------------------------------------- writing and reading plans
 
 FORMATS = ("csv", "parquet", "xlsx")
+OPTIONAL_TABLES = ("bottlenecks", "corridor_prices")  # plans written before these existed
 TEXT_COLUMNS = (
     "lot",
     "leg",
@@ -531,7 +535,12 @@ def read_plan(path: str | os.PathLike[str]) -> Plan:
             if parquet.exists():
                 tables[name] = pd.read_parquet(parquet)
             elif csv.exists():
-                tables[name] = pd.read_csv(csv, dtype=dict.fromkeys(TEXT_COLUMNS, str))
+                try:
+                    tables[name] = pd.read_csv(csv, dtype=dict.fromkeys(TEXT_COLUMNS, str))
+                except pd.errors.EmptyDataError:  # a table with no columns (not computed)
+                    tables[name] = pd.DataFrame()
+            elif name in OPTIONAL_TABLES:
+                tables[name] = pd.DataFrame()
             else:
                 raise InstanceError([Problem(str(path), f"plan table '{name}' is missing")])
-    return Plan(**{name: tables[name] for name in Plan.table_names()})
+    return Plan(**{name: tables.get(name, pd.DataFrame()) for name in Plan.table_names()})

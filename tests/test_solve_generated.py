@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from allocator.check import check_plan
 from allocator.cli import main
 from allocator.generate import generate_instance
+from allocator.io import instance_hash
 from allocator.pipeline import RunOptions, run
-from allocator.results import read_plan, write_plan
+from allocator.results import read_plan, read_run, write_plan
+from allocator.validate import read_instance
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from floor import build_highspy  # noqa: E402
@@ -106,6 +108,11 @@ def test_cli_solve_then_check(tmp_path):
     assert (plan / "flows.csv").exists()
     assert (plan / "report.md").exists()
     assert main(["check", str(plan), str(inst)]) == 0
+    # the plan folder carries the instance it solves, identical in content
+    solved, solved_inst = read_run(plan)
+    assert solved_inst is not None
+    assert instance_hash(solved_inst) == instance_hash(read_instance(inst))
+    assert instance_hash(solved_inst) == solved.info()["instance_sha256"]
     # tamper with a flow: the checker must say so with exit code 5
     flows = plan / "flows.csv"
     lines = flows.read_text().splitlines()

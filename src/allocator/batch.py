@@ -204,7 +204,7 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
                 out["error"] = "plan failed the checker: " + "; ".join(checked.errors[:3])
             else:
                 with atomic_path(spec["target"]) as work:
-                    write_plan(res.plan, work)
+                    write_plan(res.plan, work, instance=inst)
                     write_markdown(res.plan, work / "report.md")
                 out |= {"status": "succeeded", "plan_path": spec["target"]}
     except AllocatorError as exc:

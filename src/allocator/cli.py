@@ -176,7 +176,7 @@ def solve(
     except AllocatorError as exc:
         raise _fail(exc, str(instance)) from None
     assert res.plan is not None
-    target = write_plan(res.plan, out or Path("out") / res.instance.name, fmt)
+    target = write_plan(res.plan, out or Path("out") / res.instance.name, fmt, res.instance)
     if report:
         write_markdown(
             res.plan, target / "report.md" if target.is_dir() else target.with_suffix(".md")

@@ -455,6 +455,7 @@ def _summary(
 # ---------------------------------------------------------------- writing and reading plans
 
 FORMATS = ("csv", "parquet", "xlsx")
+RUN_INSTANCE = "instance.json"  # the solved instance inside a plan folder
 OPTIONAL_TABLES = ("bottlenecks", "corridor_prices")  # plans written before these existed
 TEXT_COLUMNS = (
     "lot",
@@ -482,8 +483,14 @@ TEXT_COLUMNS = (
 )
 
 
-def write_plan(plan: Plan, out: str | os.PathLike[str], fmt: str = "csv") -> Path:
-    """Write the plan atomically: a folder of CSV or Parquet files, or one Excel workbook."""
+def write_plan(
+    plan: Plan, out: str | os.PathLike[str], fmt: str = "csv", instance: Instance | None = None
+) -> Path:
+    """Write the plan atomically: a folder of CSV or Parquet files, or one Excel workbook.
+
+    With ``instance``, a plan folder also holds the solved instance as ``instance.json``, so the
+    folder alone can be reported on, compared and re-checked (``read_run``).
+    """
     out = Path(out)
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {fmt!r}")
@@ -499,6 +506,10 @@ def write_plan(plan: Plan, out: str | os.PathLike[str], fmt: str = "csv") -> Pat
                     frame.to_parquet(work / f"{name}.parquet", index=False)
                 else:
                     frame.to_csv(work / f"{name}.csv", index=False, lineterminator="\n")
+            if instance is not None:
+                from allocator.io import write_instance
+
+                write_instance(instance, work / RUN_INSTANCE)
     return target
 
 
@@ -544,3 +555,13 @@ def read_plan(path: str | os.PathLike[str]) -> Plan:
             else:
                 raise InstanceError([Problem(str(path), f"plan table '{name}' is missing")])
     return Plan(**{name: tables.get(name, pd.DataFrame()) for name in Plan.table_names()})
+
+
+def read_run(path: str | os.PathLike[str]) -> tuple[Plan, Instance | None]:
+    """A plan folder and, when it holds one, the instance it solves (None otherwise)."""
+    from allocator.validate import read_instance
+
+    path = Path(path)
+    plan = read_plan(path)
+    inst_path = path / RUN_INSTANCE
+    return plan, (read_instance(inst_path) if inst_path.is_file() else None)

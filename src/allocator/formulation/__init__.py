@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 
 from allocator.formulation import arc, path
 from allocator.formulation.data import ArcData, arc_data
@@ -37,8 +38,9 @@ def build_model(inst: Instance, pre: Preprocessed, recipe: Recipe) -> pyo.Concre
         integer_teu=bool(recipe.options.get("integer_teu", False)),
     )
     m = pyo.ConcreteModel(name=f"{inst.name}:{recipe.name}")
-    for name in recipe.blocks:
-        BLOCKS[name](m, d, pre.net)
+    with PauseGC():  # millions of small objects, no cycles to collect: skip the GC passes
+        for name in recipe.blocks:
+            BLOCKS[name](m, d, pre.net)
     m.data = d
     m.recipe = recipe
     return m

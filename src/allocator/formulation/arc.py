@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
+from scipy.sparse import csr_array
 
 from allocator.formulation.data import ArcData
+from allocator.formulation.rows import ArrayConstraint
 from allocator.preprocess import Network
 from allocator.solve import column_bounds
 
@@ -74,27 +76,19 @@ def define_flow_balance(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     rhs = np.bincount(
         row_of[2 * p :], weights=np.concatenate([d.com_teu, -d.com_teu]), minlength=len(rows)
     )
-    part = np.repeat(np.arange(4), [p, p, k, k])  # out flows, in flows, origin u, dest u
-    idx = np.concatenate([np.arange(p), np.arange(p), np.arange(k), np.arange(k)])
-    order = np.lexsort((part, row_of))
-    cut = np.searchsorted(row_of[order] * 4 + part[order], np.arange(4 * len(rows) + 1))
-    idx_sorted = idx[order].tolist()
-
-    x, u = list(m.flow.values()), list(m.unserved.values())
-    cuts, rhs_list = cut.tolist(), rhs.tolist()
-
-    def rule(m: pyo.ConcreteModel, r: int) -> object:
-        c = cuts[4 * r : 4 * r + 5]
-        expr = sum(x[i] for i in idx_sorted[c[0] : c[1]]) - sum(
-            x[i] for i in idx_sorted[c[1] : c[2]]
-        )
-        if c[3] > c[2]:
-            expr += sum(u[i] for i in idx_sorted[c[2] : c[3]])
-        if c[4] > c[3]:
-            expr -= sum(u[i] for i in idx_sorted[c[3] : c[4]])
-        return expr == rhs_list[r]
-
-    m.con_flow_balance = pyo.Constraint(range(len(rows)), rule=rule)
+    columns = np.concatenate([np.arange(p), np.arange(p), p + np.arange(k), p + np.arange(k)])
+    signs = np.repeat([1.0, -1.0, 1.0, -1.0], [p, p, k, k])
+    a = csr_array((signs, (row_of, columns)), shape=(len(rows), p + k))
+    a.eliminate_zeros()
+    # rows straight from arrays: no Pyomo expression per row (the build's largest family)
+    m.con_flow_balance = ArrayConstraint(
+        a.data,
+        a.indices,
+        a.indptr,
+        rhs,
+        rhs,
+        [*m.flow.values(), *m.unserved.values()],
+    )
     m.flow_balance_rows = rows
 
 

@@ -231,7 +231,7 @@ def render(f: pd.DataFrame) -> str:
         + ", ".join(f"{k} {v:.0f}x" for k, v in by["ratio_build_handoff_vs_floor"].items())
     )
     lines.append(
-        f"* 1-minute load average when this file was written (the run itself shared the machine with a batch benchmark): {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+        f"* 1-minute load average when this file was written: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
     )
     return "\n".join(lines) + "\n"
 

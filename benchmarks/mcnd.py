@@ -7,7 +7,8 @@ Every (instance, model) pair runs in its own process (allocator.bench). The repo
 optimum found with the reference values of shared/benchmarks/mcnd/README.md, gives status and gap
 for the instances without a reference, the shifted geometric means per model, and the speed-up of
 every model over plain arc-strong on the instances that take arc-strong more than 10 s.
-``--from-csv`` rebuilds the report from earlier bench.csv files without solving anything.
+``--from-csv`` rebuilds the report from earlier bench.csv files without solving anything. A
+``## Notes`` section at the end of mcnd.md is hand-written and kept when the tables are rewritten.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from allocator.solve import solver_version
 REPO = Path(__file__).resolve().parents[1]
 C_SET = REPO.parent / "shared" / "benchmarks" / "mcnd" / "C"
 RESULTS = REPO / "benchmarks" / "results"
+NOTES = "\n## Notes"  # from this heading on, mcnd.md is hand-written and survives a re-run
 
 
 def _fmt(v: object, spec: str) -> str:
@@ -154,7 +156,10 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = RESULTS / "mcnd_profile"
     performance_profile(rows, stem, args.time_limit)
-    (RESULTS / "mcnd.md").write_text(report(rows, args.time_limit, stem), encoding="utf-8")
+    target = RESULTS / "mcnd.md"
+    old = target.read_text(encoding="utf-8") if target.exists() else ""
+    notes = old[old.find(NOTES) :] if NOTES in old else ""  # hand-written notes are kept
+    target.write_text(report(rows, args.time_limit, stem) + notes, encoding="utf-8")
     print(f"wrote {RESULTS / 'mcnd.md'}")
 
 

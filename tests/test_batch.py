@@ -19,7 +19,7 @@ from allocator.check import check_plan
 from allocator.cli import main
 from allocator.generate import generate_instance
 from allocator.io import write_instance
-from allocator.results import Plan, read_plan
+from allocator.results import RUN_INSTANCE, Plan, read_plan
 from allocator.validate import read_instance
 
 N_INSTANCES = 6
@@ -53,7 +53,7 @@ def _assert_clean(out: Path) -> None:
         assert not p.name.startswith("."), f"temporary left behind: {p.name}"
         assert p.is_dir(), p
         files = {f.name for f in p.iterdir()}
-        assert files == {f"{t}.csv" for t in Plan.table_names()} | {"report.md"}, p
+        assert files == {f"{t}.csv" for t in Plan.table_names()} | {"report.md", RUN_INSTANCE}, p
 
 
 def test_discover_and_stems(tmp_path: Path, generated: Path) -> None:

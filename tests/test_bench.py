@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import math
+import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -12,6 +12,8 @@ import pytest
 
 from allocator.bench import profile_ratios, read_csv, shifted_geomean
 from allocator.cli import main
+from allocator.io import instance_hash
+from allocator.validate import read_instance
 
 # 4 TEU 1->3: direct costs 10 + 4*50 = 210, via 2 costs 200 + 80 = 280 -> 210
 TINY_A = """MULTIGEN.DAT:
@@ -81,8 +83,7 @@ def test_bench_two_instances_two_models(tmp_path: Path) -> None:
         assert r["solver_version"]
         assert r["seed"] == 0
     assert {r["status"] for r in rows[2:]} == {"infeasible"}
-    with (out / "ledger.csv").open() as f:
-        assert len(list(csv.DictReader(f))) == 4
+    _assert_ledger(out, rows)
 
     # geomeans recomputed by hand: the infeasible runs count at the time limit (20 s)
     summary = (out / "summary.md").read_text()
@@ -100,3 +101,47 @@ def test_bench_unknown_model_exits_2(tmp_path: Path) -> None:
     (tmp_path / "a.dow").write_text(TINY_A)
     args = ["bench", "-i", str(tmp_path / "a.dow"), "-m", "nope", "-o", str(tmp_path / "o")]
     assert main(args) == 2
+
+
+def _assert_ledger(out: Path, rows: list[dict]) -> None:
+    """The four pairs are in DIR/runs.sqlite, read with plain sqlite3."""
+    conn = sqlite3.connect(out / "runs.sqlite")
+    conn.row_factory = sqlite3.Row
+    got = conn.execute("SELECT * FROM runs ORDER BY started_at, rowid").fetchall()
+    conn.close()
+    assert [(r["instance_name"], r["model"]) for r in got] == [
+        (r["instance"], r["model"]) for r in rows
+    ]
+    assert [r["status"] for r in got] == ["succeeded", "succeeded", "failed", "failed"]
+    assert [r["termination"] for r in got] == ["optimal", "optimal", "infeasible", "infeasible"]
+    assert len({r["run_id"] for r in got}) == 4
+    assert len({r["batch_id"] for r in got}) == 1
+    assert got[0]["batch_id"].startswith("bench-")
+    assert got[0]["objective"] == pytest.approx(210)
+    assert got[0]["instance_sha256"] == instance_hash(read_instance(rows[0]["path"]))
+    assert got[0]["executor"] == "bench"
+    assert got[0]["peak_memory_mb"] > 10
+    assert got[0]["wall_seconds"] >= got[0]["total_seconds"] > 0
+    assert '"bench":true' in got[0]["options_json"]
+    assert got[2]["error"]  # why the infeasible instance failed
+    assert got[2]["objective"] is None
+
+
+def test_bench_runs_append_to_the_ledger_and_runs_lists_them(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from allocator.cli import console
+
+    monkeypatch.setattr(console, "width", 250)
+    (tmp_path / "a.dow").write_text(TINY_A)
+    out = tmp_path / "out"
+    args = ["bench", "-i", str(tmp_path / "a.dow"), "-m", "arc-strong", "-o", str(out)]
+    assert main(args) == 0
+    assert main([*args[:-4], "-m", "arc-weak", "-o", str(out)]) == 0  # a second invocation
+    capsys.readouterr()
+    assert main(["runs", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "2 runs" in text
+    assert "arc-strong" in text
+    assert "arc-weak" in text
+    assert text.count("succeeded") == 2

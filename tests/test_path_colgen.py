@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from helpers import FREE_TIME, build, leg, lot, node
 
 from allocator.check import check_plan
+from allocator.cli import main
+from allocator.colgen import column_generation
+from allocator.errors import InfeasibleError, TooFewPathsError
 from allocator.formulation import load_recipe
+from allocator.io import write_instance
 from allocator.mcnd import REFERENCE_OPTIMA
 from allocator.pipeline import RunOptions, run_or_raise
+from allocator.preprocess import preprocess
+from allocator.solve import SolveOptions
+from allocator.validate import read_instance
 
 MCND = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "mcnd"
 
@@ -151,6 +159,61 @@ def test_path_reaches_c33_optimum() -> None:
     res = run_or_raise(MCND / "C" / "c33.dow", RunOptions(model="path", paths=10))
     assert res.plan.objective == pytest.approx(REFERENCE_OPTIMA["c33"], abs=0.01)
     assert check_plan(res.plan, res.instance).ok
+
+
+def test_colgen_adds_strong_linking_rows_lazily() -> None:
+    # c33: 39 commodities x 228 candidate arcs would be 8892 strong rows in the master; the
+    # lazily separated ones reach the same LP bound as the strong arc model's root LP
+    path = MCND / "C" / "c33.dow"
+    inst = read_instance(path)
+    pre = preprocess(inst)
+    _, stats, _ = column_generation(inst, pre, SolveOptions(threads=1), time.perf_counter() + 60)
+    arc = run_or_raise(inst, RunOptions(model="arc-strong", threads=1))
+    assert stats.lp_bound == pytest.approx(arc.result.root_bound, rel=1e-7)
+    assert 0 < stats.strong_rows < 39 * 228 // 10
+    assert stats.pricing_exact
+
+
+def forbid_instance(cap_ac: float | None = None):
+    # 8 TEU A -> B under forbid: AB (10/TEU) holds 5 TEU, the detour A > C > B costs 20/TEU
+    return build(
+        settings={"unserved": "forbid"},
+        nodes=[node("A"), node("B"), node("C")],
+        legs=[
+            leg("AB", "A", "B", 10, capacity_teu=5),
+            leg("AC", "A", "C", 10, **({} if cap_ac is None else {"capacity_teu": cap_ac})),
+            leg("CB", "C", "B", 10),
+        ],
+        classes=FREE_TIME,
+        cargo=[lot("L1", "A", "B", 8)],
+    )
+
+
+def test_too_few_paths_under_forbid_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    inst = forbid_instance()
+    write_instance(inst, tmp_path / "inst")
+    args = ["solve", str(tmp_path / "inst"), "--model", "path", "--out", str(tmp_path / "o")]
+    assert main([*args, "--paths", "1"]) == 2
+    text = " ".join(capsys.readouterr().err.split())
+    assert "lot L1 (A -> B): only 1 path within due days" in text
+    assert "leaves 3 of 8 TEU unmoved" in text
+    assert "try --paths" in text
+    assert "--model arc-strong" in text
+    assert "Traceback" not in text
+    with pytest.raises(TooFewPathsError):
+        run_or_raise(inst, RunOptions(model="path", paths=1))
+    # two paths hold the plan: 5 TEU x 10 + 3 TEU x 20 = 110
+    assert main([*args, "--paths", "2"]) == 0
+    assert solve(inst, model="path", paths=2).plan.objective == pytest.approx(110)
+
+
+def test_path_model_with_every_path_reports_true_infeasibility() -> None:
+    # AC holds 1 TEU: at most 5 + 1 of the 8 TEU can move on any route; 3 paths hold both routes
+    inst = forbid_instance(cap_ac=1)
+    with pytest.raises(InfeasibleError) as info:
+        run_or_raise(inst, RunOptions(model="path", paths=3))
+    assert not isinstance(info.value, TooFewPathsError)
+    assert info.value.exit_code == 3
 
 
 @pytest.mark.parametrize("name", ["path", "colgen"])

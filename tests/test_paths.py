@@ -77,6 +77,8 @@ def test_yen_matches_enumeration(case: tuple) -> None:
         assert ps.hours[p] == sum(hours[a] for a in legs)
         seen.add(tuple(legs))
     assert len(seen) == ps.n_paths  # no path twice
+    # complete: Yen ran out of loopless paths before k in-time ones (then it has all of them)
+    assert bool(ps.complete[0]) == (len(ok) < k)
 
 
 def test_several_commodities_and_classes() -> None:

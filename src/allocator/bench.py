@@ -4,6 +4,9 @@ Each pair runs in a fresh ``spawn`` process (so peak memory is that run's own an
 be killed): the solver gets ``time_limit`` seconds and the process is killed ``grace`` seconds after
 that. A run that fails, is infeasible, stops without proving optimality or is killed counts at the
 time limit in the shifted geometric means and as unsolved in the Dolan-More performance profile.
+
+Every run is also recorded in the run ledger ``DIR/runs.sqlite`` (``allocator.ledger``, the batch
+ledger; ``allocator runs DIR`` lists it), one finished row per pair written when the pair ends.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import multiprocessing as mp
 import os
 import queue
 import resource
+import socket
 import time
 import traceback
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from allocator import ledger
 
 logger = logging.getLogger(__name__)
 
@@ -92,12 +99,16 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
     try:
         from allocator.check import check_plan
         from allocator.errors import AllocatorError
+        from allocator.io import instance_hash
         from allocator.pipeline import RunOptions, run
+        from allocator.validate import read_instance
 
         t0 = time.perf_counter()
+        inst = None
         try:
+            inst = read_instance(path)
             res = run(
-                path,
+                inst,
                 RunOptions(
                     model=model,
                     time_limit_s=opts.time_limit_s,
@@ -135,6 +146,8 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
                 "check_ok": check_ok,
                 "solver_version": r.solver_version,
             }
+        if inst is not None:  # outside the timing: hashing is the ledger's, not the run's
+            row["instance_sha256"] = instance_hash(inst)
     except Exception as exc:  # report, never hang the parent
         row |= {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
         logger.debug("bench child failed:\n%s", traceback.format_exc())
@@ -176,28 +189,36 @@ def run_bench(
     opts: BenchOptions | None = None,
     progress: Any = None,
 ) -> list[dict[str, Any]]:
-    """Run every pair, write ``bench.csv``, append to the ledger, write the summary and profiles."""
+    """Run every pair, write ``bench.csv`` and record each pair in the run ledger
+    ``DIR/runs.sqlite`` as it ends; then write the summary and the performance profiles."""
     opts = opts or BenchOptions()
     out.mkdir(parents=True, exist_ok=True)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     rows = []
-    for path in instances:
-        for model in models:
-            row = run_pair(path, model, opts)
-            row |= {
-                "run_id": run_id,
-                "instance": instance_name(path),
-                "path": str(path),
-                "model": model,
-                "seed": opts.seed,
-                "threads": opts.threads,
-                "time_limit_s": opts.time_limit_s,
-            }
-            rows.append({c: row.get(c) for c in COLUMNS})
-            if progress is not None:
-                progress(rows[-1])
-            write_csv(rows, out / "bench.csv")  # after every pair: a crash keeps what ran
-    record_ledger(rows, out)
+    conn = ledger.connect(out)
+    try:
+        for path in instances:
+            for model in models:
+                started = ledger.now()
+                t0 = time.perf_counter()
+                row = run_pair(path, model, opts)
+                wall = time.perf_counter() - t0
+                row |= {
+                    "run_id": run_id,
+                    "instance": instance_name(path),
+                    "path": str(path),
+                    "model": model,
+                    "seed": opts.seed,
+                    "threads": opts.threads,
+                    "time_limit_s": opts.time_limit_s,
+                }
+                record_ledger(conn, row, opts, started=started, wall_s=wall)
+                rows.append({c: row.get(c) for c in COLUMNS})
+                if progress is not None:
+                    progress(rows[-1])
+                write_csv(rows, out / "bench.csv")  # after every pair: a crash keeps what ran
+    finally:
+        conn.close()
     write_summary(rows, out, opts.time_limit_s)
     performance_profile(rows, out / "profile", opts.time_limit_s)
     return rows
@@ -213,11 +234,63 @@ def write_csv(rows: list[dict[str, Any]], path: Path, *, append: bool = False) -
         w.writerows(rows)
 
 
-def record_ledger(rows: list[dict[str, Any]], out: Path) -> Path:
-    """Append the rows to the run ledger: ``DIR/ledger.csv`` (one row per run, kept across runs)."""
-    path = out / "ledger.csv"
-    write_csv(rows, path, append=True)
-    return path
+SUCCEEDED = ("optimal", "time_limit", "limit")  # terminations that leave a plan
+
+
+def record_ledger(
+    conn: Any, row: dict[str, Any], opts: BenchOptions, *, started: str, wall_s: float
+) -> str:
+    """Record one finished pair in the run ledger (one transaction); returns its ledger run id.
+
+    ``status`` is ``succeeded`` when the run left a plan the checker accepts (optimal or stopped
+    at a limit), else ``failed``; ``termination`` is the bench status (optimal, time_limit,
+    infeasible, killed, error, ...). ``batch_id`` is ``bench-<bench run id>``; ``options_json``
+    holds what changes a result (time limit, seed, paths) and ``"bench": true``.
+    """
+    from allocator import __version__
+
+    def num(v: Any) -> float | None:
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+    ok = row.get("status") in SUCCEEDED and num(row.get("objective")) is not None
+    ok = ok and row.get("check_ok") is not False
+    error = row.get("error")
+    if row.get("check_ok") is False:
+        error = error or "plan failed the checker"
+    run = uuid.uuid4().hex
+    options = {"bench": True, "time_limit_s": opts.time_limit_s, "seed": opts.seed}
+    if opts.paths is not None:
+        options["paths"] = opts.paths
+    ledger.record_start(
+        conn,
+        run_id=run,
+        batch_id=f"bench-{row['run_id']}",
+        instance_path=str(Path(row["path"]).resolve()),
+        instance_name=row["instance"],
+        instance_sha256=row.get("instance_sha256"),
+        model=row["model"],
+        options_json=ledger.canonical_options(options),
+        status="succeeded" if ok else "failed",
+        termination=row.get("status"),
+        objective=num(row.get("objective")),
+        bound=num(row.get("bound")),
+        gap=num(row.get("gap")),
+        build_seconds=num(row.get("build_s")),
+        solve_seconds=num(row.get("solve_s")),
+        total_seconds=num(row.get("time_s")),
+        wall_seconds=wall_s,
+        peak_memory_mb=num(row.get("peak_mb")),
+        solver="highs",
+        solver_version=row.get("solver_version"),
+        allocator_version=__version__,
+        host=socket.gethostname(),
+        executor="bench",
+        threads=opts.threads,
+        started_at=started,
+        finished_at=ledger.now(),
+        error=error,
+    )
+    return run
 
 
 def read_csv(path: Path) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from allocator.errors import AllocatorError, ExitCode, InstanceError, Problem
@@ -32,9 +33,9 @@ def _print_problems(problems: list[Problem] | tuple[Problem, ...], source: str =
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     for p in warnings:
-        err.print(f"[yellow]warning[/]: {p}", soft_wrap=True)
+        err.print(f"[yellow]warning[/]: {escape(str(p))}", soft_wrap=True)
     for p in errors:
-        err.print(f"[red]error[/]: {p}", soft_wrap=True)
+        err.print(f"[red]error[/]: {escape(str(p))}", soft_wrap=True)
     if errors:
         err.print(
             f"[red bold]{source} is invalid[/]: {len(errors)} error(s), {len(warnings)} warning(s)"
@@ -45,7 +46,7 @@ def _fail(exc: AllocatorError, source: str = "") -> typer.Exit:
     if isinstance(exc, InstanceError):
         _print_problems(exc.problems, source)
     else:
-        err.print(f"[red]error[/]: {exc}", soft_wrap=True)
+        err.print(f"[red]error[/]: {escape(str(exc))}", soft_wrap=True)
     return typer.Exit(int(exc.exit_code))
 
 
@@ -145,14 +146,33 @@ def solve(
         int | None, typer.Option(help="HiGHS threads; default from settings.")
     ] = None,
     seed: Annotated[int, typer.Option(help="HiGHS random seed.")] = 0,
+    paths: Annotated[
+        int | None, typer.Option("--paths", help="Paths per lot of the path model (default 10).")
+    ] = None,
     log: Annotated[
         Path | None, typer.Option("--log", help="Write the HiGHS log to this file.")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv, parquet or xlsx.")] = "csv",
     report: Annotated[
-        bool, typer.Option("--report/--no-report", help="Also write report.md.")
+        bool, typer.Option("--report/--no-report", help="Also write report.md and report.html.")
     ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
+    prices: Annotated[
+        bool,
+        typer.Option(
+            "--prices/--no-prices",
+            help="Bottleneck prices: re-solve the LP with departures and opened legs fixed, "
+            "write bottlenecks and corridor_prices.",
+        ),
+    ] = True,
+    scenario: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--scenario",
+            "-s",
+            help="Scenario .toml (repeatable): solve the base and each into OUT/base, OUT/<name>.",
+        ),
+    ] = None,
 ) -> None:
     """Solve an instance and write the cost-optimal plan (exit 3 infeasible, 4 no plan in time)."""
     from allocator.check import check_plan
@@ -169,8 +189,14 @@ def solve(
         mip_rel_gap=gap,
         threads=threads,
         seed=seed,
+        paths=paths,
         log_file=str(log) if log else None,
+        prices=prices,
     )
+    if scenario:  # issue 6: the base and each scenario, one plan folder each
+        from allocator.cli_scenarios import solve_scenarios
+
+        raise typer.Exit(solve_scenarios(instance, scenario, out, opts, fmt, report, quiet))
     try:
         res = run_or_raise(instance, opts)
     except AllocatorError as exc:
@@ -178,8 +204,15 @@ def solve(
     assert res.plan is not None
     target = write_plan(res.plan, out or Path("out") / res.instance.name, fmt, res.instance)
     if report:
+        from allocator.report_html import write_html_report
+
         write_markdown(
             res.plan, target / "report.md" if target.is_dir() else target.with_suffix(".md")
+        )
+        write_html_report(
+            target / "report.html" if target.is_dir() else target.with_suffix(".html"),
+            {res.instance.name: res.plan},
+            {res.instance.name: res.instance},
         )
     if not quiet:
         _print_problems(res.instance.warnings)
@@ -227,6 +260,64 @@ def check(
 
 
 @app.command()
+def report(
+    runs: Annotated[
+        list[Path], typer.Argument(help="Plan folders written by solve (one or several).")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="HTML file; default RUN_DIR/report.html for one run, ./report.html for several.",
+        ),
+    ] = None,
+    instance: Annotated[
+        Path | None,
+        typer.Option("--instance", help="Instance for the map of runs without instance.json."),
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report of a run, or of several side by side."""
+    from allocator.instance import Instance
+    from allocator.report_html import run_labels, write_html_report
+    from allocator.results import Plan, read_run
+    from allocator.validate import read_instance
+
+    fallback = None
+    if instance is not None:
+        try:
+            fallback = read_instance(instance)
+        except AllocatorError as exc:
+            raise _fail(exc, str(instance)) from None
+    plans: dict[str, Plan] = {}
+    instances: dict[str, Instance | None] = {}
+    for name, path in zip(run_labels(runs), runs, strict=True):
+        if not (path.is_dir() or (path.is_file() and path.suffix.lower() == ".xlsx")):
+            raise _fail(InstanceError([Problem(str(path), "no such plan folder")]), str(path))
+        try:
+            plans[name], inst = read_run(path)
+        except AllocatorError as exc:
+            raise _fail(exc, str(path)) from None
+        instances[name] = inst if inst is not None else fallback
+    comparison = None
+    if len(plans) > 1:
+        from allocator.compare import compare_plans
+
+        comparison = compare_plans(plans)
+    default = runs[0] / "report.html" if runs[0].is_dir() else runs[0].with_suffix(".html")
+    target = out or (default if len(runs) == 1 else Path("report.html"))
+    write_html_report(target, plans, instances, comparison)
+    for name, inst in instances.items():
+        if inst is None:
+            err.print(
+                f"note: {name} has no instance.json: report without the map",
+                markup=False,
+                highlight=False,
+            )
+    console.print(f"wrote {target}")
+
+
+@app.command()
 def models() -> None:
     """List the formulations (recipes in models/)."""
     from allocator.formulation import available, load_recipe
@@ -253,6 +344,12 @@ _register_research(app)
 from allocator.cli_batch import register as _register_batch  # noqa: E402
 
 _register_batch(app)
+
+
+# --- scenarios, compare, pareto (issue 6) live in cli_scenarios
+from allocator.cli_scenarios import register as _register_scenarios  # noqa: E402
+
+_register_scenarios(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -179,6 +179,7 @@ def runs(
     table = Table(
         "run",
         "instance",
+        "model",
         "period",
         "status",
         "objective",
@@ -195,8 +196,9 @@ def runs(
         table.add_row(
             r["run_id"][:8],
             r["instance_name"] or Path(r["instance_path"]).name,
+            r["model"],
             r["period"] or "",
-            r["status"],
+            _status(r),
             _num(r["objective"]),
             _num(r["gap"], ".1e"),
             _num(r["total_seconds"], ".1f"),
@@ -209,6 +211,12 @@ def runs(
     if csv is not None:
         n = ledger.export_csv(folder, csv)
         console.print(f"wrote {csv}: {n} rows")
+
+
+def _status(row: dict) -> str:
+    """The ledger status, with the solver's termination when it is not plainly optimal."""
+    term = row.get("termination")
+    return f"{row['status']} ({term})" if term and term != "optimal" else row["status"]
 
 
 def register(app: typer.Typer) -> None:

@@ -36,8 +36,9 @@ def bench(
         list[str] | None, typer.Argument(help="More instance paths (e.g. a shell-expanded glob).")
     ] = None,
 ) -> None:
-    """Run every (instance, model) pair in its own process; write bench.csv, ledger.csv,
-    summary.md (shifted geometric means) and profile.png/svg (Dolan-More)."""
+    """Run every (instance, model) pair in its own process; write bench.csv, the run ledger
+    runs.sqlite (see `allocator runs`), summary.md (shifted geometric means) and
+    profile.png/svg (Dolan-More)."""
     from allocator.bench import BenchOptions, expand, geomeans, run_bench
     from allocator.cli import console, err
 
@@ -72,7 +73,7 @@ def bench(
         console.print(
             f"{model}: shifted geomean {v['sgm_s']:.2f} s, solved {v['solved']}/{v['runs']}"
         )
-    console.print(f"wrote {out}/bench.csv, ledger.csv, summary.md, profile.png, profile.svg")
+    console.print(f"wrote {out}/bench.csv, runs.sqlite, summary.md, profile.png, profile.svg")
 
 
 def register(app: typer.Typer) -> None:

@@ -64,6 +64,13 @@ class InfeasibleError(AllocatorError):
     exit_code = ExitCode.INFEASIBLE
 
 
+class TooFewPathsError(AllocatorError):
+    """The path model with its ``--paths`` cheapest paths per lot cannot move every lot under
+    ``forbid``, while more paths exist: a usage problem (raise ``--paths`` or use an arc model)."""
+
+    exit_code = ExitCode.INVALID
+
+
 class SolverError(AllocatorError):
     """The solver failed or stopped without a plan."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import pyomo.environ as pyo
@@ -42,6 +43,8 @@ class RunOptions:
     stability_weight: float = 0.0
     stability_scope: str = "lot"  # lot or leg: see allocator.formulation.arc.define_stability
     warm_start: bool = True
+    # --- issue 6: bottleneck prices (allocator.bottlenecks): an extra LP solve, off by default
+    prices: bool = False
 
 
 @dataclass
@@ -116,9 +119,24 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
     if recipe.family == "colgen":  # research (issue 4): column generation, price-and-branch
         from allocator.colgen import solve_colgen
 
-        m, result, _ = solve_colgen(inst, pre, recipe, solve_opts)
+        try:
+            m, result, _ = solve_colgen(inst, pre, recipe, solve_opts)
+        except InfeasibleError as exc:  # issue 6: name the capacity increases that would help
+            if inst.settings.unserved != "forbid":
+                raise
+            raise _elastic_error(str(exc), inst, pre, recipe, solve_opts) from None
     else:
         result = solve(m, solve_opts)
+        if (  # research (issue 4): a path model may be infeasible only for want of paths
+            recipe.family == "path"
+            and inst.settings.unserved == "forbid"
+            and result.termination in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED)
+        ):
+            from allocator.formulation.path import too_few_paths
+
+            few = too_few_paths(inst, pre, m, solve_opts)
+            if few is not None:
+                raise few
     seconds["handoff"] = result.handoff_seconds
     seconds["solve"] = result.solve_seconds
     plan = None
@@ -139,6 +157,7 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
             from allocator import rolling  # batch/rolling (issue 5)
 
             plan = rolling.annotate(plan, m, result, opts.previous_plan)
+        plan = _prices_and_reasons(plan, inst, pre, m, solve_opts, opts.prices, seconds)
     logger.info(
         "run %s with %s: %s in %.2f s",
         inst.name,
@@ -162,7 +181,12 @@ def run_or_raise(
                 if (res.instance.settings.unserved == "forbid")
                 else ""
             )
-            raise InfeasibleError(f"{res.instance.name}: no feasible plan exists{hint}")
+            head = f"{res.instance.name}: no feasible plan exists{hint}"
+            if res.instance.settings.unserved == "forbid":  # issue 6: elastic re-solve
+                raise _elastic_error(
+                    head, res.instance, res.pre, res.recipe, _solve_options(res.result)
+                )
+            raise InfeasibleError(head)
         raise SolverError(f"{res.instance.name}: solver stopped without a plan ({t})")
     return res
 
@@ -172,8 +196,11 @@ def _fail_unroutable(inst: Instance, pre: Preprocessed) -> None:
     bad = com[com["status"] != "ok"]
     if bad.empty:
         return
+    from allocator.explain import no_route_detail
+
     lines = []
-    for lots, o, d, c, status, due, fastest in zip(
+    for k, lots, o, d, c, status, due, fastest in zip(
+        bad.index,
         bad["lots"],
         bad["origin"],
         bad["destination"],
@@ -184,7 +211,7 @@ def _fail_unroutable(inst: Instance, pre: Preprocessed) -> None:
         strict=True,
     ):
         why = (
-            "no route"
+            _no_route(inst, pre, int(k), no_route_detail)
             if status == "no_route"
             else (f"no route within {due:g} due days (fastest {fastest:.1f} days)")
         )
@@ -193,3 +220,66 @@ def _fail_unroutable(inst: Instance, pre: Preprocessed) -> None:
         f"{inst.name}: no feasible plan; settings say unserved = forbid but\n  "
         + "\n  ".join(lines)
     )
+
+
+# --- issue 6: bottleneck prices and why-not explanations
+
+
+def _prices_and_reasons(
+    plan: Plan,
+    inst: Instance,
+    pre: Preprocessed,
+    m: pyo.ConcreteModel,
+    solve_opts: SolveOptions,
+    prices: bool,
+    seconds: dict[str, float],
+) -> Plan:
+    """Bottleneck prices (when asked) and a why-not ``detail`` for every unserved lot."""
+    from allocator.explain import explain_unserved
+
+    leg_price = None
+    if prices:
+        from allocator.bottlenecks import add_prices
+
+        t0 = time.perf_counter()
+        try:
+            plan, found = add_prices(plan, inst, pre, m, replace(solve_opts, mip_start=None))
+            leg_price = found.leg_price if found.ok else None
+        except Exception:  # the plan stands without prices; never lose a solved plan to them
+            logger.exception("%s: bottleneck prices failed; the plan has none", inst.name)
+        seconds["prices"] = time.perf_counter() - t0
+    try:
+        return explain_unserved(plan, inst, pre, leg_price)
+    except Exception:  # as above: the plan stands, the details say why they are missing
+        logger.exception("%s: why-not explanations failed", inst.name)
+        detail = "no explanation (internal error; see the log)"
+        return replace(plan, unserved=plan.unserved.assign(detail=detail))
+
+
+def _no_route(inst: Instance, pre: Preprocessed, k: int, detail: Callable[..., str]) -> str:
+    """'no route: <the restriction or missing link that cuts it>' for commodity ``k``."""
+    try:
+        return "no route: " + detail(inst, pre, k).removeprefix("no route: ")
+    except Exception:  # the lot still has no route; only the explanation is missing
+        logger.exception("%s: no-route explanation failed", inst.name)
+        return "no route"
+
+
+def _solve_options(result: SolveResult) -> SolveOptions:
+    """The SolveOptions a result was solved with (its recorded options)."""
+    names = {f.name for f in fields(SolveOptions)}
+    return SolveOptions(**{k: v for k, v in result.options.items() if k in names})
+
+
+def _elastic_error(
+    head: str, inst: Instance, pre: Preprocessed, recipe: Recipe, solve_opts: SolveOptions
+) -> InfeasibleError:
+    """InfeasibleError whose message names the capacity increases that would make it feasible."""
+    from allocator.explain import elastic_capacity, elastic_message
+
+    try:
+        elastic = elastic_capacity(inst, pre, recipe, solve_opts)
+        return InfeasibleError(f"{head}\n  {elastic_message(elastic, recipe.name, inst)}")
+    except Exception:  # the infeasibility stands; the explanation is a bonus
+        logger.exception("%s: elastic re-solve failed", inst.name)
+        return InfeasibleError(head)

@@ -66,6 +66,20 @@ def binding_capacities(plan: Plan) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+PRICES_NOTE = (
+    "Shadow prices are not defined on the MILP itself: these are the duals of the LP with the "
+    "integer decisions (departures run, candidate legs opened) fixed at the plan's values, in "
+    "currency per TEU of extra capacity per period (the decrease of the optimal cost for one "
+    "more TEU). Binding rows only: full, or with a positive price. Per corridor and lot class, "
+    "the cheapest route at these prices and its reduced cost are in `corridor_prices`."
+)
+
+
+def has_prices(plan: Plan) -> bool:
+    """Whether bottleneck prices were computed for the plan (the table has its columns)."""
+    return "price_per_teu" in plan.bottlenecks.columns
+
+
 def headline(plan: Plan) -> dict[str, str]:
     """The numbers a planner reads first, formatted."""
     s = plan.info()
@@ -102,6 +116,19 @@ def print_summary(plan: Plan, console: Console) -> None:
         for row in split.head(10).itertuples(index=False):
             t.add_row(str(row.corridor), f"{row.teu:,.1f}", f"{row.share:.0%}", f"{row.cost:,.0f}")
         console.print(t)
+    if has_prices(plan):  # issue 6: bottleneck prices
+        if not plan.bottlenecks.empty:
+            t = Table(
+                "kind", "id", "corridor", "load TEU", "utilisation", "price/TEU",
+                title="bottleneck prices (LP with integer decisions fixed)", title_justify="left",
+            )  # fmt: skip
+            for row in plan.bottlenecks.head(15).itertuples(index=False):
+                t.add_row(
+                    row.kind, str(row.id), str(row.corridor), f"{row.load_teu:,.1f}",
+                    f"{row.utilisation:.0%}", f"{row.price_per_teu:,.2f}",
+                )  # fmt: skip
+            console.print(t)
+        return
     binding = binding_capacities(plan)
     if not binding.empty:
         t = Table(
@@ -135,12 +162,17 @@ def render_markdown(plan: Plan) -> str:
     parts.append("\n## TEU by corridor\n")
     split = corridor_split(plan).assign(share=lambda f: (f["share"] * 100).round(1))
     parts.append(_md_table(split.rename(columns={"share": "share %"})))
-    parts.append("\n## Binding capacities\n")
-    parts.append(_md_table(binding_capacities(plan)))
+    if has_prices(plan):  # issue 6: bottleneck prices replace the utilisation-only list
+        parts.append("\n## Bottleneck prices\n")
+        parts.append(PRICES_NOTE + "\n")
+        parts.append(_md_table(plan.bottlenecks, ",.2f"))
+    else:
+        parts.append("\n## Binding capacities\n")
+        parts.append(_md_table(binding_capacities(plan)))
     parts.append("\n## Unserved lots\n")
-    parts.append(
-        _md_table(plan.unserved[["lot", "origin", "destination", "class", "teu", "reason"]])
-    )
+    columns = ["lot", "origin", "destination", "class", "teu", "reason"]
+    columns += ["detail"] if "detail" in plan.unserved.columns else []
+    parts.append(_md_table(plan.unserved[columns]))
     parts.append("\n## Cost by component\n")
     parts.append(_md_table(plan.costs.groupby("component", sort=False)["cost"].sum().reset_index()))
     return "\n".join(parts)

@@ -480,6 +480,9 @@ TEXT_COLUMNS = (
     "model",
     "status",
     "instance_sha256",
+    "detail",  # issue 6: unserved why-not text
+    "kind",  # issue 6: bottlenecks (ids like MCND node "1" stay text)
+    "id",
 )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -633,6 +633,79 @@ def _result(
     )
 
 
+# --- issue 6 (bottleneck prices): an LP with some columns fixed, and its duals
+
+
+@dataclass(frozen=True)
+class LPDuals:
+    """The answer of ``solve_lp_duals``.
+
+    HiGHS sign convention: reduced cost = c - A^T y. In a minimisation a ``<=`` row at its upper
+    bound has a dual <= 0 (so ``-dual`` >= 0 is the decrease of the objective per unit of extra
+    right-hand side), a ``>=`` row at its lower bound a dual >= 0, an equality row any sign.
+    """
+
+    termination: Termination
+    objective: float
+    # ComponentMaps: ConstraintData -> dual (summed over its rows), VarData -> reduced cost
+    row_duals: Any = field(repr=False)
+    reduced_costs: Any = field(repr=False)
+    seconds: float = 0.0
+
+
+def solve_lp_duals(
+    m: pyo.ConcreteModel,
+    fix: Mapping[Any, float] | None = None,
+    drop: Iterable[Any] = (),
+    opts: SolveOptions | None = None,
+) -> LPDuals:
+    """Solve the LP of ``m`` (every column continuous) with the columns in ``fix`` held at the
+    given values and the constraints in ``drop`` left out; return its objective and duals.
+
+    Fixing is done on the compiled column bounds (``lower = upper = value``), not with Pyomo's
+    ``fix()``, so no row disappears from the LP and the model is not changed. A constraint the
+    compiler splits into two rows (ranged) gets the sum of their duals; a constraint the compiler
+    drops (no free variable left, e.g. every variable Pyomo-fixed) is absent from ``row_duals``.
+    The compiler does not scale or negate rows in mixed form, so the duals refer to the
+    constraints as written. Variables of ``fix`` that are no column of the LP are ignored.
+    """
+    from pyomo.common.collections import ComponentMap
+
+    opts = opts or SolveOptions()
+    t0 = time.perf_counter()
+    c = _compile(m)
+    c = replace(c, integer=np.zeros(len(c.columns), dtype=bool), lower=c.lower.copy())
+    c.upper = c.upper.copy()
+    position = {id(v): j for j, v in enumerate(c.columns)}
+    for var, value in (fix or {}).items():
+        j = position.get(id(var))
+        if j is not None:
+            c.lower[j] = c.upper[j] = float(value)
+    dropped = {id(con) for con in drop}
+    if dropped:
+        gone = np.array([id(r.constraint) in dropped for r in c.rows], dtype=bool)
+        c.row_lower = np.where(gone, -np.inf, c.row_lower)
+        c.row_upper = np.where(gone, np.inf, c.row_upper)
+    h = _highs(c, opts)
+    h.run()
+    status = _STATUS.get(h.getModelStatus(), Termination.ERROR)
+    row_duals: Any = ComponentMap()
+    reduced: Any = ComponentMap()
+    objective = float("nan")
+    if status == Termination.OPTIMAL:
+        objective = float(h.getInfo().objective_function_value + c.offset)
+        sol = h.getSolution()
+        if sol.dual_valid:
+            for row, y in zip(c.rows, np.asarray(sol.row_dual, dtype=float).tolist(), strict=True):
+                if id(row.constraint) not in dropped:
+                    con = row.constraint
+                    row_duals[con] = row_duals.get(con, 0.0) + y
+            col_dual = np.asarray(sol.col_dual, dtype=float).tolist()
+            for var, rc in zip(c.columns, col_dual, strict=True):
+                reduced[var] = rc
+    return LPDuals(status, objective, row_duals, reduced, time.perf_counter() - t0)
+
+
 # --- research (issue 4): a persistent LP for column generation (allocator.colgen)
 
 
@@ -689,6 +762,29 @@ class PersistentLP:
             np.asarray(value, dtype=float),
         )
         self.n_cols += n
+
+    def add_rows(
+        self,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        starts: np.ndarray,
+        index: np.ndarray,
+        value: np.ndarray,
+    ) -> None:
+        """Add rows in CSR form over existing columns (``starts`` has one entry per row); the
+        basis is kept (new rows enter with basic slacks), so the next solve warm-starts."""
+        n = len(lower)
+        if n == 0:
+            return
+        self.h.addRows(
+            n,
+            np.asarray(lower, dtype=float),
+            np.asarray(upper, dtype=float),
+            len(value),
+            np.asarray(starts, dtype=np.int32),
+            np.asarray(index, dtype=np.int32),
+            np.asarray(value, dtype=float),
+        )
 
     def solve(self, time_limit_s: float = 1e9) -> tuple[Termination, float, np.ndarray, np.ndarray]:
         """Solve the LP; return termination, objective, column values and row duals."""

@@ -294,3 +294,114 @@ def define_stability(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
         constant=0.0, linear_coefs=[weight] * len(variables), linear_vars=variables
     )
     m.obj_total_cost.set_value(m.obj_total_cost.expr + extra)
+
+
+# --- trade-offs (issue 6): epsilon-constraint blocks used by allocator.pareto -----------------
+
+
+def _epsilon_row(
+    m: pyo.ConcreteModel, d: ArcData, coefs: np.ndarray, expr: str, limit: str, row: str
+) -> None:
+    """``m.<expr>`` = sum coefs[p] x_p, a mutable Param ``m.<limit>`` and the row expr <= limit,
+    inactive until a caller (allocator.pareto) sets the limit and activates it."""
+    linear = LinearExpression(
+        constant=0.0, linear_coefs=[float(c) for c in coefs], linear_vars=list(_flows(m))
+    )
+    setattr(m, expr, pyo.Expression(expr=linear))
+    setattr(m, limit, pyo.Param(mutable=True, initialize=0.0, within=pyo.Reals))
+    setattr(m, row, pyo.Constraint(expr=getattr(m, expr) <= getattr(m, limit)))
+    getattr(m, row).deactivate()
+
+
+def define_co2_limit(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""CO2 of the plan in tonnes, capped by :math:`\varepsilon` (epsilon-constraint method).
+
+    .. math:: \mathrm{CO_2} = \sum_{g,a} \frac{e_a}{1000}\, x_{ga} \le \varepsilon
+
+    :math:`e_a` is the kg CO2 per TEU on leg :math:`a` (``co2_kg_per_teu_km`` x distance), so the
+    left side equals the plan's ``co2_t``. ``m.co2_t`` is the expression (also the objective of
+    the min-CO2 end point), ``m.co2_limit_t`` the mutable :math:`\varepsilon` (t) and
+    ``m.con_co2_limit`` the row, inactive until ``allocator.pareto`` sets it.
+    """
+    _epsilon_row(m, d, d.leg_co2_kg[d.pair_leg] / 1000.0, "co2_t", "co2_limit_t", "con_co2_limit")
+
+
+def define_days_limit(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""TEU-days in transit of the plan, capped by :math:`\varepsilon` (epsilon-constraint method).
+
+    .. math:: \mathrm{TEUdays} = \sum_{g,a} \frac{T_{c(g),a}}{24}\, x_{ga} \le \varepsilon
+
+    :math:`T_{c,a}` is the hours of leg :math:`a` (transit, border and arrival dwell), the same
+    for every class allowed on it, so the left side equals the sum over routes of days x TEU
+    (average days x TEU moved). ``m.teu_days``, ``m.teu_days_limit`` (TEU-days) and
+    ``m.con_days_limit`` as in ``define_co2_limit``.
+    """
+    _epsilon_row(
+        m, d, d.leg_hours[d.pair_leg] / 24.0, "teu_days", "teu_days_limit", "con_days_limit"
+    )
+
+
+# --- why-not (issue 6): elastic capacities for an infeasible instance under forbid ------------
+
+CAPACITY_FAMILIES = (
+    ("leg", "con_leg_capacity"),
+    ("service", "con_service_capacity"),
+    ("border", "con_border_capacity"),
+    ("terminal", "con_terminal_capacity"),
+    ("leg", "con_linking_weak"),  # a candidate leg's capacity U_a, once opened
+)
+
+
+def define_capacity_slack(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+    r"""Elastic capacities: extra TEU :math:`e_r \ge 0` on every capacity row (in no recipe).
+
+    Switched on by ``allocator.explain.elastic_capacity`` (appended after ``define_objective``,
+    with weak linking only) to find the capacity increases that make an infeasible instance
+    under ``unserved = forbid`` feasible:
+
+    .. math:: \sum_g x_{ga} \le U_a + e^L_a, \qquad \sum_g x_{ga} \le K_a s_a + e^S_a, \qquad
+              \sum_{a \in A_b} \sum_g x_{ga} \le U_b + e^B_b, \qquad
+              \sum_{a \in \delta^-(j)} \sum_g x_{ga} \le H_j + e^T_j
+
+    and, for a candidate leg with :math:`U_a < \sum_g q_g` (its capacity can bind),
+    :math:`\sum_g x_{ga} \le U_a y_a + e^L_a,\ e^L_a \le (\sum_g q_g - U_a)\, y_a`: extra capacity
+    only on an opened leg. The original rows are deactivated and rebuilt from their bodies as
+    ``con_capacity_elastic``; the cost objective is deactivated and
+    ``obj_capacity_slack`` :math:`\min \sum_r e_r` (least extra TEU) is the active objective.
+    ``m.capacity_slack_rows`` lists ``(kind, index)`` of each slack: leg index, service leg,
+    border index or node index.
+    """
+    rows: list[tuple[str, int, Any, float, float]] = []  # kind, index, body, upper, room
+    by_leg = d.pairs_by_leg
+    for kind, name in CAPACITY_FAMILIES:
+        family = getattr(m, name, None)
+        if family is None or not family.active:
+            continue
+        if name != "con_linking_weak":
+            for key, con in family.items():
+                rows.append((kind, int(key), con.body, float(pyo.value(con.upper)), np.inf))
+            family.deactivate()
+            continue
+        for key, con in family.items():
+            demand = float(d.group_teu[d.pair_group[by_leg[key]]].sum())
+            cap = float(d.leg_capacity[key])
+            if cap < demand:  # the capacity can bind: rebuilt as U_a y_a + e_a
+                body = _leg_sum(m, by_leg, key) - cap * m.open[key]
+                rows.append((kind, int(key), body, 0.0, demand - cap))
+                con.deactivate()
+    m.capacity_slack_rows = [(kind, key) for kind, key, _, _, _ in rows]
+    m.capacity_slack = pyo.Var(range(len(rows)), domain=pyo.NonNegativeReals)
+    m.con_capacity_elastic = pyo.Constraint(
+        range(len(rows)), rule=lambda m, i: rows[i][2] - m.capacity_slack[i] <= rows[i][3]
+    )
+    room = [(i, r[1], r[4]) for i, r in enumerate(rows) if np.isfinite(r[4])]
+    m.con_capacity_slack_opened = pyo.Constraint(
+        range(len(room)),
+        rule=lambda m, j: m.capacity_slack[room[j][0]] - room[j][2] * m.open[room[j][1]] <= 0,
+    )
+    slack = list(m.capacity_slack.values())
+    m.obj_total_cost.deactivate()
+    m.obj_capacity_slack = pyo.Objective(
+        expr=LinearExpression(constant=0.0, linear_coefs=[1.0] * len(slack), linear_vars=slack),
+        sense=pyo.minimize,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -40,6 +40,9 @@ class ArcData:
     node_capacity: np.ndarray
     forbid_unserved: bool
     integer_teu: bool
+    # per leg, for the trade-off blocks (define_co2_limit, define_days_limit; allocator.pareto)
+    leg_co2_kg: np.ndarray = field(default_factory=lambda: np.zeros(0))  # kg CO2 per TEU
+    leg_hours: np.ndarray = field(default_factory=lambda: np.zeros(0))  # hours per TEU crossing
 
     @property
     def n_pairs(self) -> int:
@@ -110,4 +113,6 @@ def arc_data(
         node_capacity=inst.nodes["handling_capacity_teu"].fillna(np.inf).to_numpy(dtype=float),
         forbid_unserved=inst.settings.unserved == "forbid",
         integer_teu=integer_teu,
+        leg_co2_kg=pre.legs.co2_kg,
+        leg_hours=pre.legs.hours,
     )

@@ -15,12 +15,13 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
+from allocator.errors import TooFewPathsError
 from allocator.formulation.arc import set_total_cost
 from allocator.formulation.data import ArcData, arc_data
 from allocator.instance import Instance
 from allocator.preprocess import Network, Preprocessed
 from allocator.preprocess.paths import PathSet, k_shortest_paths
-from allocator.solve import column_bounds
+from allocator.solve import SolveOptions, column_bounds, solve
 
 DEFAULT_PATHS = 10
 
@@ -120,6 +121,67 @@ def attach_routes(m: pyo.ConcreteModel, ps: PathSet) -> None:
         return out
 
     m.__dict__["path_routes"] = routes
+
+
+def too_few_paths(
+    inst: Instance, pre: Preprocessed, m: pyo.ConcreteModel, opts: SolveOptions
+) -> TooFewPathsError | None:
+    """Why an infeasible path model under ``forbid`` is infeasible, when its paths are the cause.
+
+    Returns None when every commodity's paths are complete (all its in-time loopless paths are
+    in the model: the infeasibility is then the instance's). Otherwise a phase-1 LP over the same
+    paths (unserved allowed, least unserved TEU; integers relaxed, which keeps feasibility the
+    same since every integer column only adds capacity) names the lots that cannot move.
+    """
+    from allocator.formulation import BLOCKS
+
+    ps: PathSet = m.path_data.paths
+    n_com = len(pre.commodities)
+    if ps.complete is not None and bool(np.all(ps.complete)):
+        return None
+    probe = build_path_model(inst, pre, m.recipe, BLOCKS, paths=ps)
+    teu = probe.data.com_teu
+    for k, var in probe.unserved.items():
+        var.setub(float(teu[k]))
+    for var in probe.component_data_objects(pyo.Var):
+        if var.is_integer():
+            lb, ub = var.lb, var.ub
+            var.domain = pyo.Reals
+            var.setlb(lb)
+            var.setub(ub)
+    for obj in probe.component_data_objects(pyo.Objective, active=True):
+        obj.deactivate()
+    probe.phase1 = pyo.Objective(expr=sum(probe.unserved.values()))
+    result = solve(probe, dataclasses.replace(opts, mip_start=None, lp_first=False))
+    if not result.has_solution:
+        return None
+    left = np.array([probe.unserved[k].value or 0.0 for k in range(n_com)])
+    blocked = np.flatnonzero(left > 1e-6)
+    if len(blocked) == 0:
+        return None
+    k_paths = int(m.recipe.options.get("paths") or DEFAULT_PATHS)
+    count = np.bincount(ps.com, minlength=n_com)
+    com = pre.commodities
+    lines = []
+    for k in blocked[:5].tolist():
+        row = com.iloc[k]
+        n = int(count[k])
+        lots = ", ".join(row["lots"])
+        what = f"only {n} path{'s' if n != 1 else ''} within due days in the model"
+        lines.append(
+            f"lot{'s' if len(row['lots']) > 1 else ''} {lots} ({row['origin']} -> "
+            f"{row['destination']}): {what}, and capacity on {'it' if n == 1 else 'them'} "
+            f"leaves {left[k]:g} of {teu[k]:g} TEU unmoved"
+        )
+    if len(blocked) > 5:
+        lines.append(f"and {len(blocked) - 5} more commodities")
+    return TooFewPathsError(
+        f"{inst.name}: the path model with --paths {k_paths} cannot move every lot "
+        "(settings say unserved = forbid):\n  "
+        + "\n  ".join(lines)
+        + f"\n  it keeps only the {k_paths} cheapest in-time paths per lot and some lots have more; "
+        f"try --paths {max(2 * k_paths, k_paths + 5)} or --model arc-strong"
+    )
 
 
 def build_path_model(

@@ -3,7 +3,8 @@
 Leg weights are the generalised costs ``C[class, leg]`` (inf = forbidden for the class). Paths are
 enumerated in non-decreasing cost order and kept only when their hours ``sum T[class, leg]`` fit
 the commodity's due days, so the path formulation enforces due days exactly. Enumeration stops at
-``k`` kept paths or after ``max_enum`` enumerated ones.
+``k`` kept paths or after ``max_enum`` enumerated ones; a commodity's paths are *complete* when it
+stopped earlier because no loopless path was left (then they are all its in-time paths).
 """
 
 from __future__ import annotations
@@ -53,9 +54,11 @@ def _dijkstra_blocked(n, out_ptr, out_legs, out_head, w, src, dst, node_blocked,
 
 @njit(cache=True)
 def _yen_one(n, out_ptr, out_legs, out_head, leg_from, leg_to, w, t, src, dst, due, k, max_enum, res_legs, res_len, res_cost, res_hours):  # fmt: skip
-    """Yen's algorithm for one commodity; writes up to k paths within ``due`` hours into res_*."""
+    """Yen's algorithm for one commodity; writes up to k paths within ``due`` hours into res_*.
+
+    Returns (paths kept, complete): complete when every loopless path was enumerated."""
     if src == dst or k <= 0:
-        return 0
+        return 0, src == dst
     n_legs = len(leg_from)
     dist = np.empty(n)
     pred = np.empty(n, dtype=np.int64)
@@ -76,7 +79,7 @@ def _yen_one(n, out_ptr, out_legs, out_head, leg_from, leg_to, w, t, src, dst, d
         n, out_ptr, out_legs, out_head, w, src, dst, node_blocked, leg_blocked, dist, pred, done
     )
     if c == INF:
-        return 0
+        return 0, True
     length = 0
     v = dst
     while v != src:
@@ -105,7 +108,7 @@ def _yen_one(n, out_ptr, out_legs, out_head, leg_from, leg_to, w, t, src, dst, d
             res_hours[found] = hrs
             found += 1
         if found >= k or n_a >= max_enum:
-            break
+            return found, False
         prev = current
         plen = a_len[prev]
         root_cost = 0.0
@@ -180,14 +183,14 @@ def _yen_one(n, out_ptr, out_legs, out_head, leg_from, leg_to, w, t, src, dst, d
                 best = b
                 best_cost = b_cost[b]
         if best < 0:
-            break
+            return found, True  # no loopless path left
         b_used[best] = True
         for j in range(b_len[best]):
             a_legs[n_a, j] = b_legs[best, j]
         a_len[n_a] = b_len[best]
         current = n_a
         n_a += 1
-    return found
+    return found, False
 
 
 @njit(cache=True, parallel=True)
@@ -198,14 +201,15 @@ def _k_shortest(n, out_ptr, out_legs, out_head, leg_from, leg_to, cost, hours, c
     res_cost = np.zeros((n_com, k))
     res_hours = np.zeros((n_com, k))
     count = np.zeros(n_com, dtype=np.int64)
+    complete = np.zeros(n_com, dtype=np.bool_)
     for c in prange(n_com):
         cls = com_cls[c]
-        count[c] = _yen_one(
+        count[c], complete[c] = _yen_one(
             n, out_ptr, out_legs, out_head, leg_from, leg_to, cost[cls], hours[cls],
             com_src[c], com_dst[c], com_due[c], k, max_enum,
             res_legs[c], res_len[c], res_cost[c], res_hours[c],
         )  # fmt: skip
-    return res_legs, res_len, res_cost, res_hours, count
+    return res_legs, res_len, res_cost, res_hours, count, complete
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,7 @@ class PathSet:
     legs: np.ndarray
     cost: np.ndarray
     hours: np.ndarray
+    complete: np.ndarray | None = None  # per commodity: all its in-time paths are here
 
     @property
     def n_paths(self) -> int:
@@ -240,6 +245,24 @@ def run_k_shortest(
     max_enum: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The Yen kernel on ``net`` with typed arrays: (legs, lengths, costs, hours, counts) per commodity."""
+    legs, lens, costs, hrs, count, _ = _run(
+        net, cost, hours, com_src, com_dst, com_cls, com_due_hours, k, max_enum
+    )
+    return legs, lens, costs, hrs, count
+
+
+def _run(
+    net: Network,
+    cost: np.ndarray,
+    hours: np.ndarray,
+    com_src: np.ndarray,
+    com_dst: np.ndarray,
+    com_cls: np.ndarray,
+    com_due_hours: np.ndarray,
+    k: int,
+    max_enum: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``run_k_shortest`` plus the per-commodity ``complete`` flags."""
     return _k_shortest(
         net.n_nodes,
         net.out_ptr.astype(np.int64),
@@ -275,7 +298,7 @@ def k_shortest_paths(
     Yen enumerates per commodity, in time or not (default ``max(4k, k + 20)``).
     """
     max_enum = max(4 * k, k + 20) if max_enum is None else max(max_enum, 1)
-    res_legs, res_len, res_cost, res_hours, count = run_k_shortest(
+    res_legs, res_len, res_cost, res_hours, count, complete = _run(
         net, cost, hours, com_src, com_dst, com_cls, com_due_hours, k, max_enum
     )
     keep = np.arange(k)[None, :] < count[:, None]
@@ -290,4 +313,5 @@ def k_shortest_paths(
         legs=legs.astype(np.int64),
         cost=res_cost[keep],
         hours=res_hours[keep],
+        complete=complete,
     )

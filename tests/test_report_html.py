@@ -1,0 +1,424 @@
+"""The HTML report, rendered in real headless Chromium (Debian's ``chromium``, driven by playwright).
+
+The tests fail, never skip, when Chromium is missing: ``.ci/run`` installs it. Screenshots go to the
+test's tmp_path and to ``out/test-artifacts/`` (gitignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import EURASIA, REPO, MakeFolder
+from helpers import FREE_TIME, build, leg, lot, node
+
+from allocator.cli import main
+from allocator.report_html import main_corridor, render_html, run_labels, write_html_report
+from allocator.report_map import WAYPOINTS, load_outline, sea_route
+from allocator.results import read_run
+
+ARTIFACTS = REPO / "out" / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium() -> str:
+    """Path of the system Chromium; the test fails (not skips) without it."""
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    if Path("/usr/bin/chromium").exists():
+        return "/usr/bin/chromium"
+    pytest.fail("Chromium is missing: `apt-get install chromium` (.ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class Loaded:
+    """A page opened from a file, with everything that went wrong while loading it."""
+
+    page: object
+    console: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def assert_clean(self, html: Path) -> None:
+        assert self.console == []
+        assert self.errors == []
+        assert self.failed == []
+        assert self.requests == [html.resolve().as_uri()]  # the file itself, nothing else
+
+
+def open_page(browser: object, html: Path) -> Loaded:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    loaded = Loaded(page)
+    page.on("console", lambda m: loaded.console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: loaded.errors.append(str(e)))
+    page.on("requestfailed", lambda r: loaded.failed.append(r.url))
+    page.on("request", lambda r: loaded.requests.append(r.url))
+    page.goto(html.resolve().as_uri(), wait_until="load")
+    return loaded
+
+
+def screenshot(page: object, tmp_path: Path, name: str) -> Path:
+    """Full-page PNG in tmp_path and out/test-artifacts; asserts it shows something."""
+    from PIL import Image
+
+    shot = tmp_path / f"{name}.png"
+    page.screenshot(path=str(shot), full_page=True)  # type: ignore[attr-defined]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, ARTIFACTS / f"{name}.png")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(shot) as img:
+        width, height = img.size
+        assert width >= 1000
+        assert height >= 1500
+        colours = img.convert("RGB").resize((400, 400)).getcolors(maxcolors=1_000_000)
+        assert colours is not None
+        assert len(colours) > 200
+    return shot
+
+
+def count(page: object, selector: str) -> int:
+    return int(page.locator(selector).count())  # type: ignore[attr-defined]
+
+
+def text(page: object, selector: str) -> str:
+    return str(page.locator(selector).first.inner_text()).strip()  # type: ignore[attr-defined]
+
+
+def title(page: object, selector: str) -> str:
+    """Text of an SVG <title> (not an HTMLElement, so no inner_text)."""
+    return str(page.locator(selector).first.text_content() or "")  # type: ignore[attr-defined]
+
+
+def solve_run(folder: Path, out: Path) -> Path:
+    assert main(["solve", str(folder), "--out", str(out), "-q"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def eurasia_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return solve_run(EURASIA, tmp_path_factory.mktemp("eurasia") / "run")
+
+
+# ---------------------------------------------------------------- the tiny instance, by hand
+
+
+def test_tiny_report_in_chromium(
+    browser: object, make_instance_folder: MakeFolder, tmp_path: Path
+) -> None:
+    # tiny: 40 TEU L1 Almaty->Tbilisi and 30 TEU L2 Almaty->Baku both need the Aktau->Baku ferry
+    # (50 TEU), so 20 TEU stay unserved at 10,000/TEU (default penalty) = 200,000; freight
+    # 50*500 (AAU-MNG) + 50*300 (ferry) + 20*200 (BAK-TBS) = 44,000; border fee 50*10 = 500.
+    run = solve_run(make_instance_folder(), tmp_path / "run")
+    assert (run / "report.html").is_file()
+    assert (run / "report.md").is_file()
+    (run / "report.html").unlink()
+    assert main(["report", str(run)]) == 0
+    html = run / "report.html"
+    loaded = open_page(browser, html)
+    loaded.assert_clean(html)
+    page = loaded.page
+    plan, _ = read_run(run)
+
+    # map: the three forward legs carry cargo, the two reverse legs do not
+    assert count(page, "#r0-map path.leg.used") == 3
+    assert count(page, "#r0-map path.leg.unused") == 2
+    used = {
+        page.locator("#r0-map path.leg.used").nth(i).get_attribute("data-leg") for i in range(3)
+    }
+    assert used == set(plan.flows["leg"]) == {"AAU-MNG", "MNG-BAK", "BAK-TBS"}
+    ferry = title(page, '#r0-map path.leg.used[data-leg="MNG-BAK"] title')
+    assert "50 TEU" in ferry
+    assert "utilisation 100%" in ferry
+    # widths proportional to TEU: 50 TEU gets the full width, 20 TEU two fifths
+    w50 = float(page.locator('#r0-map [data-leg="AAU-MNG"]').get_attribute("stroke-width"))
+    w20 = float(page.locator('#r0-map [data-leg="BAK-TBS"]').get_attribute("stroke-width"))
+    assert w20 / w50 == pytest.approx(20 / 50, abs=0.01)
+    assert count(page, "#r0-map g.border") == 1
+    assert "50 TEU of 80 TEU" in title(page, '#r0-map g.border[data-border="KZAZ"] title')
+    # the outline is drawn: every country of the packaged file, placed inside the map
+    assert count(page, "#outline > path") == len(load_outline()["countries"])
+    box = page.locator("#r0-map use.land").bounding_box()
+    assert box is not None
+    assert box["width"] > 100
+    assert box["height"] > 100
+
+    # headline and tables
+    objective = float(plan.summary["objective"].iloc[0])
+    assert text(page, '.card[data-key="total cost"] .v') == f"{objective:,.0f}"
+    assert text(page, '.card[data-key="TEU unserved"] .v') == "20"
+    assert count(page, "table.unserved tbody tr") == len(plan.unserved) >= 1
+    assert text(page, "table.unserved tfoot td:nth-child(4)") == "20.0"
+    assert count(page, "table.costs tbody tr") == 4  # freight, border, time value, penalty
+    costs = page.locator("table.costs").inner_text()
+    assert "44,000" in costs
+    assert "500" in costs
+    assert "200,000" in costs
+    assert text(page, "table.costs tfoot td:nth-last-child(2)") == f"{objective:,.0f}"
+    if plan.bottlenecks.empty:  # prices not computed: say so, list the binding ferry
+        assert "Prices were not computed" in page.locator("section.bottlenecks").inner_text()
+        assert count(page, "table.binding tbody tr") == 1
+        assert "MNG-BAK" in page.locator("table.binding").inner_text()
+    else:
+        assert count(page, "table.bottlenecks tbody tr") == len(plan.bottlenecks)
+    assert count(page, "svg.chart rect.bar") == 2  # one corridor, TEU and cost
+    screenshot(page, tmp_path, "report-tiny")
+    page.close()
+
+
+def test_bottleneck_prices_table(browser: object, tmp_path: Path) -> None:
+    # a hand-made bottlenecks table is shown row by row, prices with two decimals
+    inst = build(
+        nodes=[node("A"), node("B")],
+        legs=[leg("AB", "A", "B", 100, capacity_teu=10)],
+        classes=FREE_TIME,
+        cargo=[lot("L1", "A", "B", 25)],
+    )
+    from allocator.pipeline import RunOptions, run_or_raise
+
+    res = run_or_raise(inst, RunOptions())
+    assert res.plan is not None
+    prices = pd.DataFrame(
+        {
+            "kind": ["leg", "border"],
+            "id": ["AB", "XY"],
+            "corridor": ["middle", None],
+            "load_teu": [10.0, 4.0],
+            "capacity_teu": [10.0, 4.0],
+            "utilisation": [1.0, 1.0],
+            "price_per_teu": [9900.0, 1234.5],
+        }
+    )
+    plan = dataclasses.replace(res.plan, bottlenecks=prices)
+    html = write_html_report(tmp_path / "prices.html", {"one": plan}, {"one": inst})
+    loaded = open_page(browser, html)
+    loaded.assert_clean(html)
+    page = loaded.page
+    assert count(page, "table.bottlenecks tbody tr") == 2
+    assert text(page, "table.bottlenecks tbody tr:nth-child(1) td:last-child") == "9,900.00"
+    assert text(page, "table.bottlenecks tbody tr:nth-child(2) td:last-child") == "1,234.50"
+    assert "not defined on the MILP" in page.locator("section.bottlenecks").inner_text()
+    # 25 TEU over a 10 TEU leg: 15 unserved; the single used leg is drawn
+    assert count(page, "#r0-map path.leg.used") == 1
+    assert text(page, '.card[data-key="TEU unserved"] .v') == "15"
+    page.close()
+
+
+# ---------------------------------------------------------------- the shipped Eurasia example
+
+
+def test_eurasia_report_in_chromium(browser: object, eurasia_run: Path, tmp_path: Path) -> None:
+    html = eurasia_run / "report.html"  # written by solve --report
+    loaded = open_page(browser, html)
+    loaded.assert_clean(html)
+    page = loaded.page
+    plan, inst = read_run(eurasia_run)
+    assert inst is not None
+    used = set(plan.flows["leg"])  # legs carrying cargo, from the lot x leg table
+    assert count(page, "#r0-map path.leg.used") == len(used)
+    assert count(page, "#r0-map path.leg.unused") == len(inst.legs) - len(used)
+    drawn = page.locator("#r0-map path.leg.used")
+    assert {drawn.nth(i).get_attribute("data-leg") for i in range(drawn.count())} == used
+    borders = set(inst.legs["border"].dropna())
+    assert count(page, "#r0-map g.border") == len(borders) == 15
+    assert count(page, "svg.map") == 2  # the overview and the Caspian detail
+    assert count(page, "#r0-map rect.frame") == 1
+    # tables against the plan's own tables
+    assert count(page, "table.costs tbody tr") == plan.costs["component"].nunique()
+    if plan.bottlenecks.empty:
+        assert "Prices were not computed" in page.locator("section.bottlenecks").inner_text()
+    else:
+        assert count(page, "table.bottlenecks tbody tr") == len(plan.bottlenecks)
+    if plan.unserved.empty:
+        assert "Every lot is served" in page.locator("section.unserved").inner_text()
+    else:
+        assert count(page, "table.unserved tbody tr") == len(plan.unserved)
+    moved = float(plan.summary["teu_moved"].iloc[0])
+    assert text(page, '.card[data-key="TEU moved"] .v') == f"{moved:,.0f}"
+    screenshot(page, tmp_path, "report-eurasia")
+    page.close()
+
+
+def test_no_external_urls(eurasia_run: Path) -> None:
+    page = (eurasia_run / "report.html").read_text(encoding="utf-8")
+    assert "http" not in page.lower()
+    assert "//" not in re.sub(r"<title>.*?</title>", "", page)  # no protocol-relative URLs
+    assert not re.search(r"<(script|link|img|iframe|object|embed)\b", page, re.I)
+    assert "@import" not in page
+    assert "@font-face" not in page
+    assert re.findall(r"url\(", page) == []
+    assert not re.search(r"\bsrc=", page)
+    assert set(re.findall(r'href="(.)', page)) <= {"#"}  # only in-page links and <use> refs
+
+
+# ---------------------------------------------------------------- several runs
+
+
+def test_several_runs_side_by_side(
+    browser: object, make_instance_folder: MakeFolder, tmp_path: Path
+) -> None:
+    # run b: the ferry takes 100 TEU, so all 70 TEU move (border KZAZ 80 is not reached)
+    tiny_legs = (
+        "id,from,to,mode,distance_km,transit_hours,cost_per_teu,capacity_teu,border,reverse\n"
+        "AAU-MNG,KZ_AAU,KZ_MNG,rail,2000,70,500,,,true\n"
+        "MNG-BAK,KZ_MNG,AZ_BAK,ferry,430,20,300,100,KZAZ,false\n"
+        "BAK-TBS,AZ_BAK,GE_TBS,rail,500,20,200,,,true\n"
+    )
+    a = solve_run(make_instance_folder("a"), tmp_path / "runs" / "a")
+    b = solve_run(make_instance_folder("b", legs=tiny_legs), tmp_path / "runs" / "b")
+    out = tmp_path / "cmp.html"
+    assert main(["report", str(a), str(b), "--out", str(out)]) == 0
+    loaded = open_page(browser, out)
+    loaded.assert_clean(out)
+    page = loaded.page
+    assert count(page, "section.comparison") == 1
+    heads = page.locator("table.comparison thead th").all_inner_texts()
+    assert heads == ["metric", "a", "b"]
+    # the side-by-side view comes first, then one section per run, each with its map
+    order = page.evaluate(
+        "() => [...document.querySelectorAll('section.comparison, section.run')].map(s => s.id)"
+    )
+    assert order == ["side-by-side", "r0", "r1"]
+    assert count(page, "#r0-map") == 1
+    assert count(page, "#r1-map") == 1
+    assert text(page, '#r0 .card[data-key="TEU unserved"] .v') == "20"
+    assert text(page, '#r1 .card[data-key="TEU unserved"] .v') == "0"
+    assert count(page, "#r1 section.unserved table") == 0
+    screenshot(page, tmp_path, "report-compare")
+    page.close()
+
+    # without a comparison frame the report computes a minimal one
+    plans = {name: read_run(path)[0] for name, path in (("a", a), ("b", b))}
+    page_html = render_html(plans)
+    rows = re.search(r'<table class="comparison">.*?<tbody>(.*?)</tbody>', page_html, re.S)
+    assert rows is not None
+    # 10 headline metrics, one corridor ("(none)"), binding capacities
+    assert rows.group(1).count("<tr>") == 12
+    assert "TEU (none)" in rows.group(1)
+
+
+# ---------------------------------------------------------------- CLI errors, missing instance
+
+
+def test_report_bad_run_dir_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
+    out, err = capsys.readouterr()
+    assert "nowhere" in err
+    assert "no such plan folder" in err
+    assert "Traceback" not in out + err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["report", str(empty)]) == 2
+    out, err = capsys.readouterr()
+    assert "summary" in err
+    assert "Traceback" not in out + err
+
+
+def test_report_without_instance(
+    make_instance_folder: MakeFolder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_instance_folder()
+    run = solve_run(folder, tmp_path / "run")
+    (run / "instance.json").unlink()
+    capsys.readouterr()
+    assert main(["report", str(run), "--out", str(tmp_path / "nomap.html")]) == 0
+    assert "without the map" in capsys.readouterr().err
+    page = (tmp_path / "nomap.html").read_text(encoding="utf-8")
+    assert 'class="map' not in page
+    assert "No map" in page
+    assert (
+        main(["report", str(run), "--instance", str(folder), "--out", str(tmp_path / "m.html")])
+        == 0
+    )
+    assert 'id="r0-map"' in (tmp_path / "m.html").read_text(encoding="utf-8")
+
+
+def test_text_is_escaped(tmp_path: Path) -> None:
+    inst = build(
+        nodes=[node("A", name="Port <b>A</b> & Co"), node("B")],
+        legs=[leg("AB", "A", "B", 100)],
+        classes=FREE_TIME,
+        cargo=[lot("L<1>", "A", "B", 5)],
+    )
+    from allocator.pipeline import RunOptions, run_or_raise
+
+    res = run_or_raise(inst, RunOptions())
+    assert res.plan is not None
+    page = render_html({"x<y>": res.plan}, {"x<y>": inst})
+    assert "Port &lt;b&gt;A&lt;/b&gt; &amp; Co" in page
+    assert "<b>A</b>" not in page
+    assert "x<y>" not in page
+
+
+# ---------------------------------------------------------------- outline and sea lanes
+
+
+def test_outline_is_packaged_and_small() -> None:
+    resource = files("allocator").joinpath("data", "outline.json")
+    raw = resource.read_bytes()
+    assert len(raw) < 300_000
+    doc = json.loads(raw)
+    assert "public domain" in doc["licence"]
+    lon0, lat0, lon1, lat1 = doc["bbox"]
+    iso = {c["iso2"] for c in doc["countries"]}
+    assert {"CN", "KZ", "RU", "AZ", "IR", "TR", "DE", "NL", "IN"} <= iso
+    for c in doc["countries"]:
+        for ring in c["rings"]:
+            assert len(ring) >= 6
+            assert len(ring) % 2 == 0
+            assert all(lon0 <= x <= lon1 for x in ring[0::2])
+            assert all(lat0 <= y <= lat1 for y in ring[1::2])
+
+
+def test_sea_lanes() -> None:
+    shanghai, rotterdam = (121.48, 31.23), (4.5, 51.92)
+    aktau, alat = (51.15, 43.65), (49.4, 39.95)
+    # deep sea Shanghai -> Rotterdam goes by Malacca, Suez and Gibraltar, not across Asia
+    route = sea_route(shanghai, rotterdam)
+    inner = route[1:-1]
+    assert route[0] == shanghai
+    assert route[-1] == rotterdam
+    assert set(inner) <= set(WAYPOINTS.values())
+    for lane in ("Singapore Strait", "Bab-el-Mandeb", "Port Said", "Gibraltar"):
+        assert WAYPOINTS[lane] in inner
+    # a Caspian crossing is drawn straight
+    assert sea_route(aktau, alat) == (aktau, alat)
+
+
+def test_run_labels_and_corridor_folding() -> None:
+    assert run_labels(["out/a/w47", "out/b/w47"]) == ["a/w47", "b/w47"]
+    assert run_labels(["out/base", "out/halved"]) == ["base", "halved"]
+    assert run_labels(["out/x", "out/x"]) == ["x", "x (2)"]
+    assert main_corridor("local+northern") == "northern"
+    assert main_corridor("northern+local+instc") == "northern+instc"
+    assert main_corridor("local") == "local"
+    assert main_corridor(float("nan")) == "(none)"

@@ -218,18 +218,24 @@ def compare(
     table = compare_plans(plans)
     diff = differences(table)
     currency = str(next(iter(plans.values())).info().get("currency", ""))
-    view = Table(title="comparison", title_justify="left")
-    view.add_column("metric", no_wrap=True)
     first = table.columns[0]
-    view.add_column(first, justify="right", no_wrap=True)
-    for run in table.columns[1:]:
-        view.add_column(run, justify="right", no_wrap=True)
-        view.add_column(f"Δ vs {first}", justify="right", no_wrap=True)
+    rows = []
     for metric in table.index:
         cells = [format_value(table.at[metric, first], metric)]
         for run in table.columns[1:]:
             d = diff.at[metric, f"{run} - {first}"]
             cells += [format_value(table.at[metric, run], metric), format_difference(d, metric)]
+        rows.append(cells)
+    headers = [first]
+    for run in table.columns[1:]:
+        headers += [run, "Δ"]
+    view = Table(title=f"comparison (Δ = run - {first})", title_justify="left")
+    # numbers never truncate; the metric names and run headers wrap when the terminal is narrow
+    view.add_column("metric", overflow="fold", min_width=12)
+    for j, header in enumerate(headers):
+        width = max(len(r[j]) for r in rows) if rows else 1
+        view.add_column(header, justify="right", no_wrap=True, min_width=width, overflow="fold")
+    for metric, cells in zip(table.index, rows, strict=True):
         view.add_row(str(metric), *cells)
     cli.console.print(view)
     if out is not None:

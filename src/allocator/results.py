@@ -23,6 +23,7 @@ from allocator.preprocess import Preprocessed
 logger = logging.getLogger(__name__)
 
 EPS = 1e-6
+LOCAL_CORRIDOR = "local"  # feeder legs: part of whichever corridor they feed
 REASONS = {
     "no_route": "no route",
     "no_route_within_due": "no route within due days",
@@ -189,6 +190,18 @@ def extract(
     )
 
 
+def route_corridor(tags: Any) -> str:
+    """A route's corridor: the non-local tags of its legs, sorted, joined by '+'.
+
+    Feeder legs tagged ``local`` (and untagged legs) do not name a corridor: 'local' + 'northern'
+    is 'northern'. A route over local legs only is 'local'; over untagged legs only, ''.
+    """
+    named = sorted({str(t) for t in tags if t and str(t).lower() != LOCAL_CORRIDOR})
+    if named:
+        return "+".join(named)
+    return LOCAL_CORRIDOR if any(t for t in tags) else ""
+
+
 def _routes_table(
     inst: Instance,
     pre: Preprocessed,
@@ -206,14 +219,14 @@ def _routes_table(
         cost = float(pre.cost[cls, legs_arr].sum())
         days = float(pre.legs.hours[legs_arr].sum() / 24.0)
         nodes = [net.node_ids[net.leg_from[legs_arr[0]]], *net.node_ids[net.leg_to[legs_arr]]]
-        tags = [c for c in dict.fromkeys(corridor[legs_arr]) if c]
+        tags = route_corridor(corridor[legs_arr])
         records.append(
             {
                 "lot": lot_ids[lot],
                 "route": counter[lot],
                 "legs": " > ".join(net.leg_ids[legs_arr]),
                 "nodes": " > ".join(nodes),
-                "corridor": "+".join(tags),
+                "corridor": tags,
                 "teu": teu,
                 "cost_per_teu": cost,
                 "cost": cost * teu,

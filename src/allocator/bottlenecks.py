@@ -40,6 +40,7 @@ from allocator.formulation.data import ArcData
 from allocator.instance import Instance
 from allocator.preprocess import Preprocessed
 from allocator.preprocess.costs import shortest_paths
+from allocator.preprocess.graph import route_legs
 from allocator.preprocess.paths import run_k_shortest
 from allocator.results import Plan
 from allocator.solve import SolveOptions, Termination, solve_lp_duals
@@ -299,13 +300,6 @@ def bottleneck_table(plan: Plan, inst: Instance, pre: Preprocessed, prices: Pric
     return out.reset_index(drop=True)
 
 
-def _route_legs(pred: np.ndarray, net: Any, origin: int, dest: int) -> list[int]:
-    legs: list[int] = []
-    node = dest
-    while node != origin and pred[node] >= 0 and len(legs) <= net.n_nodes:
-        legs.append(int(pred[node]))
-        node = int(net.leg_from[pred[node]])
-    return legs[::-1] if node == origin else []
 
 
 def in_time_legs(pre: Preprocessed, ks: np.ndarray) -> np.ndarray:
@@ -396,7 +390,7 @@ def corridor_prices(plan: Plan, inst: Instance, pre: Preprocessed, prices: Price
             cost = float(dist[i, dest[k]])
             if not np.isfinite(cost):
                 continue
-            legs = _route_legs(pred[i], net, int(origin[k]), int(dest[k]))
+            legs = route_legs(pred[i], net, int(origin[k]), int(dest[k]))
             if not exact or float(hours[row, legs].sum()) <= due_h[k] + 1e-9:
                 found[start + i] = cost
             else:

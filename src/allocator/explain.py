@@ -36,7 +36,8 @@ import pyomo.environ as pyo
 
 from allocator.instance import Instance
 from allocator.preprocess import Network, Preprocessed
-from allocator.preprocess.costs import cost_matrix, shortest_paths
+from allocator.preprocess.costs import cost_matrix, restriction_scopes, shortest_paths
+from allocator.preprocess.graph import route_legs
 from allocator.preprocess.kernels import _haversine_km
 from allocator.results import Plan
 from allocator.solve import SolveOptions, Termination, solve
@@ -60,15 +61,7 @@ def _fmt(v: float) -> str:
 
 def restriction_blocks(inst: Instance, net: Network) -> list[tuple[int, str, np.ndarray]]:
     """Each restriction row as (row position, class, legs it forbids), as ``allowed_matrix`` reads it."""
-    legs = inst.legs
-    country = inst.nodes["country"].to_numpy(dtype=object)
-    per_leg = {
-        "mode": [legs["mode"].to_numpy(dtype=object)],
-        "leg": [net.leg_ids],
-        "border": [legs["border"].to_numpy(dtype=object)],
-        "node": [legs["from"].to_numpy(dtype=object), legs["to"].to_numpy(dtype=object)],
-        "country": [country[net.leg_from], country[net.leg_to]],
-    }
+    per_leg = restriction_scopes(inst, net)
     out = []
     for i, (cls, scope, target) in enumerate(
         zip(
@@ -113,13 +106,6 @@ def reach(net: Network, usable: np.ndarray, start: int, *, reverse: bool = False
     return seen
 
 
-def _route_legs(pred: np.ndarray, net: Network, origin: int, dest: int) -> list[int]:
-    legs: list[int] = []
-    node = dest
-    while node != origin and pred[node] >= 0 and len(legs) <= net.n_nodes:
-        legs.append(int(pred[node]))
-        node = int(net.leg_from[pred[node]])
-    return legs[::-1] if node == origin else []
 
 
 class _Context:
@@ -173,7 +159,7 @@ def no_route_detail(inst: Instance, pre: Preprocessed, k: int, ctx: Any = None) 
         cost = ctx.unrestricted_cost()[int(com["class_idx"])].copy()
         cost[~ctx.usable(cls, lifted)] = np.inf
         _, pred = shortest_paths(net, cost[None, :], np.array([o]), np.array([0]))
-        return ctx.legs_text(_route_legs(pred[0], net, o, d))
+        return ctx.legs_text(route_legs(pred[0], net, o, d))
 
     singles = [i for i in rows if opens({i})]
     if len(singles) == 1:
@@ -226,7 +212,7 @@ def _fastest_route(pre: Preprocessed, k: int) -> list[int]:
     com = pre.commodities.iloc[k]
     o, d, c = int(com["origin_idx"]), int(com["dest_idx"]), int(com["class_idx"])
     _, pred = shortest_paths(pre.net, pre.time[c][None, :], np.array([o]), np.array([0]))
-    return _route_legs(pred[0], pre.net, o, d)
+    return route_legs(pred[0], pre.net, o, d)
 
 
 def due_detail(pre: Preprocessed, k: int) -> str:
@@ -374,10 +360,10 @@ def _cheapest_routes(
             _, priced = shortest_paths(net, w + leg_price[None, :], origin, rows)
         for i in range(len(part)):
             o, d = int(origin[i]), int(dest[i])
-            legs = _route_legs(pred[i], net, o, d)
+            legs = route_legs(pred[i], net, o, d)
             found = [("cheapest route", legs, float(w[i, legs].sum()))] if legs else []
             if priced is not None:
-                alt = _route_legs(priced[i], net, o, d)
+                alt = route_legs(priced[i], net, o, d)
                 if alt and alt != legs:
                     found.append(("cheapest at capacity prices", alt, float(w[i, alt].sum())))
             out.append(found)

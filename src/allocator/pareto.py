@@ -34,10 +34,10 @@ from allocator.errors import AllocatorError, ExitCode, InfeasibleError, SolverEr
 from allocator.formulation import BLOCKS, build_model, load_recipe
 from allocator.instance import Instance
 from allocator.io import atomic_path, instance_hash
-from allocator.pipeline import RunOptions
+from allocator.pipeline import RunOptions, solve_options
 from allocator.preprocess import preprocess
 from allocator.results import Plan, extract, write_plan
-from allocator.solve import SolveOptions, SolveResult, Termination, solve
+from allocator.solve import SolveResult, Termination, solve
 from allocator.validate import read_instance
 
 logger = logging.getLogger(__name__)
@@ -240,15 +240,7 @@ def trace(
     BLOCKS[block](m, m.data, pre.net)
     seconds["build"] = time.perf_counter() - t0
     expr, limit, row = getattr(m, expr_name), getattr(m, limit_name), getattr(m, row_name)
-    s = inst.settings
-    solve_opts = SolveOptions(
-        time_limit_s=opts.time_limit_s if opts.time_limit_s is not None else s.time_limit_s,
-        mip_rel_gap=opts.mip_rel_gap if opts.mip_rel_gap is not None else s.mip_rel_gap,
-        threads=opts.threads if opts.threads is not None else s.threads,
-        seed=opts.seed,
-        log_file=opts.log_file,
-        tee=opts.tee,
-    )
+    solve_opts = solve_options(opts, inst)
     sha = instance_hash(inst)
 
     def plan_of(result: SolveResult, eps: float) -> Plan | None:

@@ -60,6 +60,22 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+def solve_options(
+    opts: RunOptions, inst: Instance, mip_start: dict[str, float] | None = None
+) -> SolveOptions:
+    """The solver options of a run: ``opts`` where set, else the instance settings."""
+    s = inst.settings
+    return SolveOptions(
+        time_limit_s=opts.time_limit_s if opts.time_limit_s is not None else s.time_limit_s,
+        mip_rel_gap=opts.mip_rel_gap if opts.mip_rel_gap is not None else s.mip_rel_gap,
+        threads=opts.threads if opts.threads is not None else s.threads,
+        seed=opts.seed,
+        log_file=opts.log_file,
+        tee=opts.tee,
+        mip_start=mip_start,  # batch/rolling (issue 5)
+    )
+
+
 def _recipe(opts: RunOptions) -> Recipe:
     return load_recipe(opts.model).with_options(
         linking=opts.linking,
@@ -106,16 +122,7 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
             opts.stability_scope,
         )
     seconds["build"] = time.perf_counter() - t0
-    s = inst.settings
-    solve_opts = SolveOptions(
-        time_limit_s=opts.time_limit_s if opts.time_limit_s is not None else s.time_limit_s,
-        mip_rel_gap=opts.mip_rel_gap if opts.mip_rel_gap is not None else s.mip_rel_gap,
-        threads=opts.threads if opts.threads is not None else s.threads,
-        seed=opts.seed,
-        log_file=opts.log_file,
-        tee=opts.tee,
-        mip_start=mip_start,  # batch/rolling (issue 5)
-    )
+    solve_opts = solve_options(opts, inst, mip_start)
     if recipe.family == "colgen":  # research (issue 4): column generation, price-and-branch
         from allocator.colgen import solve_colgen
 

@@ -93,20 +93,26 @@ def leg_data(inst: Instance, net: Network) -> LegData:
     return LegData(distance, transit, freight, border_cost, handling, hours, co2_factor * distance)
 
 
-def allowed_matrix(inst: Instance, net: Network, class_ids: np.ndarray) -> np.ndarray:
-    """``allowed[class, leg]``: False where a restriction forbids the class on the leg.
-
-    A class is kept off a leg by its mode, its id, its border, either end node or either end's country.
-    """
+def restriction_scopes(inst: Instance, net: Network) -> dict[str, list[np.ndarray]]:
+    """Per restriction scope, the per-leg values a target is matched against (node and country
+    match either end of the leg)."""
     legs = inst.legs
     country = inst.nodes["country"].to_numpy(dtype=object)
-    per_leg = {
+    return {
         "mode": [legs["mode"].to_numpy(dtype=object)],
         "leg": [net.leg_ids],
         "border": [legs["border"].to_numpy(dtype=object)],
         "node": [legs["from"].to_numpy(dtype=object), legs["to"].to_numpy(dtype=object)],
         "country": [country[net.leg_from], country[net.leg_to]],
     }
+
+
+def allowed_matrix(inst: Instance, net: Network, class_ids: np.ndarray) -> np.ndarray:
+    """``allowed[class, leg]``: False where a restriction forbids the class on the leg.
+
+    A class is kept off a leg by its mode, its id, its border, either end node or either end's country.
+    """
+    per_leg = restriction_scopes(inst, net)
     allowed = np.ones((len(class_ids), net.n_legs), dtype=bool)
     row = {c: i for i, c in enumerate(class_ids)}
     for (cls, scope), rules in inst.restrictions.groupby(["class", "scope"]):

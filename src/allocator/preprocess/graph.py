@@ -74,3 +74,14 @@ def build_network(inst: Instance) -> Network:
         in_legs=in_legs,
         in_tail=leg_from[in_legs],
     )
+
+
+def route_legs(pred: np.ndarray, net: Network, origin: int, dest: int) -> list[int]:
+    """The legs from ``origin`` to ``dest`` in a shortest-path tree (``pred[node]`` = the leg
+    entering it, -1 for none); [] when ``dest`` is not reached."""
+    legs: list[int] = []
+    node = dest
+    while node != origin and pred[node] >= 0 and len(legs) <= net.n_nodes:
+        legs.append(int(pred[node]))
+        node = int(net.leg_from[pred[node]])
+    return legs[::-1] if node == origin else []

@@ -21,8 +21,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # paths and messages never break mid-line
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 InstancePath = Annotated[
     Path, typer.Argument(help="Instance: folder, instance .toml, .xlsx or .json.")
@@ -38,7 +38,9 @@ def _print_problems(problems: list[Problem] | tuple[Problem, ...], source: str =
         err.print(f"[red]error[/]: {escape(str(p))}", soft_wrap=True)
     if errors:
         err.print(
-            f"[red bold]{source} is invalid[/]: {len(errors)} error(s), {len(warnings)} warning(s)"
+            f"[red bold]{escape(source)} is invalid[/]: {len(errors)} error(s), "
+            f"{len(warnings)} warning(s)",
+            soft_wrap=True,  # long paths must not break the line (scripts grep it)
         )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -173,7 +174,7 @@ def runs(
     try:
         rows = ledger.rows(folder)
     except FileNotFoundError as exc:
-        err.print(f"[red]error[/]: {exc}")
+        err.print(f"[red]error[/]: {escape(str(exc))}")
         raise typer.Exit(2) from None
     shown = rows[-last:] if last else rows
     table = Table(

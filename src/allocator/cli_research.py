@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 
 def bench(
@@ -45,7 +46,7 @@ def bench(
     try:
         files = expand([*instances, *(more or [])])
     except FileNotFoundError as exc:
-        err.print(f"[red]error[/]: {exc}")
+        err.print(f"[red]error[/]: {escape(str(exc))}")
         raise typer.Exit(2) from None
     names = [m.strip() for m in models.split(",") if m.strip()]
     from allocator.errors import AllocatorError
@@ -55,7 +56,7 @@ def bench(
         for name in names:
             load_recipe(name)
     except AllocatorError as exc:
-        err.print(f"[red]error[/]: {exc}")
+        err.print(f"[red]error[/]: {escape(str(exc))}")
         raise typer.Exit(int(exc.exit_code)) from None
     opts = BenchOptions(
         time_limit_s=time_limit, grace_s=grace, seed=seed, threads=threads, paths=paths

@@ -270,7 +270,7 @@ def test_unknown_id_names_the_change_the_key_and_a_suggestion() -> None:
         ]
     )
     assert "[[change]] #2 (scale_capacity)" in text
-    assert "column 'where.id'" in text
+    assert "key 'where.id'" in text
     assert "unknown leg id 'BC-r'" in text
     assert "did you mean 'BC~r'" in text
 
@@ -318,28 +318,28 @@ def test_an_added_leg_with_an_unknown_node_is_located_in_the_scenario() -> None:
     ("text", "fragments"),
     [
         ('name = "s"\nbase = ".."\n[[change]\n', ["is not valid TOML"]),
-        ('base = ".."\n', ["column 'name'", "required key is missing"]),
+        ('base = ".."\n', ["key 'name'", "required key is missing"]),
         (
             'name = "s"\nbase = ".."\n[[change]]\nkind = "scale"\n',
             ["[[change]] #1", "unknown kind"],
         ),
         (
             'name = "s"\nbase = ".."\n[[change]]\nkind = "scale_demand"\nfactr = 2\n',
-            ["[[change]] #1 (scale_demand)", "column 'factr'", "unknown key"],
+            ["[[change]] #1 (scale_demand)", "key 'factr'", "unknown key"],
         ),
         (
             'name = "s"\nbase = ".."\n[[change]]\nkind = "scale_demand"\nfactor = -1\n',
-            ["column 'factor'", "greater than 0"],
+            ["key 'factor'", "greater than 0"],
         ),
         (
             'name = "s"\nbase = ".."\n[[change]]\nkind = "close"\nof = "legs"\nwhere = {modes = "sea"}\n',
-            ["column 'where.modes'", "did you mean 'mode'"],
+            ["key 'where.modes'", "did you mean 'mode'"],
         ),
         (
             'name = "s"\nbase = ".."\n[[change]]\nkind = "settings"\nset = {co2_prce_per_t = 1}\n',
-            ["column 'set.co2_prce_per_t'", "did you mean 'co2_price_per_t'"],
+            ["key 'set.co2_prce_per_t'", "did you mean 'co2_price_per_t'"],
         ),
-        ('name = "a b"\nbase = ".."\n', ["column 'name'", "should match pattern"]),
+        ('name = "a b"\nbase = ".."\n', ["key 'name'", "should match pattern"]),
     ],
 )
 def test_bad_scenario_files_exit_2_naming_file_and_key(

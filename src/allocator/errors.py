@@ -27,11 +27,12 @@ class Problem:
     column: str | None = None
     value: Any = None
     severity: str = "error"
+    label: str = "column"  # what ``column`` names: a table column, or a key of a TOML file
 
     def __str__(self) -> str:
         parts = [self.where]
         if self.column is not None:
-            parts.append(f"column '{self.column}'")
+            parts.append(f"{self.label} '{self.column}'")
         text = ", ".join(parts) + ": "
         if self.value is not None:
             text += f"value {self.value!r}: "

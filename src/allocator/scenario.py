@@ -20,6 +20,7 @@ from 1) and the key. Closing is done with restriction rows (per class), so nothi
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import os
@@ -171,7 +172,7 @@ def scenario_from_dict(doc: dict[str, Any], source: Path | None = None) -> Scena
     try:
         scenario = Scenario.model_validate(doc)
     except ValidationError as exc:
-        raise InstanceError(_pydantic_problems(exc, label, doc)) from None
+        raise InstanceError(_keys(_pydantic_problems(exc, label, doc))) from None
     scenario._source = source
     problems = []
     if scenario.name == BASE_RUN:
@@ -220,7 +221,7 @@ def scenario_from_dict(doc: dict[str, Any], source: Path | None = None) -> Scena
                             )
                         )
     if problems:
-        raise InstanceError(problems)
+        raise InstanceError(_keys(problems))
     return scenario
 
 
@@ -653,7 +654,7 @@ def apply_scenario(
         else:
             _apply_add_legs(work, ch, where, problems, lines)
     if problems:
-        raise InstanceError(problems)
+        raise InstanceError(_keys(problems))
     _fold_reverse(work)
     settings = dict(work.settings) | {"name": f"{inst.name}+{sc.name}"}
     raw = RawInstance(
@@ -670,3 +671,8 @@ def apply_scenario(
     if notes is not None:
         notes.extend(lines)
     return result
+
+
+def _keys(problems: list[Problem]) -> list[Problem]:
+    """Scenario problems locate TOML keys, not table columns."""
+    return [dataclasses.replace(p, label="key") for p in problems]

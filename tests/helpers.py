@@ -51,6 +51,27 @@ def leg(
     }
 
 
+def ferry(
+    id: str, a: str, b: str, cost: float, service_cost: float, max_services: int, teu: float = 40
+) -> dict[str, Any]:
+    """A ferry service leg: ``teu`` slots a departure at ``service_cost``, ``cost`` per TEU."""
+    return leg(
+        id,
+        a,
+        b,
+        cost,
+        mode="ferry",
+        service_capacity_teu=teu,
+        service_cost=service_cost,
+        max_services=max_services,
+    )
+
+
+def border(id: str, name: str, a: str = "KZ", b: str = "AZ", **kw: Any) -> dict[str, Any]:
+    """A border crossing record between countries ``a`` and ``b``."""
+    return {"id": id, "name": name, "from_country": a, "to_country": b, **kw}
+
+
 def lot(id: str, a: str, b: str, teu: float, cls: str = "general", **kw: Any) -> dict[str, Any]:
     """A cargo lot record."""
     return {"id": id, "origin": a, "destination": b, "teu": teu, "class": cls, **kw}

@@ -7,22 +7,15 @@ route also in use, one more TEU through the bottleneck saves exactly the cost di
 from __future__ import annotations
 
 import pytest
-from helpers import FREE_TIME, build, leg, lot, node
+from helpers import FREE_TIME, border, build, ferry, leg, lot, node
 
 from allocator.check import check_plan
 from allocator.pipeline import RunOptions, run_or_raise
 from allocator.report import render_markdown
 
 BORDERS = [
-    {
-        "id": "B1",
-        "name": "one",
-        "from_country": "KZ",
-        "to_country": "AZ",
-        "capacity_teu": 5,
-        "fee_per_teu": 10,
-    },
-    {"id": "B2", "name": "two", "from_country": "KZ", "to_country": "AZ", "capacity_teu": 100},
+    border("B1", "one", capacity_teu=5, fee_per_teu=10),
+    border("B2", "two", capacity_teu=100),
 ]
 
 
@@ -130,16 +123,7 @@ def test_service_slot_price():
     inst = build(
         nodes=[node("A"), node("B")],
         legs=[
-            leg(
-                "F",
-                "A",
-                "B",
-                10,
-                mode="ferry",
-                service_capacity_teu=40,
-                service_cost=1000,
-                max_services=5,
-            ),
+            ferry("F", "A", "B", 10, 1000, 5),
             leg("R", "A", "B", 50, mode="road"),
         ],
         classes=FREE_TIME,

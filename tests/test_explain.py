@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import FREE_TIME, build, leg, lot, node
+from helpers import FREE_TIME, border, build, ferry, leg, lot, node
 
 from allocator.cli import main
 from allocator.errors import InfeasibleError
@@ -146,22 +146,11 @@ def test_capacity_names_full_departures_borders_and_terminals_with_prices():
     inst = build(
         nodes=[node("A", "KZ"), node("B"), node("C", "AZ"), node("T", handling_capacity_teu=4)],
         legs=[
-            leg(
-                "F",
-                "A",
-                "B",
-                10,
-                mode="ferry",
-                service_capacity_teu=40,
-                service_cost=100,
-                max_services=2,
-            ),
+            ferry("F", "A", "B", 10, 100, 2),
             leg("AC", "A", "C", 100, border="BX"),
             leg("AT", "A", "T", 50),
         ],
-        borders=[
-            {"id": "BX", "name": "x", "from_country": "KZ", "to_country": "AZ", "capacity_teu": 5}
-        ],
+        borders=[border("BX", "x", capacity_teu=5)],
         classes=FREE_TIME,
         cargo=[
             lot("S1", "A", "B", 100, penalty_per_teu=500),
@@ -193,16 +182,7 @@ def test_a_service_not_worth_a_departure_and_a_route_dearer_than_the_penalty():
     inst = build(
         nodes=[node("A"), node("B"), node("C")],
         legs=[
-            leg(
-                "F",
-                "A",
-                "B",
-                10,
-                mode="ferry",
-                service_capacity_teu=40,
-                service_cost=1000,
-                max_services=3,
-            ),
+            ferry("F", "A", "B", 10, 1000, 3),
             leg("AC", "A", "C", 300),
         ],
         classes=FREE_TIME,
@@ -235,21 +215,8 @@ def _forbid_borders():
             leg("YX", "Y", "X", 100, border="B2"),
         ],
         borders=[
-            {
-                "id": "B1",
-                "name": "one",
-                "from_country": "KZ",
-                "to_country": "AZ",
-                "capacity_teu": 5,
-                "fee_per_teu": 10,
-            },
-            {
-                "id": "B2",
-                "name": "two",
-                "from_country": "KZ",
-                "to_country": "AZ",
-                "capacity_teu": 8,
-            },
+            border("B1", "one", capacity_teu=5, fee_per_teu=10),
+            border("B2", "two", capacity_teu=8),
         ],
         classes=FREE_TIME,
         cargo=[lot("L1", "A", "X", 20)],

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from helpers import FREE_TIME, build, leg, lot, node
+from helpers import FREE_TIME, border, build, ferry, leg, lot, node
 
 from allocator.check import check_plan
 from allocator.errors import InfeasibleError
@@ -54,15 +54,8 @@ def test_border_capacity_diverts_flow():
             leg("YX", "Y", "X", 100, border="B2"),
         ],
         borders=[
-            {
-                "id": "B1",
-                "name": "one",
-                "from_country": "KZ",
-                "to_country": "AZ",
-                "capacity_teu": 5,
-                "fee_per_teu": 10,
-            },
-            {"id": "B2", "name": "two", "from_country": "KZ", "to_country": "AZ"},
+            border("B1", "one", capacity_teu=5, fee_per_teu=10),
+            border("B2", "two"),
         ],
         classes=FREE_TIME,
         cargo=[lot("L1", "A", "X", 8)],
@@ -102,16 +95,7 @@ def test_service_leg_runs_whole_departures():
     inst = build(
         nodes=[node("A"), node("B")],
         legs=[
-            leg(
-                "F",
-                "A",
-                "B",
-                10,
-                mode="ferry",
-                service_capacity_teu=40,
-                service_cost=1000,
-                max_services=5,
-            ),
+            ferry("F", "A", "B", 10, 1000, 5),
             leg("R", "A", "B", 50, mode="road"),
         ],
         classes=FREE_TIME,
@@ -131,16 +115,7 @@ def test_max_services_caps_departures():
     inst = build(
         nodes=[node("A"), node("B")],
         legs=[
-            leg(
-                "F",
-                "A",
-                "B",
-                10,
-                mode="ferry",
-                service_capacity_teu=40,
-                service_cost=1000,
-                max_services=1,
-            ),
+            ferry("F", "A", "B", 10, 1000, 1),
             leg("R", "A", "B", 50, mode="road"),
         ],
         classes=FREE_TIME,

@@ -10,30 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from naive import simple_paths
 
-from allocator.preprocess import rcsp
-from allocator.preprocess.graph import Network, csr
+from allocator.preprocess import graph, rcsp
+from allocator.preprocess.graph import Network
 from allocator.preprocess.rcsp import FOUND, LABEL_LIMIT, NO_PATH, cheapest_in_time
 
 
 def network(n: int, tails: list[int], heads: list[int]) -> Network:
     """A Network from leg end points (nodes 0..n-1)."""
-    leg_from = np.array(tails, dtype=np.int64)
-    leg_to = np.array(heads, dtype=np.int64)
-    out_ptr, out_legs = csr(leg_from, n)
-    in_ptr, in_legs = csr(leg_to, n)
-    return Network(
-        node_ids=np.array([str(i) for i in range(n)], dtype=object),
-        leg_ids=np.array([f"L{i}" for i in range(len(tails))], dtype=object),
-        node_to_idx={str(i): i for i in range(n)},
-        leg_to_idx={f"L{i}": i for i in range(len(tails))},
-        leg_from=leg_from,
-        leg_to=leg_to,
-        out_ptr=out_ptr,
-        out_legs=out_legs,
-        out_head=leg_to[out_legs],
-        in_ptr=in_ptr,
-        in_legs=in_legs,
-        in_tail=leg_from[in_legs],
+    return graph.network(
+        np.array([str(i) for i in range(n)], dtype=object),
+        np.array([f"L{i}" for i in range(len(tails))], dtype=object),
+        np.array(tails, dtype=np.int64),
+        np.array(heads, dtype=np.int64),
     )
 
 

@@ -397,7 +397,7 @@ def corridor_prices(plan: Plan, inst: Instance, pre: Preprocessed, prices: Price
                 late.append(start + i)
     if late:  # path models, cheapest corridor route too slow: cheapest in-time one (Yen)
         ks = np.array([entries[e][0] for e in late], dtype=np.int64)
-        _, _, cost, _, count = run_k_shortest(
+        _, _, cost, _, count, _ = run_k_shortest(
             net,
             weights,
             hours,

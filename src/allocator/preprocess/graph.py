@@ -54,16 +54,22 @@ def build_network(inst: Instance) -> Network:
     """Index maps and forward/backward stars of ``inst``'s legs."""
     node_ids = inst.nodes.index.to_numpy(dtype=object)
     leg_ids = inst.legs.index.to_numpy(dtype=object)
-    node_to_idx = {n: i for i, n in enumerate(node_ids)}
     index = pd.Index(node_ids)
     leg_from = index.get_indexer(inst.legs["from"]).astype(np.int64)
     leg_to = index.get_indexer(inst.legs["to"]).astype(np.int64)
+    return network(node_ids, leg_ids, leg_from, leg_to)
+
+
+def network(
+    node_ids: np.ndarray, leg_ids: np.ndarray, leg_from: np.ndarray, leg_to: np.ndarray
+) -> Network:
+    """A Network from ids and leg end indices: index maps plus forward and backward stars."""
     out_ptr, out_legs = csr(leg_from, len(node_ids))
     in_ptr, in_legs = csr(leg_to, len(node_ids))
     return Network(
         node_ids=node_ids,
         leg_ids=leg_ids,
-        node_to_idx=node_to_idx,
+        node_to_idx={n: i for i, n in enumerate(node_ids)},
         leg_to_idx={leg: i for i, leg in enumerate(leg_ids)},
         leg_from=leg_from,
         leg_to=leg_to,

@@ -243,26 +243,9 @@ def run_k_shortest(
     com_due_hours: np.ndarray,
     k: int,
     max_enum: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The Yen kernel on ``net`` with typed arrays: (legs, lengths, costs, hours, counts) per commodity."""
-    legs, lens, costs, hrs, count, _ = _run(
-        net, cost, hours, com_src, com_dst, com_cls, com_due_hours, k, max_enum
-    )
-    return legs, lens, costs, hrs, count
-
-
-def _run(
-    net: Network,
-    cost: np.ndarray,
-    hours: np.ndarray,
-    com_src: np.ndarray,
-    com_dst: np.ndarray,
-    com_cls: np.ndarray,
-    com_due_hours: np.ndarray,
-    k: int,
-    max_enum: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``run_k_shortest`` plus the per-commodity ``complete`` flags."""
+    """The Yen kernel on ``net`` with typed arrays: (legs, lengths, costs, hours, counts,
+    complete flags) per commodity."""
     return _k_shortest(
         net.n_nodes,
         net.out_ptr.astype(np.int64),
@@ -298,7 +281,7 @@ def k_shortest_paths(
     Yen enumerates per commodity, in time or not (default ``max(4k, k + 20)``).
     """
     max_enum = max(4 * k, k + 20) if max_enum is None else max(max_enum, 1)
-    res_legs, res_len, res_cost, res_hours, count, complete = _run(
+    res_legs, res_len, res_cost, res_hours, count, complete = run_k_shortest(
         net, cost, hours, com_src, com_dst, com_cls, com_due_hours, k, max_enum
     )
     keep = np.arange(k)[None, :] < count[:, None]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import json
 import logging
 import math
 import multiprocessing as mp
@@ -63,6 +64,7 @@ COLUMNS = [
     "threads",
     "time_limit_s",
     "error",
+    "progress",
 ]
 
 
@@ -107,6 +109,7 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
         inst = None
         try:
             inst = read_instance(path)
+            t_run = time.perf_counter() - t0
             res = run(
                 inst,
                 RunOptions(
@@ -130,6 +133,7 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
             if res.plan is not None:
                 check_ok = bool(check_plan(res.plan, res.instance).ok)
             s = res.seconds
+            before = t_run + s.get("read", 0.0) + s.get("preprocess", 0.0) + s.get("build", 0.0)
             row |= {
                 "status": str(r.termination),
                 "objective": r.objective,
@@ -145,6 +149,7 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
                 "n_nonzeros": r.n_nonzeros,
                 "check_ok": check_ok,
                 "solver_version": r.solver_version,
+                "progress": encode_progress(r.progress, before),
             }
         if inst is not None:  # outside the timing: hashing is the ledger's, not the run's
             row["instance_sha256"] = instance_hash(inst)
@@ -301,6 +306,9 @@ def read_csv(path: Path) -> list[dict[str, Any]]:
         for k, v in r.items():
             if k in ("instance", "path", "model", "status", "run_id", "solver_version", "error"):
                 continue
+            if k == "progress":
+                r[k] = v or None
+                continue
             if v in ("", None):
                 r[k] = None
             elif v in ("True", "False"):
@@ -311,6 +319,81 @@ def read_csv(path: Path) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------- statistics and plots
+
+
+def encode_progress(points: Sequence[tuple[float, float, float]], offset: float = 0.0) -> str:
+    """``[[seconds, best objective, best bound], ...]`` as compact JSON (null for +-inf), with
+    ``offset`` seconds added so that times count from the start of the run like ``time_s``."""
+
+    def num(v: float) -> float | None:
+        return round(float(v), 6) if math.isfinite(v) else None
+
+    return json.dumps(
+        [[round(t + offset, 3), num(p), num(d)] for t, p, d in points], separators=(",", ":")
+    )
+
+
+def decode_progress(text: str | None) -> list[tuple[float, float, float]]:
+    """The points of ``encode_progress`` (inf / -inf for missing objective / bound)."""
+    if not text:
+        return []
+    return [
+        (float(t), math.inf if p is None else float(p), -math.inf if d is None else float(d))
+        for t, p, d in json.loads(text)
+    ]
+
+
+TARGET_TOL = 1e-5
+"""Relative tolerance of time-to-target: ten times the default MCND optimality gap (1e-6)."""
+
+
+def time_to_target(
+    points: Sequence[tuple[float, float, float]],
+    objective: float,
+    bound: float,
+    tol: float = TARGET_TOL,
+) -> float | None:
+    """First time a run has a plan no worse than ``objective`` and a bound no weaker than
+    ``bound`` (both within ``tol`` relative), or None if it never does. ``objective=inf`` asks
+    for no plan, ``bound=-inf`` for no bound."""
+    for t, p, d in points:
+        plan_ok = not math.isfinite(objective) or p <= objective + tol * max(1.0, abs(objective))
+        bound_ok = not math.isfinite(bound) or d >= bound - tol * max(1.0, abs(bound))
+        if plan_ok and bound_ok:
+            return t
+    return None
+
+
+def final_result(row: dict[str, Any]) -> tuple[float, float]:
+    """A run's final (objective, bound), inf / -inf where it has none."""
+
+    def val(key: str, missing: float) -> float:
+        v = row.get(key)
+        return missing if v is None or not math.isfinite(float(v)) else float(v)
+
+    return val("objective", math.inf), val("bound", -math.inf)
+
+
+def times_to_match(
+    rows: list[dict[str, Any]], baseline: str
+) -> dict[tuple[str, str], float | None]:
+    """For every (instance, model): the first time the run reached ``baseline``'s final result on
+    that instance (its plan objective and its bound; see ``time_to_target``). The baseline's own
+    entry is the time it reached its final result. Instances where the baseline has neither plan
+    nor bound, and runs without recorded progress, are left out."""
+    base = {r["instance"]: r for r in rows if r["model"] == baseline}
+    out: dict[tuple[str, str], float | None] = {}
+    for r in rows:
+        b = base.get(r["instance"])
+        if b is None or not r.get("progress"):
+            continue
+        objective, bound = final_result(b)
+        if not math.isfinite(objective) and not math.isfinite(bound):
+            continue
+        out[(r["instance"], r["model"])] = time_to_target(
+            decode_progress(r["progress"]), objective, bound
+        )
+    return out
 
 
 def effective_time(row: dict[str, Any], time_limit: float) -> float:
@@ -388,6 +471,48 @@ def performance_profile(rows: list[dict[str, Any]], stem: Path, time_limit: floa
     return paths
 
 
+def match_markdown(
+    rows: list[dict[str, Any]], baseline: str, instances: Sequence[str], time_limit: float
+) -> list[str]:
+    """Markdown lines: per instance, the time every model took to reach ``baseline``'s final
+    result (``times_to_match``), and per model the shifted geometric mean of those times (not
+    reached = time limit) with its speed-up over the baseline."""
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    base = {r["instance"]: r for r in rows if r["model"] == baseline}
+    hit = times_to_match(rows, baseline)
+    shown = [i for i in instances if (i, baseline) in hit]
+    if not shown:
+        return []
+
+    def cell(t: float | None) -> str:
+        return "not reached" if t is None else f"{t:.1f}"
+
+    lines = [
+        f"| instance | {baseline} objective | {baseline} bound | "
+        + " | ".join(f"{m} s" for m in models)
+        + " |",
+        "|---|---|---|" + "---|" * len(models),
+    ]
+    for i in shown:
+        objective, bound = final_result(base[i])
+        lines.append(
+            f"| {i} | {objective:,.2f} | {bound:,.2f} | "
+            + " | ".join(cell(hit[(i, m)]) if (i, m) in hit else "" for m in models)
+            + " |"
+        )
+    lines += ["", "| model | reached | shifted geomean (s) | speed-up vs " + baseline + " |"]
+    lines.append("|---|---|---|---|")
+    ref = shifted_geomean([min(hit[(i, baseline)] or time_limit, time_limit) for i in shown])
+    for m in models:
+        if not all((i, m) in hit for i in shown):
+            continue
+        times = [hit[(i, m)] for i in shown]
+        sgm = shifted_geomean([time_limit if t is None else min(t, time_limit) for t in times])
+        reached = sum(t is not None for t in times)
+        lines.append(f"| {m} | {reached} of {len(shown)} | {sgm:.2f} | {ref / sgm:.2f} |")
+    return lines
+
+
 def summary_markdown(rows: list[dict[str, Any]], time_limit: float) -> str:
     """The summary table: shifted geometric mean of time per model, and every run."""
     g = geomeans(rows, time_limit)
@@ -401,6 +526,18 @@ def summary_markdown(rows: list[dict[str, Any]], time_limit: float) -> str:
         "|---|---|---|---|",
     ]
     lines += [f"| {m} | {v['runs']} | {v['solved']} | {v['sgm_s']:.2f} |" for m, v in g.items()]
+    first = rows[0]["model"] if rows else ""
+    match = match_markdown(
+        rows, first, list(dict.fromkeys(r["instance"] for r in rows)), time_limit
+    )
+    if len(g) > 1 and match:
+        lines += [
+            "",
+            f"Time to reach {first}'s final result (its plan objective and its bound, "
+            f"{TARGET_TOL:g} relative), seconds from the start of the run:",
+            "",
+            *match,
+        ]
     lines += [
         "",
         "| instance | model | status | objective | bound | gap | root LP | nodes | time (s) | "

@@ -103,6 +103,10 @@ class SolveResult:
     mip_start_status: str = "none"
     mip_start_objective: float = float("nan")
     mip_start_message: str = ""
+    # --- research (issue 4): (seconds since ``solve`` was called, hand-off included, best plan
+    # objective or inf, best proven bound or -inf), one point per change: for time-to-target
+    # comparisons in benchmarks (``allocator.bench.time_to_target``)
+    progress: tuple[tuple[float, float, float], ...] = field(default=(), repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -262,7 +266,11 @@ def _matrix_rows(
     col = np.fromiter((position[id(v)] for v in x), dtype=np.int64, count=len(x))
     fixed = np.fromiter((v.fixed for v in x), dtype=bool, count=len(x))
     a = csr_array(
-        (np.asarray(con._A_data, dtype=float), np.asarray(con._A_indices), np.asarray(con._A_indptr)),
+        (
+            np.asarray(con._A_data, dtype=float),
+            np.asarray(con._A_indices),
+            np.asarray(con._A_indptr),
+        ),
         shape=(len(con._lower), len(x)),
     )
     lo = np.array([-np.inf if b is None else b for b in con._lower], dtype=float)
@@ -427,7 +435,38 @@ Separator = Callable[
 MAX_CUT_ROUNDS = 50
 
 
-def _cut_loop(h: highspy.Highs, c: _Compiled, separator: Separator) -> int:
+class Progress:
+    """Best plan objective and best bound of a solve over time (for time-to-target measures)."""
+
+    def __init__(self, t0: float, offset: float = 0.0) -> None:
+        self.t0, self.offset = t0, offset
+        self.points: list[tuple[float, float, float]] = []
+        self.primal, self.dual = np.inf, -np.inf
+
+    def note(self, primal: float = np.inf, dual: float = -np.inf) -> None:
+        """Record HiGHS's (offset-free) bounds if either improves the best so far."""
+        primal = primal + self.offset if np.isfinite(primal) else np.inf
+        dual = dual + self.offset if np.isfinite(dual) else -np.inf
+        if primal < self.primal or dual > self.dual:
+            self.primal, self.dual = min(primal, self.primal), max(dual, self.dual)
+            self.points.append((time.perf_counter() - self.t0, self.primal, self.dual))
+
+    def watch(self, h: highspy.Highs) -> None:
+        """Follow HiGHS's MIP bounds through its interrupt callback."""
+
+        def on_event(event: Any) -> None:
+            self.note(event.data_out.mip_primal_bound, event.data_out.mip_dual_bound)
+
+        h.cbMipInterrupt.subscribe(on_event)
+
+
+def _lp_objective(h: highspy.Highs) -> float:
+    return float(h.getInfo().objective_function_value)
+
+
+def _cut_loop(
+    h: highspy.Highs, c: _Compiled, separator: Separator, progress: Progress | None = None
+) -> int:
     """Root cutting-plane loop on the LP relaxation held in ``h``: add the rows ``separator``
     finds violated by the current LP solution and re-solve, until it finds none. The rows are
     valid inequalities (e.g. strong linking), so the MIP over them stays exact. Returns the number
@@ -463,6 +502,8 @@ def _cut_loop(h: highspy.Highs, c: _Compiled, separator: Separator) -> int:
         )
         added += len(rows)
         h.run()
+        if progress is not None and h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            progress.note(dual=_lp_objective(h))
     return added
 
 
@@ -474,7 +515,7 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
     bound is skipped. Otherwise the MIP is solved within the time left.
     """
     opts = opts or SolveOptions()
-    t0 = time.perf_counter()
+    t0 = t_enter = time.perf_counter()
     try:
         c = _compile(m)
     except InfeasibleConstraintException as exc:
@@ -505,11 +546,16 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
     start: np.ndarray | None = None
     separator = m.__dict__.get("separator")
     n_cuts = 0
+    progress = Progress(t_enter, c.offset)  # times include the hand-off
+    if is_mip:
+        progress.watch(h)
     if is_mip and (opts.lp_first or separator is not None):
         h.setOptionValue("solve_relaxation", True)
         h.run()
+        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            progress.note(dual=_lp_objective(h))
         if separator is not None:
-            n_cuts = _cut_loop(h, c, separator)
+            n_cuts = _cut_loop(h, c, separator, progress)
             m.__dict__["cuts_added"] = n_cuts
             logger.info("cut loop added %d rows", n_cuts)
         lp_status = h.getModelStatus()
@@ -557,6 +603,10 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
         bound, gap = (objective, 0.0) if termination == Termination.OPTIMAL else (np.nan, np.inf)
     if not is_mip and termination == Termination.OPTIMAL:
         root_bound = objective
+    progress.note(
+        objective - c.offset if has_solution else np.inf,
+        bound - c.offset if np.isfinite(bound) else -np.inf,
+    )
     duals = None
     if has_solution:
         sol = h.getSolution()
@@ -585,6 +635,7 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
         duals=duals,
         root_bound=root_bound,
         start=user,
+        progress=tuple(progress.points),
     )
 
 
@@ -605,6 +656,7 @@ def _result(
     duals: np.ndarray | None = None,
     root_bound: float = np.nan,
     start: _Start | None = None,
+    progress: tuple[tuple[float, float, float], ...] = (),
 ) -> SolveResult:
     start = start or _Start("none")
     return SolveResult(
@@ -630,6 +682,7 @@ def _result(
         mip_start_status=start.status,
         mip_start_objective=start.objective,
         mip_start_message=start.message,
+        progress=progress,
     )
 
 

@@ -10,7 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from allocator.bench import profile_ratios, read_csv, shifted_geomean
+from allocator.bench import (
+    decode_progress,
+    encode_progress,
+    match_markdown,
+    profile_ratios,
+    read_csv,
+    shifted_geomean,
+    time_to_target,
+    times_to_match,
+)
 from allocator.cli import main
 from allocator.io import instance_hash
 from allocator.validate import read_instance
@@ -49,6 +58,62 @@ def test_profile_ratios_by_hand() -> None:
     np.testing.assert_allclose(r["b"], [2.0, 1.0])
 
 
+def test_time_to_target_by_hand() -> None:
+    inf = math.inf
+    points = [(1.0, inf, 90.0), (2.0, 120.0, 95.0), (5.0, 100.0, 99.0), (8.0, 100.0, 100.0)]
+    assert time_to_target(points, 100.0, 100.0) == 8.0
+    assert time_to_target(points, 120.0, 95.0) == 2.0
+    assert time_to_target(points, inf, 95.0) == 2.0  # a bound only
+    assert time_to_target(points, 110.0, -inf) == 5.0  # a plan only
+    assert time_to_target(points, 99.0, 90.0) is None
+    assert time_to_target([(3.0, 100.0005, 99.9995)], 100.0, 100.0) == 3.0  # within 1e-5
+    assert time_to_target([(3.0, 100.01, 100.0)], 100.0, 100.0) is None
+
+
+def test_progress_round_trip_keeps_missing_values_and_adds_the_offset() -> None:
+    text = encode_progress([(0.5, math.inf, -math.inf), (1.25, 7.5, 2.0)], offset=2.0)
+    assert text == "[[2.5,null,null],[3.25,7.5,2.0]]"
+    assert decode_progress(text) == [(2.5, math.inf, -math.inf), (3.25, 7.5, 2.0)]
+    assert decode_progress(None) == []
+
+
+def test_times_to_match_and_speed_up_by_hand() -> None:
+    def row(instance: str, model: str, obj: float | None, bound: float | None, pts: list) -> dict:
+        progress = encode_progress(pts)
+        return {"instance": instance, "model": model, "objective": obj, "bound": bound} | {
+            "progress": progress
+        }
+
+    inf = math.inf
+    rows = [
+        row("i1", "base", 100.0, 100.0, [(12.0, 130.0, 80.0), (20.0, 100.0, 100.0)]),
+        row("i1", "fast", 100.0, 100.0, [(2.0, 110.0, 95.0), (5.0, 100.0, 100.0)]),
+        row("i2", "base", 50.0, 40.0, [(30.0, 60.0, 30.0), (55.0, 50.0, 40.0)]),
+        row("i2", "fast", 45.0, 42.0, [(4.0, 50.0, 41.0)]),
+        row("i3", "base", None, None, [(60.0, inf, -inf)]),  # nothing to reach: left out
+        row("i3", "fast", 70.0, 60.0, [(9.0, 70.0, 60.0)]),
+        row("i4", "base", 10.0, 9.0, [(15.0, 10.0, 9.0)]),
+        row("i4", "fast", 11.0, 8.0, [(3.0, 11.0, 8.0)]),  # never reaches it
+    ]
+    hit = times_to_match(rows, "base")
+    assert hit == {
+        ("i1", "base"): 20.0,
+        ("i1", "fast"): 5.0,
+        ("i2", "base"): 55.0,
+        ("i2", "fast"): 4.0,
+        ("i4", "base"): 15.0,
+        ("i4", "fast"): None,
+    }
+    lines = match_markdown(rows, "base", ["i1", "i2", "i3", "i4"], 60.0)
+    text = "\n".join(lines)
+    assert "| i3 |" not in text
+    assert "| i4 | 10.00 | 9.00 | 15.0 | not reached |" in text
+    base = ((20 + 10) * (55 + 10) * (15 + 10)) ** (1 / 3) - 10
+    fast = ((5 + 10) * (4 + 10) * (60 + 10)) ** (1 / 3) - 10  # not reached: the time limit
+    assert f"| fast | 2 of 3 | {fast:.2f} | {base / fast:.2f} |" in text
+    assert f"| base | 3 of 3 | {base:.2f} | 1.00 |" in text
+
+
 def test_bench_two_instances_two_models(tmp_path: Path) -> None:
     (tmp_path / "a.dow").write_text(TINY_A)
     (tmp_path / "b.dow").write_text(TINY_B)
@@ -82,6 +147,11 @@ def test_bench_two_instances_two_models(tmp_path: Path) -> None:
         assert r["n_vars"] > 0
         assert r["solver_version"]
         assert r["seed"] == 0
+        points = decode_progress(r["progress"])
+        times = [t for t, _, _ in points]
+        assert times == sorted(times)
+        assert 0 < times[-1] <= r["time_s"]
+        assert points[-1][1:] == pytest.approx((210, 210))
     assert {r["status"] for r in rows[2:]} == {"infeasible"}
     _assert_ledger(out, rows)
 
@@ -90,6 +160,9 @@ def test_bench_two_instances_two_models(tmp_path: Path) -> None:
     for model, (ra, _) in {"arc-weak": rows[0::2], "arc-strong": rows[1::2]}.items():
         expected = math.sqrt((ra["time_s"] + 10) * (20 + 10)) - 10
         assert f"| {model} | 2 | 1 | {expected:.2f} |" in summary
+
+    assert "Time to reach arc-weak's final result" in summary
+    assert "| a | 210.00 | 210.00 |" in summary
 
     png = (out / "profile.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -114,3 +114,34 @@ def test_lazy_strong_linking_reaches_the_reference_with_few_rows(name: str) -> N
     assert 0 < added < len(strong.model.con_linking_strong) / 10
     assert cuts.result.n_cons < strong.result.n_cons
     assert check_plan(cuts.plan, cuts.instance).ok
+
+
+def _monotone(points: tuple[tuple[float, float, float], ...]) -> None:
+    times, plans, bounds = (np.array(v) for v in zip(*points, strict=True))
+    assert np.all(times[1:] >= times[:-1])
+    assert np.all(plans[1:] <= plans[:-1])  # best plan so far (inf before the first)
+    assert np.all(bounds[1:] >= bounds[:-1])  # best bound so far
+
+
+def test_progress_of_the_cut_loop_and_the_mip() -> None:
+    """arc-cuts records every cut-loop LP bound and HiGHS's MIP bounds; it ends at its result."""
+    res = run_or_raise(_dow("c33"), RunOptions(model="arc-cuts"))
+    r = res.result
+    _monotone(r.progress)
+    assert r.progress[-1][1:] == pytest.approx((r.objective, r.bound), rel=1e-12)
+    assert r.objective == pytest.approx(REFERENCE_OPTIMA["c33"], abs=0.01)
+    bounds = [b for _, _, b in r.progress]
+    assert any(b == pytest.approx(r.root_bound, rel=1e-12) for b in bounds)  # last LP of the loop
+    assert bounds[0] < r.root_bound  # the first LP has the weak linking only
+    assert r.progress[-1][0] <= r.handoff_seconds + r.solve_seconds + 1e-6
+
+
+def test_progress_of_colgen_carries_the_column_generation_bound() -> None:
+    """The integer master's own bound holds only over its columns: colgen's progress carries the
+    LP bound of column generation instead."""
+    r = run_or_raise(_dow("c33"), RunOptions(model="colgen")).result
+    _monotone(r.progress)
+    assert {b for _, _, b in r.progress} == {r.bound}
+    assert r.bound == pytest.approx(r.root_bound)
+    assert r.bound < REFERENCE_OPTIMA["c33"]
+    assert r.progress[-1][1] == pytest.approx(r.objective, rel=1e-12)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from allocator.bench import (
     BenchOptions,
+    by_problem,
     effective_time,
     final_result,
     geomeans,
@@ -47,7 +48,8 @@ def _fmt(v: object, spec: str) -> str:
 
 
 def report(rows: list[dict], time_limit: float, plot_stem: Path) -> str:
-    """The markdown report for bench rows."""
+    """The markdown report for bench rows (one per instance and seed when several seeds ran)."""
+    rows = by_problem(rows)
     models = list(dict.fromkeys(r["model"] for r in rows))
     instances = list(dict.fromkeys(r["instance"] for r in rows))
     by = {(r["instance"], r["model"]): r for r in rows}
@@ -167,6 +169,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=RESULTS / "mcnd")
     p.add_argument("--from-csv", type=Path, action="append", default=[])
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--seeds", default="0", help="comma-separated HiGHS seeds (default 0)")
     args = p.parse_args()
     if args.from_csv:  # instances in C-set order, whichever file (stream) ran them
         rows = [r for path in args.from_csv for r in read_csv(path)]
@@ -177,7 +180,8 @@ def main() -> None:
             keep = set(args.subset.split(","))
             files = [f for f in files if f.stem in keep]
         models = [m.strip() for m in args.models.split(",")]
-        opts = BenchOptions(time_limit_s=args.time_limit, threads=args.threads)
+        seeds = tuple(int(x) for x in args.seeds.split(","))
+        opts = BenchOptions(time_limit_s=args.time_limit, threads=args.threads, seeds=seeds)
         rows = run_bench(
             files,
             models,

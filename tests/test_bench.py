@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 import xml.etree.ElementTree as ET
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from allocator.bench import (
+    by_problem,
     decode_progress,
     encode_progress,
     match_markdown,
@@ -174,6 +176,32 @@ def test_bench_unknown_model_exits_2(tmp_path: Path) -> None:
     (tmp_path / "a.dow").write_text(TINY_A)
     args = ["bench", "-i", str(tmp_path / "a.dow"), "-m", "nope", "-o", str(tmp_path / "o")]
     assert main(args) == 2
+
+
+def test_bench_seeds_run_every_pair_per_seed(tmp_path: Path) -> None:
+    """--seeds 0,3: each pair once per seed; statistics count every (instance, seed)."""
+    (tmp_path / "a.dow").write_text(TINY_A)
+    out = tmp_path / "out"
+    args = ["bench", "-i", str(tmp_path / "a.dow"), "-m", "arc-weak,arc-strong", "-o", str(out)]
+    assert main([*args, "--seeds", "0,3", "--time-limit", "20"]) == 0
+    rows = read_csv(out / "bench.csv")
+    assert [(r["model"], r["seed"]) for r in rows] == [
+        ("arc-weak", 0),
+        ("arc-strong", 0),
+        ("arc-weak", 3),
+        ("arc-strong", 3),
+    ]
+    assert all(r["objective"] == pytest.approx(210) for r in rows)
+    conn = sqlite3.connect(out / "runs.sqlite")
+    options = [json.loads(o) for (o,) in conn.execute("SELECT options_json FROM runs")]
+    conn.close()
+    assert sorted(o["seed"] for o in options) == [0, 0, 3, 3]
+    summary = (out / "summary.md").read_text()
+    assert "| a/s0 | arc-weak | optimal |" in summary
+    assert "| a/s3 | arc-strong | optimal |" in summary
+    assert [r["instance"] for r in by_problem(rows)] == ["a/s0", "a/s0", "a/s3", "a/s3"]
+    assert by_problem(rows[:2]) == rows[:2]  # one seed: instance names unchanged
+    assert main([*args, "--seeds", "0,x"]) == 2
 
 
 def _assert_ledger(out: Path, rows: list[dict]) -> None:

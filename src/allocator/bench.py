@@ -25,7 +25,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,7 @@ class BenchOptions:
     seed: int = 0
     threads: int = 0
     paths: int | None = None
+    seeds: tuple[int, ...] = ()  # run every pair once per seed (overrides ``seed``)
 
 
 def expand(patterns: Sequence[str]) -> list[Path]:
@@ -203,30 +204,46 @@ def run_bench(
     conn = ledger.connect(out)
     try:
         for path in instances:
-            for model in models:
-                started = ledger.now()
-                t0 = time.perf_counter()
-                row = run_pair(path, model, opts)
-                wall = time.perf_counter() - t0
-                row |= {
-                    "run_id": run_id,
-                    "instance": instance_name(path),
-                    "path": str(path),
-                    "model": model,
-                    "seed": opts.seed,
-                    "threads": opts.threads,
-                    "time_limit_s": opts.time_limit_s,
-                }
-                record_ledger(conn, row, opts, started=started, wall_s=wall)
-                rows.append({c: row.get(c) for c in COLUMNS})
-                if progress is not None:
-                    progress(rows[-1])
-                write_csv(rows, out / "bench.csv")  # after every pair: a crash keeps what ran
+            for seed in opts.seeds or (opts.seed,):
+                for model in models:
+                    row = _run_recorded(conn, path, model, replace(opts, seed=seed), run_id)
+                    rows.append({c: row.get(c) for c in COLUMNS})
+                    if progress is not None:
+                        progress(rows[-1])
+                    write_csv(rows, out / "bench.csv")  # after every pair: a crash keeps what ran
     finally:
         conn.close()
     write_summary(rows, out, opts.time_limit_s)
     performance_profile(rows, out / "profile", opts.time_limit_s)
     return rows
+
+
+def _run_recorded(
+    conn: Any, path: Path, model: str, opts: BenchOptions, run_id: str
+) -> dict[str, Any]:
+    started = ledger.now()
+    t0 = time.perf_counter()
+    row = run_pair(path, model, opts)
+    wall = time.perf_counter() - t0
+    row |= {
+        "run_id": run_id,
+        "instance": instance_name(path),
+        "path": str(path),
+        "model": model,
+        "seed": opts.seed,
+        "threads": opts.threads,
+        "time_limit_s": opts.time_limit_s,
+    }
+    record_ledger(conn, row, opts, started=started, wall_s=wall)
+    return row
+
+
+def by_problem(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for the statistics: with more than one seed among them, every (instance, seed) is a
+    problem of its own (``c42/s1``), so HiGHS's performance variability enters the means."""
+    if len({r.get("seed") for r in rows}) <= 1:
+        return rows
+    return [r | {"instance": f"{r['instance']}/s{int(r.get('seed') or 0)}"} for r in rows]
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path, *, append: bool = False) -> None:
@@ -446,7 +463,7 @@ def performance_profile(rows: list[dict[str, Any]], stem: Path, time_limit: floa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ratios = profile_ratios(rows, time_limit)
+    ratios = profile_ratios(by_problem(rows), time_limit)
     finite = [r[np.isfinite(r)] for r in ratios.values()]
     top = max([float(r.max()) for r in finite if len(r)] + [2.0]) * 1.05
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -515,6 +532,7 @@ def match_markdown(
 
 def summary_markdown(rows: list[dict[str, Any]], time_limit: float) -> str:
     """The summary table: shifted geometric mean of time per model, and every run."""
+    rows = by_problem(rows)
     g = geomeans(rows, time_limit)
     lines = [
         f"# Benchmark summary ({len(rows)} runs, time limit {time_limit:g} s)",

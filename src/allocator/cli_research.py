@@ -30,6 +30,14 @@ def bench(
     ] = 30.0,
     threads: Annotated[int, typer.Option(help="HiGHS threads; 0 lets HiGHS choose.")] = 0,
     seed: Annotated[int, typer.Option(help="HiGHS random seed.")] = 0,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            "--seeds",
+            help="Comma-separated HiGHS seeds: every pair runs once per seed and the statistics "
+            "treat each (instance, seed) as a problem (performance variability). Overrides --seed.",
+        ),
+    ] = None,
     paths: Annotated[
         int | None, typer.Option("--paths", help="Paths per lot for the path model.")
     ] = None,
@@ -58,14 +66,24 @@ def bench(
     except AllocatorError as exc:
         err.print(f"[red]error[/]: {escape(str(exc))}")
         raise typer.Exit(int(exc.exit_code)) from None
+    try:
+        seed_list = tuple(int(x) for x in seeds.split(",")) if seeds else ()
+    except ValueError:
+        err.print(f"[red]error[/]: --seeds must be integers separated by commas, not {seeds!r}")
+        raise typer.Exit(2) from None
     opts = BenchOptions(
-        time_limit_s=time_limit, grace_s=grace, seed=seed, threads=threads, paths=paths
+        time_limit_s=time_limit,
+        grace_s=grace,
+        seed=seed,
+        threads=threads,
+        paths=paths,
+        seeds=seed_list,
     )
 
     def show(row: dict) -> None:
         obj = row.get("objective")
         console.print(
-            f"{row['instance']:>12} {row['model']:<14} {row['status']:<22} "
+            f"{row['instance']:>12} s{row['seed']:<3} {row['model']:<14} {row['status']:<22} "
             f"{'' if obj is None else f'{obj:,.2f}':>16} {row.get('time_s') or 0:8.2f} s"
         )
 

@@ -300,8 +300,6 @@ def bottleneck_table(plan: Plan, inst: Instance, pre: Preprocessed, prices: Pric
     return out.reset_index(drop=True)
 
 
-
-
 def in_time_legs(pre: Preprocessed, ks: np.ndarray) -> np.ndarray:
     """``ok[i, a]``: leg ``a`` lies on some path of commodity ``ks[i]`` within its due days (the
     arc models' due-day rule, as in preprocessing)."""

@@ -106,8 +106,6 @@ def reach(net: Network, usable: np.ndarray, start: int, *, reverse: bool = False
     return seen
 
 
-
-
 class _Context:
     """Per-instance data the explanations share (computed once)."""
 

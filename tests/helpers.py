@@ -81,3 +81,27 @@ FREE_TIME = [
     {"id": "general", "value_per_teu_day": 0.0},
     {"id": "dangerous", "value_per_teu_day": 0.0},
 ]
+
+
+def short_capacity(unserved: str = "penalty") -> Instance:
+    """20 TEU A->B over one leg of 15 TEU at 100/TEU, penalty 500/TEU: 5 TEU cannot move."""
+    return build(
+        {"unserved": unserved},
+        nodes=[node("A"), node("B")],
+        legs=[leg("AB", "A", "B", 100, capacity_teu=15)],
+        classes=FREE_TIME,
+        cargo=[lot("L1", "A", "B", 20, penalty_per_teu=500)],
+    )
+
+
+def ferry_or_road() -> Instance:
+    """90 TEU A->B. Ferry F: 40 TEU a sailing, 1000 a sailing + 10/TEU; road R 50/TEU, unlimited.
+    3 sailings: 3000 + 900 = 3900; 2 sailings + 10 TEU by road: 2000 + 800 + 500 = 3300;
+    1 sailing: 1000 + 400 + 2500 = 3900; none: 4500. Optimum 3300 with 2 sailings (the LP
+    relaxation would take 2.25 sailings: 3150)."""
+    return build(
+        nodes=[node("A"), node("B")],
+        legs=[ferry("F", "A", "B", 10, 1000, 5), leg("R", "A", "B", 50, mode="road")],
+        classes=FREE_TIME,
+        cargo=[lot("L1", "A", "B", 90)],
+    )

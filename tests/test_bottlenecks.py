@@ -7,7 +7,7 @@ route also in use, one more TEU through the bottleneck saves exactly the cost di
 from __future__ import annotations
 
 import pytest
-from helpers import FREE_TIME, border, build, ferry, leg, lot, node
+from helpers import FREE_TIME, border, build, ferry_or_road, leg, lot, node
 
 from allocator.check import check_plan
 from allocator.pipeline import RunOptions, run_or_raise
@@ -120,16 +120,7 @@ def test_service_slot_price():
     # 80 TEU by ferry, 10 by road: 2000 + 800 + 500 = 3300 (its LP relaxation is 3150, so the
     # prices are not those of the relaxation). With 2 sailings fixed, one more TEU slot moves a
     # TEU from road to ferry: price 50 - 10 = 40, and the fixed LP's objective is 3300.
-    inst = build(
-        nodes=[node("A"), node("B")],
-        legs=[
-            ferry("F", "A", "B", 10, 1000, 5),
-            leg("R", "A", "B", 50, mode="road"),
-        ],
-        classes=FREE_TIME,
-        cargo=[lot("L1", "A", "B", 90)],
-    )
-    plan = _solve(inst)
+    plan = _solve(ferry_or_road())
     assert plan.objective == pytest.approx(3300, abs=1e-9)
     assert plan.summary["prices_lp_objective"].iloc[0] == pytest.approx(3300, abs=1e-6)
     assert _prices(plan) == {("service", "F"): pytest.approx(40, abs=1e-6)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import FREE_TIME, border, build, ferry, leg, lot, node
+from helpers import FREE_TIME, border, build, ferry, leg, lot, node, short_capacity
 
 from allocator.cli import main
 from allocator.errors import InfeasibleError
@@ -109,21 +109,10 @@ def test_no_route_within_due_days_gives_the_fastest_days():
     assert detail == "no route within 5 due days: the fastest route R takes 10.0 days"
 
 
-def _short_capacity(unserved: str = "penalty"):
-    # 20 TEU A->B over one leg of 15 TEU at 100/TEU; penalty 500/TEU: 5 TEU stay.
-    return build(
-        {"unserved": unserved},
-        nodes=[node("A"), node("B")],
-        legs=[leg("AB", "A", "B", 100, capacity_teu=15)],
-        classes=FREE_TIME,
-        cargo=[lot("L1", "A", "B", 20, penalty_per_teu=500)],
-    )
-
-
 def test_capacity_names_the_full_leg_its_price_and_the_teu_needed():
     # with prices: one more TEU of AB moves one unserved TEU: 500 - 100 = 400 per TEU, and at
     # capacity prices the route costs 100 + 400 = 500 = the penalty.
-    reason, detail, teu = _unserved(_short_capacity(), prices=True)["L1"]
+    reason, detail, teu = _unserved(short_capacity(), prices=True)["L1"]
     assert (reason, teu) == ("capacity", 5)
     assert detail == (
         "capacity: 5 TEU unmoved, penalty 500/TEU; cheapest route AB (100/TEU, 500/TEU at "
@@ -131,7 +120,7 @@ def test_capacity_names_the_full_leg_its_price_and_the_teu_needed():
         "at leg AB"
     )
     # without prices the same finding, without the prices
-    _, plain, _ = _unserved(_short_capacity())["L1"]
+    _, plain, _ = _unserved(short_capacity())["L1"]
     assert plain == (
         "capacity: 5 TEU unmoved, penalty 500/TEU; cheapest route AB (100/TEU): leg AB full "
         "(15 of 15 TEU). Moving it needs 5 TEU more at leg AB"
@@ -298,7 +287,7 @@ def test_forbid_names_the_restriction_before_solving(tmp_path: Path, capsys):
 
 def test_cli_writes_prices_and_details(tmp_path: Path, capsys):
     # prices on by default: AB's price is 500 - 100 = 400 (see the capacity test above)
-    write_instance(_short_capacity(), tmp_path / "inst")
+    write_instance(short_capacity(), tmp_path / "inst")
     assert main(["solve", str(tmp_path / "inst"), "-o", str(tmp_path / "on")]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "bottleneck prices" in out

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from helpers import FREE_TIME, border, build, ferry, leg, lot, node
+from helpers import FREE_TIME, border, build, ferry, ferry_or_road, leg, lot, node, short_capacity
 
 from allocator.check import check_plan
 from allocator.errors import InfeasibleError
@@ -89,19 +89,8 @@ def test_restriction_forces_a_detour():
 
 
 def test_service_leg_runs_whole_departures():
-    # 90 TEU A->B. Ferry: 40 TEU a sailing, 1000 a sailing + 10/TEU; road 50/TEU unlimited.
-    # 3 sailings: 3000+900=3900; 2 sailings + 10 by road: 2000+800+500=3300; 1: 1000+400+2500=3900;
-    # 0: 4500. optimum 3300 with 2 sailings (the LP relaxation would take 2.25 sailings: 3150).
-    inst = build(
-        nodes=[node("A"), node("B")],
-        legs=[
-            ferry("F", "A", "B", 10, 1000, 5),
-            leg("R", "A", "B", 50, mode="road"),
-        ],
-        classes=FREE_TIME,
-        cargo=[lot("L1", "A", "B", 90)],
-    )
-    res = solve(inst)
+    # hand optimum in helpers.ferry_or_road: 3300 with 2 sailings, 80 TEU by ferry, 10 by road
+    res = solve(ferry_or_road())
     assert res.result.is_mip
     assert res.plan.objective == pytest.approx(3300)
     legs = res.plan.legs.set_index("leg")
@@ -146,20 +135,9 @@ def test_candidate_leg_worth_opening(linking):
     assert legs.loc["N1", "flow_teu"] == pytest.approx(50)
 
 
-def _short_capacity(unserved: str):
-    # 20 TEU A->B over one leg of 15 TEU at 100/TEU; penalty 500/TEU.
-    return build(
-        {"unserved": unserved},
-        nodes=[node("A"), node("B")],
-        legs=[leg("AB", "A", "B", 100, capacity_teu=15)],
-        classes=FREE_TIME,
-        cargo=[lot("L1", "A", "B", 20, penalty_per_teu=500)],
-    )
-
-
 def test_unserved_at_penalty():
     # 15*100 + 5*500 = 4000, 5 TEU unserved for lack of capacity
-    res = solve(_short_capacity("penalty"))
+    res = solve(short_capacity("penalty"))
     assert res.plan.objective == pytest.approx(4000)
     unserved = res.plan.unserved.set_index("lot")
     assert unserved.loc["L1", "teu"] == pytest.approx(5)
@@ -167,11 +145,11 @@ def test_unserved_at_penalty():
 
 
 def test_forbid_makes_it_infeasible():
-    res = run(_short_capacity("forbid"))
+    res = run(short_capacity("forbid"))
     assert res.plan is None
     assert res.result.termination in ("infeasible", "infeasible_or_unbounded")
     with pytest.raises(InfeasibleError, match="no feasible plan"):
-        run_or_raise(_short_capacity("forbid"))
+        run_or_raise(short_capacity("forbid"))
 
 
 def test_forbid_names_a_lot_without_route_before_solving():
@@ -298,7 +276,7 @@ def test_merged_lots_split_back_per_lot():
 
 
 def test_checker_catches_a_tampered_plan():
-    res = solve(_short_capacity("penalty"))
+    res = solve(short_capacity("penalty"))
     plan = res.plan
     flows = plan.flows.copy()
     flows["teu"] = flows["teu"] + 1.0  # over capacity, unbalanced, cost off

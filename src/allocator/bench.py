@@ -315,16 +315,25 @@ def record_ledger(
     return run
 
 
+TEXT_COLUMNS = (
+    "instance",
+    "path",
+    "model",
+    "status",
+    "run_id",
+    "solver_version",
+    "error",
+    "progress",
+)
+
+
 def read_csv(path: Path) -> list[dict[str, Any]]:
     """Rows of a bench CSV with numbers parsed."""
     with path.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     for r in rows:
         for k, v in r.items():
-            if k in ("instance", "path", "model", "status", "run_id", "solver_version", "error"):
-                continue
-            if k == "progress":
-                r[k] = v or None
+            if k in TEXT_COLUMNS:
                 continue
             if v in ("", None):
                 r[k] = None
@@ -519,13 +528,17 @@ def match_markdown(
         )
     lines += ["", "| model | reached | shifted geomean (s) | speed-up vs " + baseline + " |"]
     lines.append("|---|---|---|---|")
-    ref = shifted_geomean([min(hit[(i, baseline)] or time_limit, time_limit) for i in shown])
+
+    def sgm_of(m: str) -> float:  # not reached counts at the time limit
+        times = [hit[(i, m)] for i in shown]
+        return shifted_geomean([time_limit if t is None else min(t, time_limit) for t in times])
+
+    ref = sgm_of(baseline)
     for m in models:
         if not all((i, m) in hit for i in shown):
             continue
-        times = [hit[(i, m)] for i in shown]
-        sgm = shifted_geomean([time_limit if t is None else min(t, time_limit) for t in times])
-        reached = sum(t is not None for t in times)
+        sgm = sgm_of(m)
+        reached = sum(hit[(i, m)] is not None for i in shown)
         lines.append(f"| {m} | {reached} of {len(shown)} | {sgm:.2f} | {ref / sgm:.2f} |")
     return lines
 
@@ -545,10 +558,9 @@ def summary_markdown(rows: list[dict[str, Any]], time_limit: float) -> str:
     ]
     lines += [f"| {m} | {v['runs']} | {v['solved']} | {v['sgm_s']:.2f} |" for m, v in g.items()]
     first = rows[0]["model"] if rows else ""
-    match = match_markdown(
-        rows, first, list(dict.fromkeys(r["instance"] for r in rows)), time_limit
-    )
-    if len(g) > 1 and match:
+    instances = list(dict.fromkeys(r["instance"] for r in rows))
+    match = match_markdown(rows, first, instances, time_limit) if len(g) > 1 else []
+    if match:
         lines += [
             "",
             f"Time to reach {first}'s final result (its plan objective and its bound, "

@@ -459,14 +459,13 @@ class Progress:
 
         h.cbMipInterrupt.subscribe(on_event)
 
+    def note_lp(self, h: highspy.Highs) -> None:
+        """Record the LP relaxation's objective as a bound when HiGHS solved it to optimality."""
+        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            self.note(dual=float(h.getInfo().objective_function_value))
 
-def _lp_objective(h: highspy.Highs) -> float:
-    return float(h.getInfo().objective_function_value)
 
-
-def _cut_loop(
-    h: highspy.Highs, c: _Compiled, separator: Separator, progress: Progress | None = None
-) -> int:
+def _cut_loop(h: highspy.Highs, c: _Compiled, separator: Separator, progress: Progress) -> int:
     """Root cutting-plane loop on the LP relaxation held in ``h``: add the rows ``separator``
     finds violated by the current LP solution and re-solve, until it finds none. The rows are
     valid inequalities (e.g. strong linking), so the MIP over them stays exact. Returns the number
@@ -502,8 +501,7 @@ def _cut_loop(
         )
         added += len(rows)
         h.run()
-        if progress is not None and h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            progress.note(dual=_lp_objective(h))
+        progress.note_lp(h)
     return added
 
 
@@ -552,8 +550,7 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
     if is_mip and (opts.lp_first or separator is not None):
         h.setOptionValue("solve_relaxation", True)
         h.run()
-        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            progress.note(dual=_lp_objective(h))
+        progress.note_lp(h)
         if separator is not None:
             n_cuts = _cut_loop(h, c, separator, progress)
             m.__dict__["cuts_added"] = n_cuts

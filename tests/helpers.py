@@ -105,3 +105,17 @@ def ferry_or_road() -> Instance:
         classes=FREE_TIME,
         cargo=[lot("L1", "A", "B", 90)],
     )
+
+
+def sea_or_rail(*cargo: dict[str, Any], **settings: Any) -> Instance:
+    """A->B by sea S (100/TEU, 40 days) or by rail R (300/TEU, 10 days), carrying ``cargo``."""
+    return build(
+        settings or None,
+        nodes=[node("A"), node("B")],
+        legs=[
+            leg("S", "A", "B", 100, mode="sea", hours=40 * 24),
+            leg("R", "A", "B", 300, hours=10 * 24),
+        ],
+        classes=FREE_TIME,
+        cargo=list(cargo),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import FREE_TIME, border, build, ferry, leg, lot, node, short_capacity
+from helpers import FREE_TIME, border, build, ferry, leg, lot, node, sea_or_rail, short_capacity
 
 from allocator.cli import main
 from allocator.errors import InfeasibleError
@@ -95,15 +95,7 @@ def test_missing_leg_names_the_shortest_gap():
 
 def test_no_route_within_due_days_gives_the_fastest_days():
     # sea 40 days, rail 10 days; due in 5 days
-    inst = build(
-        nodes=[node("A"), node("B")],
-        legs=[
-            leg("S", "A", "B", 100, mode="sea", hours=40 * 24),
-            leg("R", "A", "B", 300, hours=10 * 24),
-        ],
-        classes=FREE_TIME,
-        cargo=[lot("L1", "A", "B", 4, due_days=5)],
-    )
+    inst = sea_or_rail(lot("L1", "A", "B", 4, due_days=5))
     reason, detail, _ = _unserved(inst)["L1"]
     assert reason == "no route within due days"
     assert detail == "no route within 5 due days: the fastest route R takes 10.0 days"

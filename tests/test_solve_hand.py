@@ -6,7 +6,18 @@ import dataclasses
 
 import numpy as np
 import pytest
-from helpers import FREE_TIME, border, build, ferry, ferry_or_road, leg, lot, node, short_capacity
+from helpers import (
+    FREE_TIME,
+    border,
+    build,
+    ferry,
+    ferry_or_road,
+    leg,
+    lot,
+    node,
+    sea_or_rail,
+    short_capacity,
+)
 
 from allocator.check import check_plan
 from allocator.errors import InfeasibleError
@@ -168,18 +179,10 @@ def test_due_days_prune_the_slow_route_and_report_reasons():
     # sea A->B 100/TEU but 40 days; rail 300/TEU in 10 days. L1 due in 20 days must go by rail,
     # L2 without due goes by sea, L3 due in 5 days cannot move: penalty 1000/TEU.
     # 10*300 + 10*100 + 4*1000 = 8000
-    inst = build(
-        nodes=[node("A"), node("B")],
-        legs=[
-            leg("S", "A", "B", 100, mode="sea", hours=40 * 24),
-            leg("R", "A", "B", 300, hours=10 * 24),
-        ],
-        classes=FREE_TIME,
-        cargo=[
-            lot("L1", "A", "B", 10, due_days=20),
-            lot("L2", "A", "B", 10),
-            lot("L3", "A", "B", 4, due_days=5, penalty_per_teu=1000),
-        ],
+    inst = sea_or_rail(
+        lot("L1", "A", "B", 10, due_days=20),
+        lot("L2", "A", "B", 10),
+        lot("L3", "A", "B", 4, due_days=5, penalty_per_teu=1000),
     )
     res = solve(inst)
     assert res.plan.objective == pytest.approx(8000)

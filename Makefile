@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 
 docs: $(STAMP)
-	$(BIN)/python -m allocator.schema.docs
+	$(BIN)/python -m allocator.instance.schema.docs
 
 clean:
 	rm -rf $(VENV) out

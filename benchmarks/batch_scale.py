@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from allocator import ledger
-from allocator.generate import generate_instance
-from allocator.io import write_instance
+from allocator.batch import ledger
+from allocator.instance.generate import generate_instance
+from allocator.instance.io import write_instance
 
 HERE = Path(__file__).resolve().parent
 CONFIGS = [

@@ -35,7 +35,7 @@ REPEATS = 3  # build, hand-off and floor are medians of this many
 
 
 def instance(label: str):
-    from allocator.generate import generate_instance
+    from allocator.instance.generate import generate_instance
 
     n, k = SIZES[label]
     inst = generate_instance(nodes=n, lots=k, seed=7)
@@ -219,7 +219,7 @@ def render(f: pd.DataFrame) -> str:
         cells = [f"{v:.3g}" if isinstance(v, float) else str(v) for v in row]
         lines.append("| " + " | ".join(cells) + " |")
     by = f.set_index("size")
-    lines += ["", "## Targets (issue 3)", ""]
+    lines += ["", "## Targets", ""]
     if "1e5" in by.index and "speedup_end_to_end" in by.columns:
         v = by.at["1e5", "speedup_end_to_end"]
         lines.append(

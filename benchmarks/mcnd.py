@@ -3,7 +3,7 @@
     python benchmarks/mcnd.py [--models arc-strong,colgen] [--time-limit 60] [--subset c33,c35]
                               [--out benchmarks/results/mcnd] [--from-csv A.csv --from-csv B.csv]
 
-Every (instance, model) pair runs in its own process (allocator.bench). The report compares the
+Every (instance, model) pair runs in its own process (allocator.research.bench). The report compares the
 optimum found with the reference values of shared/benchmarks/mcnd/README.md, gives status and gap
 for the instances without a reference, the shifted geometric means per model, and the speed-up of
 every model over plain arc-strong on the instances that take arc-strong more than 10 s, both in
@@ -20,7 +20,8 @@ import argparse
 import math
 from pathlib import Path
 
-from allocator.bench import (
+from allocator.instance.dow import REFERENCE_OPTIMA
+from allocator.research.bench import (
     BenchOptions,
     by_problem,
     effective_time,
@@ -32,7 +33,6 @@ from allocator.bench import (
     run_bench,
     shifted_geomean,
 )
-from allocator.mcnd import REFERENCE_OPTIMA
 from allocator.solve import solver_version
 
 REPO = Path(__file__).resolve().parents[1]

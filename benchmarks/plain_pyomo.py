@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from allocator.check import forbidden_pairs, leg_costs
-from allocator.instance import Instance
+from allocator.instance.model import Instance
+from allocator.results.check import forbidden_pairs, leg_costs
 
 
 def build_plain(inst: Instance) -> pyo.ConcreteModel:

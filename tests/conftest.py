@@ -108,6 +108,6 @@ EURASIA = REPO / "instances" / "eurasia"
 @pytest.fixture(scope="session")
 def eurasia():
     """The shipped Eurasia example, validated."""
-    from allocator.validate import read_instance
+    from allocator.instance.validate import read_instance
 
     return read_instance(EURASIA)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from allocator.instance import Instance
-from allocator.io import RawInstance, RawTable
-from allocator.validate import validate
+from allocator.instance.io import RawInstance, RawTable
+from allocator.instance.model import Instance
+from allocator.instance.validate import validate
 
 
 def build(settings: dict[str, Any] | None = None, **tables: list[dict[str, Any]]) -> Instance:

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from allocator import ledger
-from allocator.batch import CRASH_ENV, BatchError, BatchOptions, discover, run_batch
-from allocator.check import check_plan
+from allocator.batch import ledger
+from allocator.batch.runner import CRASH_ENV, BatchError, BatchOptions, discover, run_batch
 from allocator.cli import main
-from allocator.generate import generate_instance
-from allocator.io import write_instance
+from allocator.instance.generate import generate_instance
+from allocator.instance.io import write_instance
+from allocator.instance.validate import read_instance
 from allocator.results import RUN_INSTANCE, Plan, read_plan
-from allocator.validate import read_instance
+from allocator.results.check import check_plan
 
 N_INSTANCES = 6
 

@@ -11,7 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from allocator.bench import (
+from allocator.cli import main
+from allocator.instance.io import instance_hash
+from allocator.instance.validate import read_instance
+from allocator.research.bench import (
     by_problem,
     decode_progress,
     encode_progress,
@@ -22,9 +25,6 @@ from allocator.bench import (
     time_to_target,
     times_to_match,
 )
-from allocator.cli import main
-from allocator.io import instance_hash
-from allocator.validate import read_instance
 
 # 4 TEU 1->3: direct costs 10 + 4*50 = 210, via 2 costs 200 + 80 = 280 -> 210
 TINY_A = """MULTIGEN.DAT:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from helpers import FREE_TIME, border, build, ferry_or_road, leg, lot, node
 
-from allocator.check import check_plan
 from allocator.pipeline import RunOptions, run_or_raise
-from allocator.report import render_markdown
+from allocator.report.markdown import render_markdown
+from allocator.results.check import check_plan
 
 BORDERS = [
     border("B1", "one", capacity_teu=5, fee_per_teu=10),
@@ -217,7 +217,7 @@ def test_eurasia_prices_are_dual_feasible(eurasia):
 def test_generated_prices_are_dual_feasible_with_unserved_lots(model):
     import dataclasses
 
-    from allocator.generate import generate_instance
+    from allocator.instance.generate import generate_instance
 
     inst = generate_instance(nodes=30, lots=120, seed=4)
     low = inst.settings.model_copy(update={"default_penalty_per_teu": 2500})

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from allocator.cli import main
-from allocator.io import instance_hash
-from allocator.validate import read_instance
+from allocator.instance.io import instance_hash
+from allocator.instance.validate import read_instance
 
 
 def _broken(make_instance_folder: Any, tiny_instance_files: dict[str, str]) -> Path:

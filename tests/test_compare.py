@@ -9,8 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from allocator.cli import main
-from allocator.compare import (
+from allocator.analysis.compare import (
     COST,
     PRICE,
     TEU_CORRIDOR,
@@ -19,6 +18,7 @@ from allocator.compare import (
     differences,
     run_names,
 )
+from allocator.cli import main
 from allocator.results import Plan, read_run
 
 # the tiny instance (conftest): 40 + 30 TEU must cross the MNG-BAK ferry (50 TEU a week), so 20 TEU

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from allocator import ledger
+from allocator.batch import ledger
 from allocator.cli import main
-from allocator.generate import generate_instance
-from allocator.io import write_instance
+from allocator.instance.generate import generate_instance
+from allocator.instance.io import write_instance
 from allocator.results import read_plan
 
 distributed = pytest.importorskip("distributed")

@@ -14,14 +14,14 @@ from typing import Any
 import jsonschema
 import pytest
 
-from allocator.generate import generate_instance
-from allocator.io import to_json_dict
-from allocator.schema import Settings, load_schema
-from allocator.schema.docs import json_schema, main, render_format_md, render_json_schema
-from allocator.validate import read_instance
+from allocator.instance.generate import generate_instance
+from allocator.instance.io import to_json_dict
+from allocator.instance.schema import Settings, load_schema
+from allocator.instance.schema.docs import json_schema, main, render_format_md, render_json_schema
+from allocator.instance.validate import read_instance
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-REGENERATE = "regenerate with: python -m allocator.schema.docs"
+REGENERATE = "regenerate with: python -m allocator.instance.schema.docs"
 
 
 def _validator() -> jsonschema.Draft202012Validator:
@@ -46,7 +46,7 @@ def test_instance_schema_json_is_generated() -> None:
 
 def test_schema_csvs_are_well_formed() -> None:
     """Every row has exactly the header's fields (an unquoted comma would split a description)."""
-    folder = files("allocator.schema")
+    folder = files("allocator.instance.schema")
     names = ["tables.csv"] + [f"{t}.csv" for t in load_schema()]
     for name in names:
         rows = list(csv.reader(folder.joinpath(name).read_text(encoding="utf-8").splitlines()))
@@ -148,7 +148,7 @@ def test_module_writes_both_files(tmp_path: Path) -> None:
 
 def test_module_prints_format_md_with_stdout() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "allocator.schema.docs", "--stdout"],
+        [sys.executable, "-m", "allocator.instance.schema.docs", "--stdout"],
         capture_output=True,
         text=True,
         encoding="utf-8",

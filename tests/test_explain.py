@@ -9,7 +9,7 @@ from helpers import FREE_TIME, border, build, ferry, leg, lot, node, sea_or_rail
 
 from allocator.cli import main
 from allocator.errors import InfeasibleError
-from allocator.io import write_instance
+from allocator.instance.io import write_instance
 from allocator.pipeline import RunOptions, run, run_or_raise
 from allocator.results import read_plan
 

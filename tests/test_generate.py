@@ -14,10 +14,10 @@ from scipy.sparse.csgraph import connected_components
 
 from allocator.cli import main
 from allocator.errors import InstanceError
-from allocator.generate import COUNTRIES, generate_instance
-from allocator.instance import Instance
-from allocator.io import instance_hash, write_instance
-from allocator.validate import read_instance
+from allocator.instance.generate import COUNTRIES, generate_instance
+from allocator.instance.io import instance_hash, write_instance
+from allocator.instance.model import Instance
+from allocator.instance.validate import read_instance
 
 
 def _strongly_connected(inst: Instance) -> bool:

@@ -11,10 +11,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-import allocator.io as aio
+import allocator.instance.io as aio
 from allocator.errors import InstanceError
-from allocator.io import instance_hash, read_raw, to_json_dict, write_instance
-from allocator.validate import read_instance
+from allocator.instance.io import instance_hash, read_raw, to_json_dict, write_instance
+from allocator.instance.validate import read_instance
 
 
 def _leftovers(folder: Path) -> list[str]:

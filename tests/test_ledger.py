@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from allocator import ledger
+from allocator.batch import ledger
 
 
 def _start(conn: sqlite3.Connection, run_id: str, sha: str = "abc", options: str = "{}") -> None:

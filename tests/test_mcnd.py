@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from allocator.check import check_plan
 from allocator.cli import main
 from allocator.errors import InfeasibleError, InstanceError
-from allocator.mcnd import REFERENCE_OPTIMA, parse_dow, read_dow
+from allocator.instance.dow import REFERENCE_OPTIMA, parse_dow, read_dow
+from allocator.instance.validate import read_instance
 from allocator.pipeline import RunOptions, run_or_raise
-from allocator.validate import read_instance
+from allocator.results.check import check_plan
 
 MCND = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "mcnd"
 

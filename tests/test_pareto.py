@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from helpers import FREE_TIME, build, leg, lot, node
 
-from allocator.check import check_plan, leg_costs
+from allocator.analysis.pareto import ParetoError, trace
 from allocator.cli import main
-from allocator.generate import generate_instance
-from allocator.instance import Instance
-from allocator.pareto import ParetoError, trace
+from allocator.instance.generate import generate_instance
+from allocator.instance.model import Instance
 from allocator.pipeline import RunOptions
+from allocator.results.check import check_plan, leg_costs
 
 EXACT = RunOptions(mip_rel_gap=1e-9)
 
@@ -72,7 +72,7 @@ def test_served_fixed_keeps_the_cargo_moving_free_lets_it_stay() -> None:
 
 
 def test_dominated_points_are_marked() -> None:
-    from allocator.pareto import _mark_dominated
+    from allocator.analysis.pareto import _mark_dominated
 
     cost = np.array([1.0, 2.0, 2.0, 3.0])
     co2 = np.array([5.0, 4.0, 4.5, 4.0])
@@ -96,7 +96,7 @@ def test_path_formulation_is_refused_clearly() -> None:
 def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Instance, Path]:
     inst = generate_instance(nodes=30, lots=60, seed=3)
     out = tmp_path_factory.mktemp("pareto")
-    from allocator.io import write_instance
+    from allocator.instance.io import write_instance
 
     write_instance(inst, out / "inst")
     args = ["pareto", str(out / "inst"), "--objectives", "cost,co2", "--points", "8"]

@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 from helpers import FREE_TIME, build, leg, lot, node
 
-from allocator.check import check_plan
 from allocator.cli import main
-from allocator.colgen import column_generation
 from allocator.errors import InfeasibleError, TooFewPathsError
 from allocator.formulation import load_recipe
-from allocator.io import write_instance
-from allocator.mcnd import REFERENCE_OPTIMA
+from allocator.instance.dow import REFERENCE_OPTIMA
+from allocator.instance.io import write_instance
+from allocator.instance.validate import read_instance
+from allocator.methods.colgen import column_generation
 from allocator.pipeline import RunOptions, run_or_raise
 from allocator.preprocess import preprocess
+from allocator.results.check import check_plan
 from allocator.solve import SolveOptions
-from allocator.validate import read_instance
 
 MCND = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "mcnd"
 

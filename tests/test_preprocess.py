@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra as scipy_dijkstra
 
-from allocator.check import leg_costs
 from allocator.preprocess import kernels, preprocess
 from allocator.preprocess.graph import csr
+from allocator.results.check import leg_costs
 
 
 @given(

@@ -21,8 +21,8 @@ from conftest import EURASIA, REPO, MakeFolder
 from helpers import FREE_TIME, build, leg, lot, node
 
 from allocator.cli import main
-from allocator.report_html import main_corridor, render_html, run_labels, write_html_report
-from allocator.report_map import WAYPOINTS, load_outline, sea_route
+from allocator.report.html import main_corridor, render_html, run_labels, write_html_report
+from allocator.report.map import WAYPOINTS, load_outline, sea_route
 from allocator.results import read_run
 
 ARTIFACTS = REPO / "out" / "test-artifacts"
@@ -383,7 +383,7 @@ def test_text_is_escaped(tmp_path: Path) -> None:
 
 
 def test_outline_is_packaged_and_small() -> None:
-    resource = files("allocator").joinpath("data", "outline.json")
+    resource = files("allocator.report.outline").joinpath("outline.json")
     raw = resource.read_bytes()
     assert len(raw) < 300_000
     doc = json.loads(raw)

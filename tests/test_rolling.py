@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from helpers import FREE_TIME, build, leg, lot, node
 
-from allocator import ledger
-from allocator.check import check_plan
+from allocator.batch import ledger
 from allocator.formulation import build_model, load_recipe
 from allocator.pipeline import RunOptions, run
 from allocator.preprocess import preprocess
 from allocator.results import read_plan, write_plan
+from allocator.results.check import check_plan
 from allocator.solve import SolveOptions, solve
 
 WEEKS = Path(__file__).resolve().parents[1] / "instances" / "eurasia" / "weeks"

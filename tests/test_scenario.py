@@ -10,13 +10,13 @@ import pytest
 from conftest import EURASIA
 from helpers import build, leg, lot, node
 
-from allocator.check import check_plan
 from allocator.cli import main
 from allocator.errors import InstanceError
-from allocator.instance import Instance
-from allocator.io import to_json_dict
+from allocator.instance.io import to_json_dict
+from allocator.instance.model import Instance
+from allocator.instance.scenario import apply_scenario, load_scenario, scenario_from_dict
 from allocator.results import read_run
-from allocator.scenario import apply_scenario, load_scenario, scenario_from_dict
+from allocator.results.check import check_plan
 
 SCENARIOS = EURASIA / "scenarios"
 
@@ -359,7 +359,7 @@ def test_bad_scenario_files_exit_2_naming_file_and_key(
 def test_scenario_apply_writes_the_changed_instance(tmp_path: Path) -> None:
     out = tmp_path / "ferries.json"
     assert main(["scenario", "apply", str(SCENARIOS / "ferries-halved.toml"), str(out)]) == 0
-    from allocator.validate import read_instance
+    from allocator.instance.validate import read_instance
 
     inst = read_instance(out)
     assert inst.name == "eurasia-2026-W47+ferries-halved"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from allocator.cli import main
-from allocator.io import instance_hash, to_json_dict
-from allocator.validate import read_instance
+from allocator.instance.io import instance_hash, to_json_dict
+from allocator.instance.validate import read_instance
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = [

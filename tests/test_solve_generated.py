@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from allocator.check import check_plan
 from allocator.cli import main
-from allocator.generate import generate_instance
-from allocator.io import instance_hash
+from allocator.instance.generate import generate_instance
+from allocator.instance.io import instance_hash
+from allocator.instance.validate import read_instance
 from allocator.pipeline import RunOptions, run
 from allocator.results import read_plan, read_run, write_plan
-from allocator.validate import read_instance
+from allocator.results.check import check_plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from floor import build_highspy  # noqa: E402

@@ -19,9 +19,9 @@ from helpers import (
     short_capacity,
 )
 
-from allocator.check import check_plan
 from allocator.errors import InfeasibleError
 from allocator.pipeline import RunOptions, run, run_or_raise
+from allocator.results.check import check_plan
 
 
 def solve(inst, **opts):

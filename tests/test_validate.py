@@ -10,8 +10,8 @@ import openpyxl
 import pytest
 
 from allocator.errors import InstanceError, Problem
-from allocator.io import to_json_dict, write_instance
-from allocator.validate import MAX_PER_KIND, read_instance
+from allocator.instance.io import to_json_dict, write_instance
+from allocator.instance.validate import MAX_PER_KIND, read_instance
 
 Edit = tuple[str, str, str]  # (table or "toml", old text, new text)
 

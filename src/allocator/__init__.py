@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from allocator.errors import AllocatorError, InfeasibleError, InstanceError, Problem, SolverError
-from allocator.instance import Instance
-from allocator.io import read_raw, write_instance
-from allocator.validate import read_instance, validate
+from allocator.instance.io import read_raw, write_instance
+from allocator.instance.model import Instance
+from allocator.instance.validate import read_instance, validate
 
 __version__ = "0.1.0"
 

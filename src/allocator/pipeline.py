@@ -13,12 +13,12 @@ import pyomo.environ as pyo
 
 from allocator.errors import InfeasibleError, SolverError
 from allocator.formulation import Recipe, build_model, load_recipe
-from allocator.instance import Instance
-from allocator.io import instance_hash
+from allocator.instance.io import instance_hash
+from allocator.instance.model import Instance
+from allocator.instance.validate import read_instance
 from allocator.preprocess import Preprocessed, preprocess
 from allocator.results import Plan, extract
 from allocator.solve import SolveOptions, SolveResult, Termination, solve
-from allocator.validate import read_instance
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +38,12 @@ class RunOptions:
     paths: int | None = None  # paths per commodity of the path formulation (recipe default)
     log_file: str | None = None
     tee: bool = False
-    # --- batch/rolling (issue 5): last period's plan as MIP start and stability reference
+    # --- batch/rolling: last period's plan as MIP start and stability reference
     previous_plan: Plan | None = field(default=None, repr=False, compare=False)
     stability_weight: float = 0.0
     stability_scope: str = "lot"  # lot or leg: see allocator.formulation.arc.define_stability
     warm_start: bool = True
-    # --- issue 6: bottleneck prices (allocator.bottlenecks): an extra LP solve, off by default
+    # --- bottleneck prices (allocator.analysis.prices): an extra LP solve, off by default
     prices: bool = False
 
 
@@ -72,7 +72,7 @@ def solve_options(
         seed=opts.seed,
         log_file=opts.log_file,
         tee=opts.tee,
-        mip_start=mip_start,  # batch/rolling (issue 5)
+        mip_start=mip_start,  # batch/rolling
     )
 
 
@@ -109,8 +109,8 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
     t0 = time.perf_counter()
     m = build_model(inst, pre, recipe)
     mip_start = None
-    if opts.previous_plan is not None:  # batch/rolling (issue 5)
-        from allocator import rolling
+    if opts.previous_plan is not None:  # batch/rolling
+        from allocator.analysis import rolling
 
         mip_start = rolling.prepare(
             m,
@@ -123,18 +123,18 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
         )
     seconds["build"] = time.perf_counter() - t0
     solve_opts = solve_options(opts, inst, mip_start)
-    if recipe.family == "colgen":  # research (issue 4): column generation, price-and-branch
-        from allocator.colgen import solve_colgen
+    if recipe.family == "colgen":  # research: column generation, price-and-branch
+        from allocator.methods.colgen import solve_colgen
 
         try:
             m, result, _ = solve_colgen(inst, pre, recipe, solve_opts)
-        except InfeasibleError as exc:  # issue 6: name the capacity increases that would help
+        except InfeasibleError as exc:  # name the capacity increases that would help
             if inst.settings.unserved != "forbid":
                 raise
             raise _elastic_error(str(exc), inst, pre, recipe, solve_opts) from None
     else:
         result = solve(m, solve_opts)
-        if (  # research (issue 4): a path model may be infeasible only for want of paths
+        if (  # research: a path model may be infeasible only for want of paths
             recipe.family == "path"
             and inst.settings.unserved == "forbid"
             and result.termination in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED)
@@ -161,7 +161,7 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
         )
         seconds["extract"] = time.perf_counter() - t0
         if opts.previous_plan is not None or result.mip_start_status != "none":
-            from allocator import rolling  # batch/rolling (issue 5)
+            from allocator.analysis import rolling  # batch/rolling
 
             plan = rolling.annotate(plan, m, result, opts.previous_plan)
         plan = _prices_and_reasons(plan, inst, pre, m, solve_opts, opts.prices, seconds)
@@ -189,7 +189,7 @@ def run_or_raise(
                 else ""
             )
             head = f"{res.instance.name}: no feasible plan exists{hint}"
-            if res.instance.settings.unserved == "forbid":  # issue 6: elastic re-solve
+            if res.instance.settings.unserved == "forbid":  # elastic re-solve
                 raise _elastic_error(
                     head, res.instance, res.pre, res.recipe, _solve_options(res.result)
                 )
@@ -203,7 +203,7 @@ def _fail_unroutable(inst: Instance, pre: Preprocessed) -> None:
     bad = com[com["status"] != "ok"]
     if bad.empty:
         return
-    from allocator.explain import no_route_detail
+    from allocator.analysis.whynot import no_route_detail
 
     lines = []
     for k, lots, o, d, c, status, due, fastest in zip(
@@ -229,7 +229,7 @@ def _fail_unroutable(inst: Instance, pre: Preprocessed) -> None:
     )
 
 
-# --- issue 6: bottleneck prices and why-not explanations
+# --- bottleneck prices and why-not explanations
 
 
 def _prices_and_reasons(
@@ -242,11 +242,11 @@ def _prices_and_reasons(
     seconds: dict[str, float],
 ) -> Plan:
     """Bottleneck prices (when asked) and a why-not ``detail`` for every unserved lot."""
-    from allocator.explain import explain_unserved
+    from allocator.analysis.whynot import explain_unserved
 
     leg_price = None
     if prices:
-        from allocator.bottlenecks import add_prices
+        from allocator.analysis.prices import add_prices
 
         t0 = time.perf_counter()
         try:
@@ -282,7 +282,7 @@ def _elastic_error(
     head: str, inst: Instance, pre: Preprocessed, recipe: Recipe, solve_opts: SolveOptions
 ) -> InfeasibleError:
     """InfeasibleError whose message names the capacity increases that would make it feasible."""
-    from allocator.explain import elastic_capacity, elastic_message
+    from allocator.analysis.whynot import elastic_capacity, elastic_message
 
     try:
         elastic = elastic_capacity(inst, pre, recipe, solve_opts)

@@ -11,7 +11,7 @@ from pyomo.common.gc_manager import PauseGC
 from allocator.formulation import arc, path
 from allocator.formulation.data import ArcData, arc_data
 from allocator.formulation.recipe import Recipe, RecipeError, available, load_recipe
-from allocator.instance import Instance
+from allocator.instance.model import Instance
 from allocator.preprocess import Network, Preprocessed
 
 __all__ = ["BLOCKS", "ArcData", "Recipe", "RecipeError", "available", "build_model", "load_recipe"]

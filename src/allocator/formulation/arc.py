@@ -236,14 +236,14 @@ def set_total_cost(
     m.obj_total_cost = pyo.Objective(expr=expr, sense=pyo.minimize)
 
 
-# --- batch/rolling (issue 5): stability against last period's plan ----------------------------
+# --- batch/rolling: stability against last period's plan ----------------------------
 
 
 def define_stability(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     r"""Penalise changing volumes against last period's plan (rolling re-planning).
 
     Applied only when the model carries ``m.stability_weight`` :math:`W > 0` and a reference
-    (set by ``allocator.rolling``, after ``define_objective``); a no-op otherwise. With
+    (set by ``allocator.analysis.rolling``, after ``define_objective``); a no-op otherwise. With
     ``m.stability_scope == "leg"`` the reference is last period's TEU per leg
     :math:`\bar v_a` (``m.stability_prev``), for the legs with flow variables or
     :math:`\bar v_a > 0`:
@@ -296,14 +296,14 @@ def define_stability(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     m.obj_total_cost.set_value(m.obj_total_cost.expr + extra)
 
 
-# --- trade-offs (issue 6): epsilon-constraint blocks used by allocator.pareto -----------------
+# --- trade-offs: epsilon-constraint blocks used by allocator.analysis.pareto -----------------
 
 
 def _epsilon_row(
     m: pyo.ConcreteModel, d: ArcData, coefs: np.ndarray, expr: str, limit: str, row: str
 ) -> None:
     """``m.<expr>`` = sum coefs[p] x_p, a mutable Param ``m.<limit>`` and the row expr <= limit,
-    inactive until a caller (allocator.pareto) sets the limit and activates it."""
+    inactive until a caller (allocator.analysis.pareto) sets the limit and activates it."""
     linear = LinearExpression(
         constant=0.0, linear_coefs=[float(c) for c in coefs], linear_vars=list(_flows(m))
     )
@@ -321,7 +321,7 @@ def define_co2_limit(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     :math:`e_a` is the kg CO2 per TEU on leg :math:`a` (``co2_kg_per_teu_km`` x distance), so the
     left side equals the plan's ``co2_t``. ``m.co2_t`` is the expression (also the objective of
     the min-CO2 end point), ``m.co2_limit_t`` the mutable :math:`\varepsilon` (t) and
-    ``m.con_co2_limit`` the row, inactive until ``allocator.pareto`` sets it.
+    ``m.con_co2_limit`` the row, inactive until ``allocator.analysis.pareto`` sets it.
     """
     _epsilon_row(m, d, d.leg_co2_kg[d.pair_leg] / 1000.0, "co2_t", "co2_limit_t", "con_co2_limit")
 
@@ -341,7 +341,7 @@ def define_days_limit(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     )
 
 
-# --- why-not (issue 6): elastic capacities for an infeasible instance under forbid ------------
+# --- why-not: elastic capacities for an infeasible instance under forbid ------------
 
 CAPACITY_FAMILIES = (
     ("leg", "con_leg_capacity"),
@@ -355,7 +355,7 @@ CAPACITY_FAMILIES = (
 def define_capacity_slack(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     r"""Elastic capacities: extra TEU :math:`e_r \ge 0` on every capacity row (in no recipe).
 
-    Switched on by ``allocator.explain.elastic_capacity`` (appended after ``define_objective``,
+    Switched on by ``allocator.analysis.whynot.elastic_capacity`` (appended after ``define_objective``,
     with weak linking only) to find the capacity increases that make an infeasible instance
     under ``unserved = forbid`` feasible:
 

@@ -8,7 +8,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from allocator.instance import Instance
+from allocator.instance.model import Instance
 from allocator.preprocess import Preprocessed
 
 
@@ -40,7 +40,7 @@ class ArcData:
     node_capacity: np.ndarray
     forbid_unserved: bool
     integer_teu: bool
-    # per leg, for the trade-off blocks (define_co2_limit, define_days_limit; allocator.pareto)
+    # per leg, for the trade-off blocks (define_co2_limit, define_days_limit; allocator.analysis.pareto)
     leg_co2_kg: np.ndarray = field(default_factory=lambda: np.zeros(0))  # kg CO2 per TEU
     leg_hours: np.ndarray = field(default_factory=lambda: np.zeros(0))  # hours per TEU crossing
 

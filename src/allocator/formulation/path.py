@@ -18,7 +18,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from allocator.errors import TooFewPathsError
 from allocator.formulation.arc import set_total_cost
 from allocator.formulation.data import ArcData, arc_data
-from allocator.instance import Instance
+from allocator.instance.model import Instance
 from allocator.preprocess import Network, Preprocessed
 from allocator.preprocess.paths import PathSet, k_shortest_paths
 from allocator.solve import SolveOptions, column_bounds, solve

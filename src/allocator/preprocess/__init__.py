@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from allocator.instance import Instance
+from allocator.instance.model import Instance
 from allocator.preprocess import kernels
 from allocator.preprocess.costs import (
     LegData,

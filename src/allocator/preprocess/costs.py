@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from allocator.instance import Instance
+from allocator.instance.model import Instance
+from allocator.instance.schema import MODES
 from allocator.preprocess import kernels
 from allocator.preprocess.graph import Network
-from allocator.schema import MODES
 
 
 @dataclass(frozen=True)

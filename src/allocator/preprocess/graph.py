@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from allocator.instance import Instance
+from allocator.instance.model import Instance
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Resource-constrained shortest paths per commodity (label setting in numba, parallel over commodities).
 
-The pricing problem of column generation (``allocator.colgen``): for commodity ``k`` find the path
+The pricing problem of column generation (``allocator.methods.colgen``): for commodity ``k`` find the path
 from its origin to its destination of least weight ``sum w[k, a]`` whose hours ``sum T[a]`` fit its
 due hours. Leg weights must be non-negative: in the path master every leg row is a ``<=`` row of a
 minimisation, so its dual is ``<= 0`` and the reduced leg cost ``C - duals >= C >= 0``.

@@ -1,0 +1,1 @@
+"""Batch planning: many instances in parallel, a SQLite run ledger, rolling weeks."""

@@ -1,0 +1,226 @@
+"""``allocator batch`` and ``allocator runs``, registered on the main CLI app by ``register``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+
+def batch(
+    instances: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Instances, or folders of instances (.toml/.json/.xlsx, instance folders)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: plans and runs.sqlite.")],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Formulation name or recipe path.")
+    ] = "arc-strong",
+    workers: Annotated[
+        int | None, typer.Option(help="Parallel jobs; default: the cores (or Dask threads).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask: tcp://HOST:PORT of a scheduler, or 'dask' for a LocalCluster."),
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Seconds per job; default from settings.")
+    ] = None,
+    gap: Annotated[
+        float | None, typer.Option("--gap", help="Relative MIP gap; default from settings.")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="HiGHS threads per job; default cores // workers.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="HiGHS random seed.")] = 0,
+    rolling: Annotated[
+        bool,
+        typer.Option(help="Solve in week order, each from the previous week's plan (warm start)."),
+    ] = False,
+    stability_weight: Annotated[
+        float,
+        typer.Option(
+            "--stability-weight", help="With --rolling: cost per TEU changed against last week."
+        ),
+    ] = 0.0,
+    stability_scope: Annotated[
+        str, typer.Option("--stability-scope", help="lot (per lot and leg) or leg (leg volumes).")
+    ] = "lot",
+    force: Annotated[bool, typer.Option(help="Re-run jobs that already succeeded.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")] = False,
+) -> None:
+    """Solve many instances in parallel (local processes or Dask), recorded in DIR/runs.sqlite;
+    re-running skips what succeeded (exit 0 all done, 1 some job failed, 128+N on signal N)."""
+    from allocator.batch.runner import BatchOptions, run_batch
+    from allocator.cli import _fail, console, err
+    from allocator.errors import AllocatorError
+
+    if stability_scope not in ("lot", "leg"):
+        err.print(f"[red]error[/]: --stability-scope must be lot or leg, not {stability_scope!r}")
+        raise typer.Exit(2)
+    opts = BatchOptions(
+        out=out,
+        model=model,
+        workers=workers,
+        scheduler=scheduler,
+        time_limit_s=time_limit,
+        mip_rel_gap=gap,
+        threads=threads,
+        seed=seed,
+        rolling=rolling,
+        stability_weight=stability_weight,
+        stability_scope=stability_scope,
+        force=force,
+    )
+    try:
+        if quiet:
+            report = run_batch(instances, opts)
+        else:
+            report = _with_progress(lambda cb: run_batch(instances, opts, cb))
+    except AllocatorError as exc:
+        raise _fail(exc) from None
+    failed = [j for j in report.jobs if j.status in ("failed", "interrupted")]
+    if not quiet:
+        console.print(_jobs_table(report, rolling))
+        counts = ", ".join(
+            f"{report.count(s)} {s}"
+            for s in ("succeeded", "skipped", "failed", "interrupted", "pending")
+            if report.count(s)
+        )
+        console.print(f"{out}: {counts} in {report.seconds:.1f} s")
+    for j in failed:
+        err.print(
+            f"[red]{j.status}[/]: {j.stem}: {j.result.get('error') or j.error}", soft_wrap=True
+        )
+    if report.signal is not None:
+        err.print(f"interrupted by signal {report.signal}; re-run the same command to resume")
+    raise typer.Exit(report.exit_code)
+
+
+def _with_progress(run: Any) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from allocator.cli import err
+
+    columns = (
+        TextColumn("[bold]batch[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("", total=None)
+
+        def update(report: Any, elapsed: int) -> None:
+            finished = sum(j.status not in ("pending", "running") for j in report.jobs)
+            bar.update(
+                task,
+                total=len(report.jobs),
+                completed=finished,
+                description=(
+                    f"done {report.count('succeeded') + report.count('skipped')} "
+                    f"failed {report.count('failed')} running {report.count('running')}"
+                ),
+            )
+
+        return run(update)
+
+
+def _num(value: Any, fmt: str = ",.0f") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return format(value, fmt) if isinstance(value, int | float) else str(value)
+
+
+def _jobs_table(report: Any, rolling: bool) -> Table:
+    table = Table("instance", "period", "status", "objective", "gap", "seconds", title="batch")
+    if rolling:
+        table.add_column("MIP start")
+        table.add_column("TEU moved corridor")
+    for j in report.jobs:
+        r = j.result
+        row = [
+            j.stem,
+            j.period,
+            j.status,
+            _num(r.get("objective")),
+            _num(r.get("gap"), ".1e"),
+            _num(r.get("total_seconds"), ".1f"),
+        ]
+        if rolling:
+            row += [str(r.get("mip_start") or ""), _num(r.get("teu_changed_corridor"), ",.1f")]
+        table.add_row(*row)
+    return table
+
+
+def runs(
+    folder: Annotated[Path, typer.Argument(help="Batch output folder holding runs.sqlite.")],
+    csv: Annotated[
+        Path | None, typer.Option("--csv", help="Also write every row and column to this CSV.")
+    ] = None,
+    last: Annotated[int, typer.Option(help="Show the last N rows (0: all).")] = 50,
+) -> None:
+    """List the run ledger of a batch folder as a table, and export it as CSV."""
+    from allocator.batch import ledger
+    from allocator.cli import console, err
+
+    try:
+        rows = ledger.rows(folder)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error[/]: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    shown = rows[-last:] if last else rows
+    table = Table(
+        "run",
+        "instance",
+        "model",
+        "period",
+        "status",
+        "objective",
+        "gap",
+        "seconds",
+        "peak MB",
+        "MIP start",
+        "moved TEU",
+        "error",
+        title=f"{folder}/runs.sqlite: {len(rows)} runs",
+        title_justify="left",
+    )
+    for r in shown:
+        table.add_row(
+            r["run_id"][:8],
+            r["instance_name"] or Path(r["instance_path"]).name,
+            r["model"],
+            r["period"] or "",
+            _status(r),
+            _num(r["objective"]),
+            _num(r["gap"], ".1e"),
+            _num(r["total_seconds"], ".1f"),
+            _num(r["peak_memory_mb"]),
+            r["mip_start"] or "",
+            _num(r["teu_changed_corridor"], ",.1f"),
+            (r["error"] or "").splitlines()[0][:60] if r["error"] else "",
+        )
+    console.print(table)
+    if csv is not None:
+        n = ledger.export_csv(folder, csv)
+        console.print(f"wrote {csv}: {n} rows")
+
+
+def _status(row: dict) -> str:
+    """The ledger status, with the solver's termination when it is not plainly optimal."""
+    term = row.get("termination")
+    return f"{row['status']} ({term})" if term and term != "optimal" else row["status"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the batch commands to ``app``."""
+    app.command()(batch)
+    app.command()(runs)

@@ -1,0 +1,339 @@
+"""CLI of the planning tools: `solve --scenario`, `scenario apply`, `compare`, `pareto`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from allocator.errors import AllocatorError, ExitCode
+
+if TYPE_CHECKING:
+    from allocator.instance.model import Instance
+    from allocator.results import Plan
+
+scenario_app = typer.Typer(
+    help="Scenario files: a base instance plus changes (see docs/planning.md#scenarios).",
+    no_args_is_help=True,
+)
+
+
+def _cli() -> ModuleType:
+    """The main CLI module (its consoles, _fail and _print_problems); imported late (cycle)."""
+    from allocator import cli
+
+    return cli
+
+
+def solve_scenarios(
+    instance: Path,
+    scenarios: list[Path],
+    out: Path | None,
+    opts: object,
+    fmt: str = "csv",
+    report: bool = True,
+    quiet: bool = False,
+) -> int:
+    """Solve the base and each scenario into OUT/base and OUT/<scenario name>; one line per run.
+
+    A failing run (invalid scenario, infeasible, no plan, plan failing the checker) is reported
+    and the others still run; returns the exit code of the first failure, else 0.
+    """
+    from allocator.analysis.compare import compare_plans, write_comparison
+    from allocator.instance.scenario import BASE_RUN, apply_scenario, load_scenario
+    from allocator.instance.validate import read_instance
+    from allocator.pipeline import RunOptions, run_or_raise
+    from allocator.report.markdown import write_markdown
+    from allocator.results import write_plan
+    from allocator.results.check import check_plan
+
+    cli = _cli()
+    assert isinstance(opts, RunOptions)
+    try:
+        base = read_instance(instance)
+    except AllocatorError as exc:
+        raise cli._fail(exc, str(instance)) from None
+    folder = out or Path("out") / base.name
+    jobs: list[tuple[str, object]] = [(BASE_RUN, base)]
+    seen = {BASE_RUN}
+    for path in scenarios:
+        try:
+            sc = load_scenario(path)
+        except AllocatorError as exc:
+            jobs.append((str(path), exc))
+            continue
+        if sc.name in seen:
+            jobs.append((sc.name, AllocatorError(f"{path}: scenario name '{sc.name}' used twice")))
+            continue
+        seen.add(sc.name)
+        if not _same_instance(sc.base_path, Path(instance)):
+            cli.err.print(
+                f"[yellow]note[/]: {path} names base {sc.base}; applied to {instance} as given"
+            )
+        try:
+            jobs.append((sc.name, apply_scenario(sc, base)))
+        except AllocatorError as exc:
+            jobs.append((sc.name, exc))
+    first_failure = 0
+    solved: dict[str, tuple[Plan, Instance]] = {}
+    for name, job in jobs:
+        if isinstance(job, AllocatorError):
+            cli._fail(job, name)
+            cli.err.print(f"[red]{name}: failed[/] (exit {int(job.exit_code)})")
+            first_failure = first_failure or int(job.exit_code)
+            continue
+        target = folder / name
+        try:
+            res = run_or_raise(job, opts)  # type: ignore[arg-type]
+        except AllocatorError as exc:
+            cli._fail(exc, name)
+            cli.err.print(f"[red]{name}: failed[/] (exit {int(exc.exit_code)})")
+            first_failure = first_failure or int(exc.exit_code)
+            continue
+        assert res.plan is not None
+        written = write_plan(res.plan, target, fmt, res.instance)
+        if report:
+            md = written / "report.md" if written.is_dir() else written.with_suffix(".md")
+            write_markdown(res.plan, md)
+            html = _html_writer()
+            if html is not None:
+                html(md.with_suffix(".html"), {name: res.plan}, {name: res.instance})
+        solved[name] = (res.plan, res.instance)
+        checked = check_plan(res.plan, res.instance)
+        s = res.plan.info()
+        line = (
+            f"{name}: {s['status']}, cost {s['objective']:,.0f} {s['currency']}, "
+            f"TEU moved {s['teu_moved']:,.0f} of {s['teu_total']:,.0f}, "
+            f"CO2 {s['co2_t']:,.0f} t, {s['avg_days']:.1f} days -> {written}"
+        )
+        if not checked.ok:
+            for e in checked.errors:
+                cli.err.print(f"[red]check error[/] ({name}): {e}", soft_wrap=True)
+            cli.err.print(f"[red]{name}: plan failed the checker[/]")
+            first_failure = first_failure or int(ExitCode.PLAN_INVALID)
+        elif not quiet:
+            cli.console.print(line, soft_wrap=True)
+    if len(solved) > 1:  # the runs side by side, as `allocator compare` writes them
+        plans = {name: plan for name, (plan, _) in solved.items()}
+        table = compare_plans(plans)
+        write_comparison(table, folder, str(base.settings.currency))
+        html = _html_writer() if report else None
+        if html is not None:
+            instances = {name: inst for name, (_, inst) in solved.items()}
+            html(folder / "report.html", plans, instances, table)
+        if not quiet:
+            cli.console.print(f"wrote {folder / 'compare.csv'}, {folder / 'compare.md'}")
+    return first_failure
+
+
+def _same_instance(a: Path, b: Path) -> bool:
+    """Whether two instance paths name the same instance (a folder is its instance.toml)."""
+
+    def norm(p: Path) -> Path:
+        p = p.resolve()
+        return p / "instance.toml" if p.is_dir() else p
+
+    return norm(a) == norm(b)
+
+
+def _html_writer() -> Callable[..., Path] | None:
+    """allocator.report.html.write_html_report, or None while that module is not available."""
+    try:
+        from allocator.report.html import write_html_report
+    except ImportError:
+        return None
+    return write_html_report
+
+
+@scenario_app.command("apply")
+def scenario_apply(
+    scenario: Annotated[Path, typer.Argument(help="Scenario .toml file.")],
+    out: Annotated[Path, typer.Argument(help="Output instance: a folder, .xlsx or .json.")],
+    base: Annotated[
+        Path | None,
+        typer.Option("--base", help="Base instance; default the scenario's `base`."),
+    ] = None,
+    table_format: Annotated[
+        str, typer.Option("--table-format", help="Table files of a folder output: csv or parquet.")
+    ] = "csv",
+) -> None:
+    """Apply a scenario to its base and write the changed, validated instance."""
+    from allocator.instance.io import write_instance
+    from allocator.instance.scenario import apply_scenario
+
+    cli = _cli()
+    notes: list[str] = []
+    try:
+        inst = apply_scenario(scenario, base, notes=notes)
+        write_instance(inst, out, table_format=table_format)
+    except AllocatorError as exc:
+        raise cli._fail(exc, str(scenario)) from None
+    cli._print_problems(inst.warnings)
+    for line in notes:
+        cli.console.print(f"  {line}")
+    cli.console.print(f"wrote {out} ({inst.name})")
+
+
+def compare(
+    runs: Annotated[
+        list[Path],
+        typer.Argument(help="Plan folders written by solve (the first is the reference)."),
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write compare.csv and compare.md here.")
+    ] = None,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write OUT/report.html (needs --out).")
+    ] = False,
+) -> None:
+    """Compare plans side by side: cost, TEU by corridor, unserved, CO2, days, bottlenecks."""
+    from allocator.analysis.compare import (
+        compare_plans,
+        differences,
+        format_difference,
+        format_value,
+        run_names,
+        write_comparison,
+    )
+    from allocator.errors import InstanceError, Problem
+    from allocator.results import read_run
+
+    cli = _cli()
+    if report and out is None:
+        cli.err.print("[red]error[/]: --report needs --out DIR")
+        raise typer.Exit(int(ExitCode.INVALID))
+    names = run_names(runs)
+    plans, instances = {}, {}
+    for name, path in zip(names, runs, strict=True):
+        try:
+            if not path.is_dir():
+                raise InstanceError([Problem(str(path), "not a plan folder")])
+            plans[name], instances[name] = read_run(path)
+        except AllocatorError as exc:
+            raise cli._fail(exc, str(path)) from None
+    table = compare_plans(plans)
+    diff = differences(table)
+    currency = str(next(iter(plans.values())).info().get("currency", ""))
+    first = table.columns[0]
+    rows = []
+    for metric in table.index:
+        cells = [format_value(table.at[metric, first], metric)]
+        for run in table.columns[1:]:
+            d = diff.at[metric, f"{run} - {first}"]
+            cells += [format_value(table.at[metric, run], metric), format_difference(d, metric)]
+        rows.append(cells)
+    headers = [first]
+    for run in table.columns[1:]:
+        headers += [run, "Δ"]
+    view = Table(title=f"comparison (Δ = run - {first})", title_justify="left")
+    # numbers never truncate; the metric names and run headers wrap when the terminal is narrow
+    view.add_column("metric", overflow="fold", min_width=12)
+    for j, header in enumerate(headers):
+        width = max(len(r[j]) for r in rows) if rows else 1
+        view.add_column(header, justify="right", no_wrap=True, min_width=width, overflow="fold")
+    for metric, cells in zip(table.index, rows, strict=True):
+        view.add_row(str(metric), *cells)
+    cli.console.print(view)
+    if out is not None:
+        write_comparison(table, out, currency)
+        cli.console.print(f"wrote {out / 'compare.csv'}, {out / 'compare.md'}")
+        html = _html_writer() if report else None
+        if report and html is None:
+            cli.err.print("[red]error[/]: the HTML report (allocator.report.html) is not available")
+            raise typer.Exit(int(ExitCode.ERROR))
+        if html is not None:
+            cli.console.print(f"wrote {html(out / 'report.html', plans, instances, table)}")
+
+
+def pareto(
+    instance: Annotated[
+        Path, typer.Argument(help="Instance: folder, instance .toml, .xlsx or .json.")
+    ],
+    objectives: Annotated[
+        str, typer.Option("--objectives", help="cost,co2 or cost,days.")
+    ] = "cost,co2",
+    points: Annotated[int, typer.Option("--points", help="Points on the curve (>= 2).")] = 8,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder; default out/<instance name>-pareto-<objective>."),
+    ] = None,
+    served: Annotated[
+        str,
+        typer.Option(
+            "--served",
+            help="fixed: every lot moves at least its TEU of the cost optimum; "
+            "free: lots may stay unmoved at their penalty.",
+        ),
+    ] = "fixed",
+    model: Annotated[str, typer.Option("--model", "-m", help="An arc formulation.")] = "arc-strong",
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Seconds per solve; default from settings.")
+    ] = None,
+    gap: Annotated[
+        float | None, typer.Option("--gap", help="Relative MIP gap; default from settings.")
+    ] = None,
+    threads: Annotated[int | None, typer.Option(help="HiGHS threads.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
+) -> None:
+    """Trace the cost / CO2 (or cost / days) trade-off by the epsilon-constraint method."""
+    from allocator.analysis.pareto import trace
+    from allocator.pipeline import RunOptions
+    from allocator.results.check import check_plan
+
+    cli = _cli()
+    opts = RunOptions(model=model, time_limit_s=time_limit, mip_rel_gap=gap, threads=threads)
+    try:
+        frontier = trace(instance, objectives.split(","), points, opts, served)
+    except AllocatorError as exc:
+        raise cli._fail(exc, str(instance)) from None
+    second = frontier.objectives[1]
+    folder = out or Path("out") / f"{frontier.instance.name}-pareto-{second}"
+    frontier.write(folder)
+    bad = [
+        i
+        for i, p in enumerate(frontier.plans, start=1)
+        if p is not None and not check_plan(p, frontier.instance).ok
+    ]
+    if not quiet:
+        cur = frontier.instance.settings.currency
+        view = Table(title=f"trade-off cost vs {second} (served {served})", title_justify="left")
+        for header in (
+            "point",
+            f"eps ({frontier.unit})",
+            f"cost ({cur})",
+            "CO2 t",
+            "avg days",
+            "TEU moved",
+            "unserved",
+            "status",
+            "dominated",
+        ):
+            view.add_column(header, justify="right", no_wrap=True)
+        for r in frontier.table.itertuples(index=False):
+            view.add_row(
+                str(r.point),
+                f"{r.eps:,.1f}",
+                f"{r.cost:,.0f}" if r.cost == r.cost else "-",
+                f"{r.co2_t:,.1f}" if r.co2_t == r.co2_t else "-",
+                f"{r.avg_days:.2f}" if r.avg_days == r.avg_days else "-",
+                f"{r.teu_moved:,.0f}" if r.teu_moved == r.teu_moved else "-",
+                f"{r.unserved:,.0f}" if r.unserved == r.unserved else "-",
+                str(r.status),
+                "yes" if r.dominated else "",
+            )
+        cli.console.print(view)
+        cli.console.print(f"wrote {folder} (pareto.csv, pareto.png, pareto.svg, point-NN/)")
+    if bad:
+        cli.err.print(f"[red]plans of points {bad} failed the checker[/]")
+        raise typer.Exit(int(ExitCode.PLAN_INVALID))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands to the main app."""
+    app.add_typer(scenario_app, name="scenario")
+    app.command()(compare)
+    app.command()(pareto)

@@ -1,0 +1,168 @@
+"""Read Canad MCND instances (the ``.dow`` format of Crainic, Frangioni and Gendron) as instances.
+
+Format (whitespace-separated integers, one record per line)::
+
+    MULTIGEN.DAT:            (R files have a leading space)
+    |N| |A| |K|
+    from to unit_cost capacity fixed_cost 1 arc_id     (|A| lines)
+    origin destination demand                          (|K| lines)
+
+Mapping: nodes ``"1".."N"`` (country ``ZZ``, kind hub, coordinates 0); every arc a candidate leg
+``a<i>`` with ``cost_per_teu`` = unit cost, ``capacity_teu`` = capacity, ``fixed_cost`` = fixed cost,
+1 km and 0 transit hours; one class ``mcnd`` with no time value; commodities become lots ``k<i>``
+with ``teu`` = demand; settings ``unserved = forbid``, CO2 price 0 and ``mip_rel_gap = 1e-6``
+(reference optima are exact). The generalised cost of a TEU on a leg is then exactly the unit cost.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from allocator.errors import InstanceError, Problem
+from allocator.instance.io import RawInstance, RawTable
+from allocator.instance.model import Instance
+
+TAG = "MULTIGEN.DAT:"
+
+REFERENCE_OPTIMA: dict[str, float] = {
+    # c33: or-tools network_design_ilph_test.cc (known optimum); the rest were proven optimal by
+    # HiGHS on the strong formulation (shared/benchmarks/mcnd/README.md), not published values.
+    "c33": 423848.0,
+    "c35": 371475.0,
+    "c36": 643036.0,
+    "c41": 429398.0,
+    "c42": 586077.0,
+    "c43": 464509.0,
+    "c44": 604198.0,
+    "r01.1": 74079.0,
+    "r04.7": 68291.67,
+}
+"""Reference optima from shared/benchmarks/mcnd/README.md (r04.7 is rounded to 2 decimals there)."""
+
+REFERENCE_INFEASIBLE = frozenset(
+    f"r0{i}.{j}" for i in (1, 2, 3) for j in (7, 8, 9)
+)  # even the LP relaxation is infeasible
+
+
+@dataclass(frozen=True)
+class Dow:
+    """The numbers of one ``.dow`` file; node numbers are 1-based as in the file."""
+
+    name: str
+    n_nodes: int
+    arcs: np.ndarray  # (|A|, 5) int64: from, to, unit_cost, capacity, fixed_cost
+    commodities: np.ndarray  # (|K|, 3) int64: origin, destination, demand
+
+
+def parse_dow(path: str | os.PathLike[str]) -> Dow:
+    """Parse a ``.dow`` file, checking its header counts; raise InstanceError naming the line."""
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="ascii").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstanceError([Problem(str(p), f"cannot be read: {exc}")]) from exc
+    lines = [ln for ln in lines if ln.strip()]
+    if not lines or lines[0].strip() != TAG:
+        raise InstanceError([Problem(f"{p} line 1", f"expected the tag {TAG!r}")])
+
+    def ints(i: int, count: int) -> list[int]:
+        parts = lines[i].split() if i < len(lines) else []
+        if len(parts) != count:
+            raise InstanceError(
+                [Problem(f"{p} line {i + 1}", f"expected {count} integers, found {len(parts)}")]
+            )
+        try:
+            return [int(x) for x in parts]
+        except ValueError as exc:
+            raise InstanceError([Problem(f"{p} line {i + 1}", f"not an integer: {exc}")]) from exc
+
+    n, m, k = ints(1, 3)
+    if len(lines) != 2 + m + k:
+        raise InstanceError(
+            [
+                Problem(
+                    str(p),
+                    f"header says {m} arcs and {k} commodities ({2 + m + k} lines), "
+                    f"file has {len(lines)} lines",
+                )
+            ]
+        )
+    arcs = np.array([ints(2 + i, 7)[:5] for i in range(m)], dtype=np.int64).reshape(m, 5)
+    com = np.array([ints(2 + m + i, 3) for i in range(k)], dtype=np.int64).reshape(k, 3)
+    bad = [
+        Problem(f"{p} line {2 + i + 1}", f"node {v} outside 1..{n}")
+        for i, row in enumerate(arcs)
+        for v in row[:2]
+        if not 1 <= v <= n
+    ] + [
+        Problem(f"{p} line {2 + m + i + 1}", f"node {v} outside 1..{n}")
+        for i, row in enumerate(com)
+        for v in row[:2]
+        if not 1 <= v <= n
+    ]
+    if bad:
+        raise InstanceError(bad)
+    return Dow(p.stem, n, arcs, com)
+
+
+def dow_raw(path: str | os.PathLike[str]) -> RawInstance:
+    """The raw tables and settings of a ``.dow`` file, ready for ``validate``."""
+    d = parse_dow(path)
+    p = Path(path)
+    ids = [str(i) for i in range(1, d.n_nodes + 1)]
+    nodes = pd.DataFrame(
+        {"id": ids, "name": ids, "country": "ZZ", "lat": 0.0, "lon": 0.0, "kind": "hub"}
+    )
+    a = d.arcs
+    legs = pd.DataFrame(
+        {
+            "id": [f"a{i + 1}" for i in range(len(a))],
+            "from": a[:, 0].astype(str),
+            "to": a[:, 1].astype(str),
+            "mode": "road",
+            "distance_km": 1.0,
+            "transit_hours": 0.0,
+            "cost_per_teu": a[:, 2].astype(float),
+            "capacity_teu": a[:, 3].astype(float),
+            "fixed_cost": a[:, 4].astype(float),
+        }
+    )
+    c = d.commodities
+    cargo = pd.DataFrame(
+        {
+            "id": [f"k{i + 1}" for i in range(len(c))],
+            "origin": c[:, 0].astype(str),
+            "destination": c[:, 1].astype(str),
+            "teu": c[:, 2].astype(float),
+            "class": "mcnd",
+        }
+    )
+    classes = pd.DataFrame({"id": ["mcnd"], "value_per_teu_day": [0.0]})
+    tables = {
+        name: RawTable(name, frame.astype(object), f"{p} ({name})", "row", 1)
+        for name, frame in (
+            ("nodes", nodes),
+            ("legs", legs),
+            ("classes", classes),
+            ("cargo", cargo),
+        )
+    }
+    settings = {
+        "name": d.name,
+        "unserved": "forbid",
+        "co2_price_per_t": 0.0,
+        "mip_rel_gap": 1e-6,
+    }
+    return RawInstance(path=p, settings=settings, tables=tables, settings_source=str(p))
+
+
+def read_dow(path: str | os.PathLike[str]) -> Instance:
+    """Read and validate a Canad MCND ``.dow`` file as an Instance."""
+    from allocator.instance.validate import validate
+
+    return validate(dow_raw(path))

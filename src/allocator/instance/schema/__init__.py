@@ -1,0 +1,93 @@
+"""The instance format as data: one CSV per table (column, type, unit, default, ...) plus the settings model."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+from allocator.instance.schema.settings import MODES, Settings
+
+__all__ = ["MODES", "Column", "Settings", "TableSchema", "load_schema"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an instance table, as written in ``schema/<table>.csv``."""
+
+    name: str
+    type: str  # str | float | int | bool
+    unit: str
+    default: str
+    required: bool
+    values: tuple[str, ...]
+    ref: str  # nodes | borders | classes | country | scope | ""
+    min: str  # "0" inclusive, ">0" exclusive, "" none
+    max: str
+    description: str
+
+    @property
+    def min_value(self) -> float | None:
+        """Lower bound as a number, or None."""
+        return float(self.min.lstrip(">")) if self.min else None
+
+    @property
+    def min_exclusive(self) -> bool:
+        """True when the lower bound itself is not allowed."""
+        return self.min.startswith(">")
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The columns of one table and whether the table itself is required."""
+
+    name: str
+    required: bool
+    key: str
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        """Schema columns in their canonical order."""
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        """The column called ``name``."""
+        return next(c for c in self.columns if c.name == name)
+
+
+def _read_csv(name: str) -> list[dict[str, str]]:
+    text = files("allocator.instance.schema").joinpath(name).read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+@cache
+def load_schema() -> dict[str, TableSchema]:
+    """Every table's schema, keyed by table name, in the canonical table order."""
+    schema = {}
+    for row in _read_csv("tables.csv"):
+        columns = tuple(
+            Column(
+                name=c["attribute"],
+                type=c["type"],
+                unit=c["unit"],
+                default=c["default"],
+                required=c["required"] == "true",
+                values=tuple(v for v in c["values"].split("|") if v),
+                ref=c["ref"],
+                min=c["min"],
+                max=c["max"],
+                description=c["description"],
+            )
+            for c in _read_csv(f"{row['table']}.csv")
+        )
+        schema[row["table"]] = TableSchema(
+            name=row["table"],
+            required=row["required"] == "true",
+            key=row["key"],
+            description=row["description"],
+            columns=columns,
+        )
+    return schema

@@ -1,0 +1,1 @@
+"""Algorithms that interleave building and solving (column generation)."""

@@ -1,0 +1,186 @@
+"""Human-readable views of a plan: the terminal summary and a markdown report."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from allocator.instance.io import atomic_path
+from allocator.results import Plan
+
+BINDING = 0.999  # utilisation from which a capacity counts as binding
+
+
+def corridor_split(plan: Plan) -> pd.DataFrame:
+    """TEU and cost per corridor combination of the routes, largest first."""
+    routes = plan.routes
+    if routes.empty:
+        return pd.DataFrame(columns=["corridor", "teu", "share", "cost"])
+    out = routes.assign(corridor=routes["corridor"].fillna("(none)").replace("", "(none)"))
+    out = out.groupby("corridor").agg(teu=("teu", "sum"), cost=("cost", "sum")).reset_index()
+    out["share"] = out["teu"] / out["teu"].sum()
+    return out.sort_values("teu", ascending=False).reset_index(drop=True)[
+        ["corridor", "teu", "share", "cost"]
+    ]
+
+
+def binding_capacities(plan: Plan) -> pd.DataFrame:
+    """Legs, service legs, borders and terminals used to at least 99.9 % of their capacity."""
+    legs = plan.legs[plan.legs["utilisation"] >= BINDING]
+    frames = [
+        pd.DataFrame(
+            {
+                "kind": legs["services"].notna().map({True: "service leg", False: "leg"}),
+                "id": legs["leg"],
+                "load_teu": legs["flow_teu"],
+                "utilisation": legs["utilisation"],
+            }
+        ),
+    ]
+    b = plan.borders[plan.borders["utilisation"] >= BINDING]
+    frames.append(
+        pd.DataFrame(
+            {
+                "kind": "border",
+                "id": b["border"],
+                "load_teu": b["load_teu"],
+                "utilisation": b["utilisation"],
+            }
+        )
+    )
+    t = plan.terminals[plan.terminals["utilisation"] >= BINDING]
+    frames.append(
+        pd.DataFrame(
+            {
+                "kind": "terminal",
+                "id": t["node"],
+                "load_teu": t["arriving_teu"],
+                "utilisation": t["utilisation"],
+            }
+        )
+    )
+    return pd.concat(frames, ignore_index=True)
+
+
+PRICES_NOTE = (
+    "Shadow prices are not defined on the MILP itself: these are the duals of the LP with the "
+    "integer decisions (departures run, candidate legs opened) fixed at the plan's values, in "
+    "currency per TEU of extra capacity per period (the decrease of the optimal cost for one "
+    "more TEU). Binding rows only: full, or with a positive price. Per corridor and lot class, "
+    "the cheapest route at these prices and its reduced cost are in `corridor_prices`."
+)
+
+
+def has_prices(plan: Plan) -> bool:
+    """Whether bottleneck prices were computed for the plan (the table has its columns)."""
+    return "price_per_teu" in plan.bottlenecks.columns
+
+
+def headline(plan: Plan) -> dict[str, str]:
+    """The numbers a planner reads first, formatted."""
+    s = plan.info()
+    cur = s.get("currency", "")
+
+    def num(v: object, fmt: str = ",.0f") -> str:
+        return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
+
+    return {
+        "instance": f"{s['instance']} ({s['period']})",
+        "model": str(s["model"]),
+        "status": str(s["status"]),
+        "total cost": f"{num(s['objective'])} {cur}",
+        "gap": num(s["gap"], ".2e"),
+        "TEU moved": f"{num(s['teu_moved'])} of {num(s['teu_total'])}",
+        "TEU unserved": num(s["teu_unserved"]),
+        "CO2": f"{num(s['co2_t'], ',.1f')} t",
+        "average days": num(s["avg_days"], ".1f"),
+        "routes over due days": str(s["late_routes"]),
+        "time": f"preprocess {num(s['preprocess_s'], '.2f')} s, build {num(s['build_s'], '.2f')} s, "
+        f"hand-off {num(s['handoff_s'], '.2f')} s, solve {num(s['solve_s'], '.2f')} s",
+    }
+
+
+def print_summary(plan: Plan, console: Console) -> None:
+    """Rich tables: headline, corridor split and binding capacities."""
+    table = Table(title="plan", show_header=False, title_justify="left")
+    for key, value in headline(plan).items():
+        table.add_row(key, value)
+    console.print(table)
+    split = corridor_split(plan)
+    if not split.empty:
+        t = Table("corridor", "TEU", "share", "cost", title="TEU by corridor", title_justify="left")
+        for row in split.head(10).itertuples(index=False):
+            t.add_row(str(row.corridor), f"{row.teu:,.1f}", f"{row.share:.0%}", f"{row.cost:,.0f}")
+        console.print(t)
+    if has_prices(plan):  # bottleneck prices
+        if not plan.bottlenecks.empty:
+            t = Table(
+                "kind", "id", "corridor", "load TEU", "utilisation", "price/TEU",
+                title="bottleneck prices (LP with integer decisions fixed)", title_justify="left",
+            )  # fmt: skip
+            for row in plan.bottlenecks.head(15).itertuples(index=False):
+                t.add_row(
+                    row.kind, str(row.id), str(row.corridor), f"{row.load_teu:,.1f}",
+                    f"{row.utilisation:.0%}", f"{row.price_per_teu:,.2f}",
+                )  # fmt: skip
+            console.print(t)
+        return
+    binding = binding_capacities(plan)
+    if not binding.empty:
+        t = Table(
+            "kind",
+            "id",
+            "load TEU",
+            "utilisation",
+            title="binding capacities",
+            title_justify="left",
+        )
+        for row in binding.itertuples(index=False):
+            t.add_row(row.kind, str(row.id), f"{row.load_teu:,.1f}", f"{row.utilisation:.0%}")
+        console.print(t)
+
+
+def _md_table(frame: pd.DataFrame, floatfmt: str = ",.1f") -> str:
+    if frame.empty:
+        return "_none_\n"
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in frame.itertuples(index=False):
+        cells = [format(v, floatfmt) if isinstance(v, float) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(plan: Plan) -> str:
+    """A one-file markdown report of the plan."""
+    parts = [f"# Plan: {plan.info()['instance']}\n"]
+    parts.append(_md_table(pd.DataFrame(list(headline(plan).items()), columns=["", "value"])))
+    parts.append("\n## TEU by corridor\n")
+    split = corridor_split(plan).assign(share=lambda f: (f["share"] * 100).round(1))
+    parts.append(_md_table(split.rename(columns={"share": "share %"})))
+    if has_prices(plan):  # bottleneck prices replace the utilisation-only list
+        parts.append("\n## Bottleneck prices\n")
+        parts.append(PRICES_NOTE + "\n")
+        parts.append(_md_table(plan.bottlenecks, ",.2f"))
+    else:
+        parts.append("\n## Binding capacities\n")
+        parts.append(_md_table(binding_capacities(plan)))
+    parts.append("\n## Unserved lots\n")
+    columns = ["lot", "origin", "destination", "class", "teu", "reason"]
+    columns += ["detail"] if "detail" in plan.unserved.columns else []
+    parts.append(_md_table(plan.unserved[columns]))
+    parts.append("\n## Cost by component\n")
+    parts.append(_md_table(plan.costs.groupby("component", sort=False)["cost"].sum().reset_index()))
+    return "\n".join(parts)
+
+
+def write_markdown(plan: Plan, path: str | Path) -> Path:
+    """Write ``render_markdown`` atomically."""
+    path = Path(path)
+    with atomic_path(path) as work:
+        work.write_text(render_markdown(plan), encoding="utf-8")
+    return path

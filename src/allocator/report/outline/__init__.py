@@ -1,0 +1,1 @@
+"""The Natural Earth outline drawn under the report map (package data)."""

@@ -1,0 +1,1 @@
+"""Research tools: benchmark runs over formulations and instance sets."""

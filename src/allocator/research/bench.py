@@ -1,0 +1,603 @@
+"""Benchmark runs: every (instance, model) pair in its own process, with tables and profiles.
+
+Each pair runs in a fresh ``spawn`` process (so peak memory is that run's own and a stuck solve can
+be killed): the solver gets ``time_limit`` seconds and the process is killed ``grace`` seconds after
+that. A run that fails, is infeasible, stops without proving optimality or is killed counts at the
+time limit in the shifted geometric means and as unsolved in the Dolan-More performance profile.
+
+Every run is also recorded in the run ledger ``DIR/runs.sqlite`` (``allocator.batch.ledger``, the batch
+ledger; ``allocator runs DIR`` lists it), one finished row per pair written when the pair ends.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import logging
+import math
+import multiprocessing as mp
+import os
+import queue
+import resource
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from allocator.batch import ledger
+
+logger = logging.getLogger(__name__)
+
+SHIFT_S = 10.0
+"""Shift of the shifted geometric mean of times (seconds), as in Mittelmann's benchmarks."""
+
+COLUMNS = [
+    "run_id",
+    "instance",
+    "path",
+    "model",
+    "status",
+    "solved",
+    "objective",
+    "bound",
+    "gap",
+    "root_bound",
+    "nodes",
+    "time_s",
+    "build_s",
+    "solve_s",
+    "peak_mb",
+    "n_vars",
+    "n_cons",
+    "n_nonzeros",
+    "check_ok",
+    "solver_version",
+    "seed",
+    "threads",
+    "time_limit_s",
+    "error",
+    "progress",
+]
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """How to run a benchmark."""
+
+    time_limit_s: float = 60.0
+    grace_s: float = 30.0
+    seed: int = 0
+    threads: int = 0
+    paths: int | None = None
+    seeds: tuple[int, ...] = ()  # run every pair once per seed (overrides ``seed``)
+
+
+def expand(patterns: Sequence[str]) -> list[Path]:
+    """Instance paths from globs (sorted per pattern, duplicates dropped, order kept)."""
+    out: dict[Path, None] = {}
+    for pattern in patterns:
+        hits = sorted(glob.glob(pattern)) or ([pattern] if Path(pattern).exists() else [])
+        if not hits:
+            raise FileNotFoundError(f"no instance matches {pattern!r}")
+        out.update(dict.fromkeys(Path(h) for h in hits))
+    return list(out)
+
+
+def instance_name(path: Path) -> str:
+    """The instance's name: the file stem (``c33``), or the folder name."""
+    return path.stem if path.suffix else path.name
+
+
+def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
+    """Run one pair and put a result row on ``out`` (runs in the spawned process)."""
+    row: dict[str, Any] = {"status": "error"}
+    try:
+        from allocator.errors import AllocatorError
+        from allocator.instance.io import instance_hash
+        from allocator.instance.validate import read_instance
+        from allocator.pipeline import RunOptions, run
+        from allocator.results.check import check_plan
+
+        t0 = time.perf_counter()
+        inst = None
+        try:
+            inst = read_instance(path)
+            t_run = time.perf_counter() - t0
+            res = run(
+                inst,
+                RunOptions(
+                    model=model,
+                    time_limit_s=opts.time_limit_s,
+                    threads=opts.threads or None,
+                    seed=opts.seed,
+                    paths=opts.paths,
+                ),
+            )
+        except AllocatorError as exc:  # e.g. infeasible before solving (a lot without route)
+            name = type(exc).__name__
+            row |= {
+                "status": "infeasible" if name == "InfeasibleError" else "error",
+                "error": str(exc).splitlines()[0],
+                "time_s": time.perf_counter() - t0,
+            }
+        else:
+            r = res.result
+            check_ok = None
+            if res.plan is not None:
+                check_ok = bool(check_plan(res.plan, res.instance).ok)
+            s = res.seconds
+            before = t_run + s.get("read", 0.0) + s.get("preprocess", 0.0) + s.get("build", 0.0)
+            row |= {
+                "status": str(r.termination),
+                "objective": r.objective,
+                "bound": r.bound,
+                "gap": r.gap,
+                "root_bound": r.root_bound,
+                "nodes": r.nodes,
+                "time_s": time.perf_counter() - t0,
+                "build_s": s.get("preprocess", 0.0) + s.get("build", 0.0) + s.get("handoff", 0.0),
+                "solve_s": s.get("solve", r.solve_seconds),
+                "n_vars": r.n_vars,
+                "n_cons": r.n_cons,
+                "n_nonzeros": r.n_nonzeros,
+                "check_ok": check_ok,
+                "solver_version": r.solver_version,
+                "progress": encode_progress(r.progress, before),
+            }
+        if inst is not None:  # outside the timing: hashing is the ledger's, not the run's
+            row["instance_sha256"] = instance_hash(inst)
+    except Exception as exc:  # report, never hang the parent
+        row |= {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
+        logger.debug("bench child failed:\n%s", traceback.format_exc())
+    row["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    out.put(row)
+
+
+def run_pair(path: Path, model: str, opts: BenchOptions) -> dict[str, Any]:
+    """Run one (instance, model) pair in its own process; kill it at time limit + grace."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(str(path), model, opts, q), daemon=True)
+    t0 = time.perf_counter()
+    proc.start()
+    deadline = t0 + opts.time_limit_s + opts.grace_s
+    row: dict[str, Any] | None = None
+    while row is None:
+        try:
+            row = q.get(timeout=max(0.05, min(1.0, deadline - time.perf_counter())))
+        except queue.Empty:
+            if not proc.is_alive():
+                row = {"status": "error", "error": f"process died (exit {proc.exitcode})"}
+            elif time.perf_counter() > deadline:
+                proc.kill()
+                row = {"status": "killed", "error": "killed at time limit + grace"}
+    proc.join(timeout=10)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+    row.setdefault("time_s", time.perf_counter() - t0)
+    row["solved"] = row["status"] == "optimal"
+    return row
+
+
+def run_bench(
+    instances: Sequence[Path],
+    models: Sequence[str],
+    out: Path,
+    opts: BenchOptions | None = None,
+    progress: Any = None,
+) -> list[dict[str, Any]]:
+    """Run every pair, write ``bench.csv`` and record each pair in the run ledger
+    ``DIR/runs.sqlite`` as it ends; then write the summary and the performance profiles."""
+    opts = opts or BenchOptions()
+    out.mkdir(parents=True, exist_ok=True)
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    rows = []
+    conn = ledger.connect(out)
+    try:
+        for path in instances:
+            for seed in opts.seeds or (opts.seed,):
+                for model in models:
+                    row = _run_recorded(conn, path, model, replace(opts, seed=seed), run_id)
+                    rows.append({c: row.get(c) for c in COLUMNS})
+                    if progress is not None:
+                        progress(rows[-1])
+                    write_csv(rows, out / "bench.csv")  # after every pair: a crash keeps what ran
+    finally:
+        conn.close()
+    write_summary(rows, out, opts.time_limit_s)
+    performance_profile(rows, out / "profile", opts.time_limit_s)
+    return rows
+
+
+def _run_recorded(
+    conn: Any, path: Path, model: str, opts: BenchOptions, run_id: str
+) -> dict[str, Any]:
+    started = ledger.now()
+    t0 = time.perf_counter()
+    row = run_pair(path, model, opts)
+    wall = time.perf_counter() - t0
+    row |= {
+        "run_id": run_id,
+        "instance": instance_name(path),
+        "path": str(path),
+        "model": model,
+        "seed": opts.seed,
+        "threads": opts.threads,
+        "time_limit_s": opts.time_limit_s,
+    }
+    record_ledger(conn, row, opts, started=started, wall_s=wall)
+    return row
+
+
+def by_problem(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for the statistics: with more than one seed among them, every (instance, seed) is a
+    problem of its own (``c42/s1``), so HiGHS's performance variability enters the means."""
+    if len({r.get("seed") for r in rows}) <= 1:
+        return rows
+    return [r | {"instance": f"{r['instance']}/s{int(r.get('seed') or 0)}"} for r in rows]
+
+
+def write_csv(rows: list[dict[str, Any]], path: Path, *, append: bool = False) -> None:
+    """Write (or append) rows with the bench columns."""
+    new = not (append and path.exists())
+    with path.open("a" if append else "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        if new:
+            w.writeheader()
+        w.writerows(rows)
+
+
+SUCCEEDED = ("optimal", "time_limit", "limit")  # terminations that leave a plan
+
+
+def record_ledger(
+    conn: Any, row: dict[str, Any], opts: BenchOptions, *, started: str, wall_s: float
+) -> str:
+    """Record one finished pair in the run ledger (one transaction); returns its ledger run id.
+
+    ``status`` is ``succeeded`` when the run left a plan the checker accepts (optimal or stopped
+    at a limit), else ``failed``; ``termination`` is the bench status (optimal, time_limit,
+    infeasible, killed, error, ...). ``batch_id`` is ``bench-<bench run id>``; ``options_json``
+    holds what changes a result (time limit, seed, paths) and ``"bench": true``.
+    """
+    from allocator._version import __version__
+
+    def num(v: Any) -> float | None:
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+    ok = row.get("status") in SUCCEEDED and num(row.get("objective")) is not None
+    ok = ok and row.get("check_ok") is not False
+    error = row.get("error")
+    if row.get("check_ok") is False:
+        error = error or "plan failed the checker"
+    run = uuid.uuid4().hex
+    options = {"bench": True, "time_limit_s": opts.time_limit_s, "seed": opts.seed}
+    if opts.paths is not None:
+        options["paths"] = opts.paths
+    ledger.record_start(
+        conn,
+        run_id=run,
+        batch_id=f"bench-{row['run_id']}",
+        instance_path=str(Path(row["path"]).resolve()),
+        instance_name=row["instance"],
+        instance_sha256=row.get("instance_sha256"),
+        model=row["model"],
+        options_json=ledger.canonical_options(options),
+        status="succeeded" if ok else "failed",
+        termination=row.get("status"),
+        objective=num(row.get("objective")),
+        bound=num(row.get("bound")),
+        gap=num(row.get("gap")),
+        build_seconds=num(row.get("build_s")),
+        solve_seconds=num(row.get("solve_s")),
+        total_seconds=num(row.get("time_s")),
+        wall_seconds=wall_s,
+        peak_memory_mb=num(row.get("peak_mb")),
+        solver="highs",
+        solver_version=row.get("solver_version"),
+        allocator_version=__version__,
+        host=socket.gethostname(),
+        executor="bench",
+        threads=opts.threads,
+        started_at=started,
+        finished_at=ledger.now(),
+        error=error,
+    )
+    return run
+
+
+TEXT_COLUMNS = (
+    "instance",
+    "path",
+    "model",
+    "status",
+    "run_id",
+    "solver_version",
+    "error",
+    "progress",
+)
+
+
+def read_csv(path: Path) -> list[dict[str, Any]]:
+    """Rows of a bench CSV with numbers parsed."""
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k, v in r.items():
+            if k in TEXT_COLUMNS:
+                continue
+            if v in ("", None):
+                r[k] = None
+            elif v in ("True", "False"):
+                r[k] = v == "True"
+            else:
+                r[k] = float(v)
+    return rows
+
+
+# ---------------------------------------------------------------- statistics and plots
+
+
+def encode_progress(points: Sequence[tuple[float, float, float]], offset: float = 0.0) -> str:
+    """``[[seconds, best objective, best bound], ...]`` as compact JSON (null for +-inf), with
+    ``offset`` seconds added so that times count from the start of the run like ``time_s``."""
+
+    def num(v: float) -> float | None:
+        return round(float(v), 6) if math.isfinite(v) else None
+
+    return json.dumps(
+        [[round(t + offset, 3), num(p), num(d)] for t, p, d in points], separators=(",", ":")
+    )
+
+
+def decode_progress(text: str | None) -> list[tuple[float, float, float]]:
+    """The points of ``encode_progress`` (inf / -inf for missing objective / bound)."""
+    if not text:
+        return []
+    return [
+        (float(t), math.inf if p is None else float(p), -math.inf if d is None else float(d))
+        for t, p, d in json.loads(text)
+    ]
+
+
+TARGET_TOL = 1e-5
+"""Relative tolerance of time-to-target: ten times the default MCND optimality gap (1e-6)."""
+
+
+def time_to_target(
+    points: Sequence[tuple[float, float, float]],
+    objective: float,
+    bound: float,
+    tol: float = TARGET_TOL,
+) -> float | None:
+    """First time a run has a plan no worse than ``objective`` and a bound no weaker than
+    ``bound`` (both within ``tol`` relative), or None if it never does. ``objective=inf`` asks
+    for no plan, ``bound=-inf`` for no bound."""
+    for t, p, d in points:
+        plan_ok = not math.isfinite(objective) or p <= objective + tol * max(1.0, abs(objective))
+        bound_ok = not math.isfinite(bound) or d >= bound - tol * max(1.0, abs(bound))
+        if plan_ok and bound_ok:
+            return t
+    return None
+
+
+def final_result(row: dict[str, Any]) -> tuple[float, float]:
+    """A run's final (objective, bound), inf / -inf where it has none."""
+
+    def val(key: str, missing: float) -> float:
+        v = row.get(key)
+        return missing if v is None or not math.isfinite(float(v)) else float(v)
+
+    return val("objective", math.inf), val("bound", -math.inf)
+
+
+def times_to_match(
+    rows: list[dict[str, Any]], baseline: str
+) -> dict[tuple[str, str], float | None]:
+    """For every (instance, model): the first time the run reached ``baseline``'s final result on
+    that instance (its plan objective and its bound; see ``time_to_target``). The baseline's own
+    entry is the time it reached its final result. Instances where the baseline has neither plan
+    nor bound, and runs without recorded progress, are left out."""
+    base = {r["instance"]: r for r in rows if r["model"] == baseline}
+    out: dict[tuple[str, str], float | None] = {}
+    for r in rows:
+        b = base.get(r["instance"])
+        if b is None or not r.get("progress"):
+            continue
+        objective, bound = final_result(b)
+        if not math.isfinite(objective) and not math.isfinite(bound):
+            continue
+        out[(r["instance"], r["model"])] = time_to_target(
+            decode_progress(r["progress"]), objective, bound
+        )
+    return out
+
+
+def effective_time(row: dict[str, Any], time_limit: float) -> float:
+    """The run's time, or the time limit when it did not prove optimality."""
+    if row.get("status") != "optimal" or row.get("time_s") is None:
+        return float(time_limit)
+    return min(float(row["time_s"]), float(time_limit))
+
+
+def shifted_geomean(times: Sequence[float], shift: float = SHIFT_S) -> float:
+    r"""Shifted geometric mean :math:`\exp(\frac1n \sum \ln(t_i + s)) - s`."""
+    t = np.asarray(times, dtype=float)
+    return float(np.exp(np.mean(np.log(t + shift))) - shift) if len(t) else math.nan
+
+
+def geomeans(rows: list[dict[str, Any]], time_limit: float) -> dict[str, dict[str, float]]:
+    """Per model: shifted geometric mean time, number of runs, number solved."""
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    out = {}
+    for m in models:
+        mine = [r for r in rows if r["model"] == m]
+        out[m] = {
+            "sgm_s": shifted_geomean([effective_time(r, time_limit) for r in mine]),
+            "runs": len(mine),
+            "solved": sum(r.get("status") == "optimal" for r in mine),
+        }
+    return out
+
+
+def profile_ratios(rows: list[dict[str, Any]], time_limit: float) -> dict[str, np.ndarray]:
+    """Dolan-More ratios t_{p,s} / min_s t_{p,s} per model (inf where unsolved)."""
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    instances = list(dict.fromkeys(r["instance"] for r in rows))
+    t = np.full((len(instances), len(models)), np.inf)
+    for r in rows:
+        if r.get("status") == "optimal":
+            t[instances.index(r["instance"]), models.index(r["model"])] = max(
+                effective_time(r, time_limit), 1e-3
+            )
+    best = t.min(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        ratio = np.where(np.isfinite(best), t / best, np.inf)
+    return {m: ratio[:, j] for j, m in enumerate(models)}
+
+
+def performance_profile(rows: list[dict[str, Any]], stem: Path, time_limit: float) -> list[Path]:
+    """Plot the Dolan-More performance profile to ``stem.png`` and ``stem.svg``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ratios = profile_ratios(by_problem(rows), time_limit)
+    finite = [r[np.isfinite(r)] for r in ratios.values()]
+    top = max([float(r.max()) for r in finite if len(r)] + [2.0]) * 1.05
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for model, r in ratios.items():
+        n = len(r)
+        taus = np.concatenate([[1.0], np.sort(r[np.isfinite(r)]), [top]])
+        frac = np.array([np.sum(r <= tau) / n if n else 0.0 for tau in taus])
+        ax.step(taus, frac, where="post", label=model)
+    ax.set_xscale("log", base=2)
+    ax.set_xlim(1.0, top)
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel(r"$\tau$ (time / best time of the instance)")
+    ax.set_ylabel(r"fraction of instances solved within $\tau$")
+    ax.set_title(f"Performance profile ({len(next(iter(ratios.values()), []))} instances)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    for p in paths:
+        fig.savefig(p)
+    plt.close(fig)
+    return paths
+
+
+def match_markdown(
+    rows: list[dict[str, Any]], baseline: str, instances: Sequence[str], time_limit: float
+) -> list[str]:
+    """Markdown lines: per instance, the time every model took to reach ``baseline``'s final
+    result (``times_to_match``), and per model the shifted geometric mean of those times (not
+    reached = time limit) with its speed-up over the baseline."""
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    base = {r["instance"]: r for r in rows if r["model"] == baseline}
+    hit = times_to_match(rows, baseline)
+    shown = [i for i in instances if (i, baseline) in hit]
+    if not shown:
+        return []
+
+    def cell(t: float | None) -> str:
+        return "not reached" if t is None else f"{t:.1f}"
+
+    lines = [
+        f"| instance | {baseline} objective | {baseline} bound | "
+        + " | ".join(f"{m} s" for m in models)
+        + " |",
+        "|---|---|---|" + "---|" * len(models),
+    ]
+    for i in shown:
+        objective, bound = final_result(base[i])
+        lines.append(
+            f"| {i} | {objective:,.2f} | {bound:,.2f} | "
+            + " | ".join(cell(hit[(i, m)]) if (i, m) in hit else "" for m in models)
+            + " |"
+        )
+    lines += ["", "| model | reached | shifted geomean (s) | speed-up vs " + baseline + " |"]
+    lines.append("|---|---|---|---|")
+
+    def sgm_of(m: str) -> float:  # not reached counts at the time limit
+        times = [hit[(i, m)] for i in shown]
+        return shifted_geomean([time_limit if t is None else min(t, time_limit) for t in times])
+
+    ref = sgm_of(baseline)
+    for m in models:
+        if not all((i, m) in hit for i in shown):
+            continue
+        sgm = sgm_of(m)
+        reached = sum(hit[(i, m)] is not None for i in shown)
+        lines.append(f"| {m} | {reached} of {len(shown)} | {sgm:.2f} | {ref / sgm:.2f} |")
+    return lines
+
+
+def summary_markdown(rows: list[dict[str, Any]], time_limit: float) -> str:
+    """The summary table: shifted geometric mean of time per model, and every run."""
+    rows = by_problem(rows)
+    g = geomeans(rows, time_limit)
+    lines = [
+        f"# Benchmark summary ({len(rows)} runs, time limit {time_limit:g} s)",
+        "",
+        f"Shifted geometric mean of time (shift {SHIFT_S:g} s; runs not proven optimal count at the "
+        "time limit):",
+        "",
+        "| model | runs | solved | shifted geomean (s) |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {m} | {v['runs']} | {v['solved']} | {v['sgm_s']:.2f} |" for m, v in g.items()]
+    first = rows[0]["model"] if rows else ""
+    instances = list(dict.fromkeys(r["instance"] for r in rows))
+    match = match_markdown(rows, first, instances, time_limit) if len(g) > 1 else []
+    if match:
+        lines += [
+            "",
+            f"Time to reach {first}'s final result (its plan objective and its bound, "
+            f"{TARGET_TOL:g} relative), seconds from the start of the run:",
+            "",
+            *match,
+        ]
+    lines += [
+        "",
+        "| instance | model | status | objective | bound | gap | root LP | nodes | time (s) | "
+        "build (s) | solve (s) | MB | vars | cons | nnz | check |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def f(v: Any, spec: str) -> str:
+        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+
+    for r in rows:
+        lines.append(
+            f"| {r['instance']} | {r['model']} | {r['status']} | {f(r.get('objective'), '.2f')} | "
+            f"{f(r.get('bound'), '.2f')} | {f(r.get('gap'), '.2e')} | "
+            f"{f(r.get('root_bound'), '.2f')} | {f(r.get('nodes'), '.0f')} | "
+            f"{f(r.get('time_s'), '.2f')} | {f(r.get('build_s'), '.2f')} | "
+            f"{f(r.get('solve_s'), '.2f')} | {f(r.get('peak_mb'), '.0f')} | "
+            f"{f(r.get('n_vars'), '.0f')} | {f(r.get('n_cons'), '.0f')} | "
+            f"{f(r.get('n_nonzeros'), '.0f')} | {r.get('check_ok', '')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(rows: list[dict[str, Any]], out: Path, time_limit: float) -> Path:
+    """Write ``summary.md``."""
+    path = out / "summary.md"
+    path.write_text(summary_markdown(rows, time_limit), encoding="utf-8")
+    return path
+
+
+def cpu_note() -> str:
+    """A short description of the machine, for reports."""
+    return f"{os.cpu_count()} CPUs"

@@ -147,8 +147,9 @@ def test_opened_candidate_leg_capacity_is_priced():
     assert _prices(plan) == {("leg", "N"): pytest.approx(40, abs=1e-6)}
 
 
-def test_prices_are_off_by_default_and_in_the_report():
-    res = run_or_raise(_border_instance())
+def test_prices_are_on_by_default_and_in_the_report():
+    assert not run_or_raise(_border_instance()).plan.bottlenecks.empty  # as the CLI
+    res = run_or_raise(_border_instance(), RunOptions(prices=False))
     assert res.plan.bottlenecks.empty
     assert res.plan.corridor_prices.empty
     assert "## Binding capacities" in render_markdown(res.plan)

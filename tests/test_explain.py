@@ -112,7 +112,7 @@ def test_capacity_names_the_full_leg_its_price_and_the_teu_needed():
         "at leg AB"
     )
     # without prices the same finding, without the prices
-    _, plain, _ = _unserved(short_capacity())["L1"]
+    _, plain, _ = _unserved(short_capacity(), prices=False)["L1"]
     assert plain == (
         "capacity: 5 TEU unmoved, penalty 500/TEU; cheapest route AB (100/TEU): leg AB full "
         "(15 of 15 TEU). Moving it needs 5 TEU more at leg AB"

@@ -15,8 +15,9 @@ from allocator.instance.generate import generate_instance
 from allocator.instance.model import Instance
 from allocator.pipeline import RunOptions
 from allocator.results.check import check_plan, leg_costs
+from allocator.solve import SolveOptions
 
-EXACT = RunOptions(mip_rel_gap=1e-9)
+EXACT = RunOptions(solve=SolveOptions(mip_rel_gap=1e-9))
 
 
 def two_routes(penalty: float = 10_000.0) -> Instance:

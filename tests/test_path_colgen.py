@@ -168,7 +168,7 @@ def test_colgen_adds_strong_linking_rows_lazily() -> None:
     inst = read_instance(path)
     pre = preprocess(inst)
     _, stats, _ = column_generation(inst, pre, SolveOptions(threads=1), time.perf_counter() + 60)
-    arc = run_or_raise(inst, RunOptions(model="arc-strong", threads=1))
+    arc = run_or_raise(inst, RunOptions(model="arc-strong", solve=SolveOptions(threads=1)))
     assert stats.lp_bound == pytest.approx(arc.result.root_bound, rel=1e-7)
     assert 0 < stats.strong_rows < 39 * 228 // 10
     assert stats.pricing_exact

@@ -13,6 +13,7 @@ from helpers import FREE_TIME, build, leg, lot, node
 
 from allocator.batch import ledger
 from allocator.formulation import build_model, load_recipe
+from allocator.options import RollingOptions
 from allocator.pipeline import RunOptions, run
 from allocator.preprocess import preprocess
 from allocator.results import read_plan, write_plan
@@ -38,8 +39,8 @@ def _week(middle_cost: float, north_capacity: float | None = None, teu2: float =
     )
 
 
-def _solve(inst, prev=None, **opts):
-    res = run(inst, RunOptions(previous_plan=prev, **opts))
+def _solve(inst, prev=None, **rolling):
+    res = run(inst, RunOptions(rolling=RollingOptions(previous_plan=prev, **rolling)))
     assert res.plan is not None
     rep = check_plan(res.plan, inst)
     assert rep.ok, rep.errors

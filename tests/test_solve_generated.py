@@ -18,6 +18,7 @@ from allocator.instance.validate import read_instance
 from allocator.pipeline import RunOptions, run
 from allocator.results import read_plan, read_run, write_plan
 from allocator.results.check import check_plan
+from allocator.solve import SolveOptions
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from floor import build_highspy  # noqa: E402
@@ -35,7 +36,7 @@ def _no_due(inst):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_random_instances_give_plans_that_pass_the_checker(seed, nodes, lots):
     inst = generate_instance(nodes=nodes, lots=lots, seed=seed)
-    res = run(inst, RunOptions(mip_rel_gap=1e-9))
+    res = run(inst, RunOptions(solve=SolveOptions(mip_rel_gap=1e-9)))
     assert res.result.termination == "optimal"
     report = check_plan(res.plan, inst)
     assert report.ok, report.errors
@@ -49,13 +50,13 @@ def test_random_instances_give_plans_that_pass_the_checker(seed, nodes, lots):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_weak_and_strong_linking_reach_the_same_optimum(seed):
     inst = generate_instance(nodes=20, lots=30, seed=seed)
-    strong = run(inst, RunOptions(model="arc-strong", mip_rel_gap=1e-9))
-    weak = run(inst, RunOptions(model="arc-weak", mip_rel_gap=1e-9))
+    strong = run(inst, RunOptions(model="arc-strong", solve=SolveOptions(mip_rel_gap=1e-9)))
+    weak = run(inst, RunOptions(model="arc-weak", solve=SolveOptions(mip_rel_gap=1e-9)))
     assert strong.result.termination == weak.result.termination == "optimal"
     assert weak.plan.objective == pytest.approx(strong.plan.objective, rel=1e-7)
     assert len(weak.model.con_linking_weak) > 0  # the instances do have candidate legs
     assert not hasattr(weak.model, "con_linking_strong")
-    cuts = run(inst, RunOptions(model="arc-cuts", mip_rel_gap=1e-9))
+    cuts = run(inst, RunOptions(model="arc-cuts", solve=SolveOptions(mip_rel_gap=1e-9)))
     assert cuts.result.termination == "optimal"
     assert cuts.plan.objective == pytest.approx(strong.plan.objective, rel=1e-7)
 
@@ -63,8 +64,8 @@ def test_weak_and_strong_linking_reach_the_same_optimum(seed):
 @pytest.mark.parametrize("seed", [4, 5, 6])
 def test_aggregated_and_per_lot_reach_the_same_optimum(seed):
     inst = _no_due(generate_instance(nodes=20, lots=40, seed=seed))
-    per_lot = run(inst, RunOptions(model="arc-strong", mip_rel_gap=1e-9))
-    agg = run(inst, RunOptions(model="arc-agg", mip_rel_gap=1e-9))
+    per_lot = run(inst, RunOptions(model="arc-strong", solve=SolveOptions(mip_rel_gap=1e-9)))
+    agg = run(inst, RunOptions(model="arc-agg", solve=SolveOptions(mip_rel_gap=1e-9)))
     assert agg.result.termination == per_lot.result.termination == "optimal"
     assert agg.plan.objective == pytest.approx(per_lot.plan.objective, rel=1e-7)
     assert agg.result.n_vars < per_lot.result.n_vars
@@ -75,7 +76,7 @@ def test_aggregated_and_per_lot_reach_the_same_optimum(seed):
 def test_direct_highspy_build_finds_the_same_optimum(seed):
     """An independent build of the same model (numpy into highspy, benchmarks/floor.py)."""
     inst = generate_instance(nodes=20, lots=30, seed=seed)
-    res = run(inst, RunOptions(mip_rel_gap=1e-9))
+    res = run(inst, RunOptions(solve=SolveOptions(mip_rel_gap=1e-9)))
     h = build_highspy(arc_data(inst, res.pre), res.pre.net)
     h.setOptionValue("mip_rel_gap", 1e-9)
     h.run()
@@ -149,6 +150,6 @@ def test_plain_pyomo_model_without_preprocessing_agrees(seed):
     """The hand-written model (every lot on every allowed leg, no pruning, appsi_highs) reaches the
     same optimum, so pruning, merging and the hand-off lose nothing."""
     inst = _no_due(generate_instance(nodes=15, lots=25, seed=seed))
-    res = run(inst, RunOptions(mip_rel_gap=1e-9))
+    res = run(inst, RunOptions(solve=SolveOptions(mip_rel_gap=1e-9)))
     plain = solve_plain(build_plain(inst), 60, 1e-9)
     assert res.plan.objective == pytest.approx(plain, rel=1e-7)

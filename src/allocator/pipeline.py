@@ -7,7 +7,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 
 import pyomo.environ as pyo
 
@@ -16,35 +15,12 @@ from allocator.formulation import Recipe, build_model, load_recipe
 from allocator.instance.io import instance_hash
 from allocator.instance.model import Instance
 from allocator.instance.validate import read_instance
+from allocator.options import RunOptions
 from allocator.preprocess import Preprocessed, preprocess
 from allocator.results import Plan, extract
 from allocator.solve import SolveOptions, SolveResult, Termination, solve
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """What to solve and how; ``None`` means the recipe's or the instance settings' value."""
-
-    model: str | Path = "arc-strong"
-    linking: str | None = None
-    aggregate: str | None = None
-    integer_teu: bool | None = None
-    time_limit_s: float | None = None
-    mip_rel_gap: float | None = None
-    threads: int | None = None
-    seed: int = 0
-    paths: int | None = None  # paths per commodity of the path formulation (recipe default)
-    log_file: str | None = None
-    tee: bool = False
-    # --- batch/rolling: last period's plan as MIP start and stability reference
-    previous_plan: Plan | None = field(default=None, repr=False, compare=False)
-    stability_weight: float = 0.0
-    stability_scope: str = "lot"  # lot or leg: see allocator.formulation.arc.define_stability
-    warm_start: bool = True
-    # --- bottleneck prices (allocator.analysis.prices): an extra LP solve, off by default
-    prices: bool = False
 
 
 @dataclass
@@ -63,17 +39,10 @@ class RunResult:
 def solve_options(
     opts: RunOptions, inst: Instance, mip_start: dict[str, float] | None = None
 ) -> SolveOptions:
-    """The solver options of a run: ``opts`` where set, else the instance settings."""
+    """The solver options of a run: ``opts.solve`` where set, else the instance settings."""
     s = inst.settings
-    return SolveOptions(
-        time_limit_s=opts.time_limit_s if opts.time_limit_s is not None else s.time_limit_s,
-        mip_rel_gap=opts.mip_rel_gap if opts.mip_rel_gap is not None else s.mip_rel_gap,
-        threads=opts.threads if opts.threads is not None else s.threads,
-        seed=opts.seed,
-        log_file=opts.log_file,
-        tee=opts.tee,
-        mip_start=mip_start,  # batch/rolling
-    )
+    solve = opts.solve.under(s.time_limit_s, s.mip_rel_gap, s.threads)
+    return replace(solve, mip_start=mip_start) if mip_start is not None else solve
 
 
 def _recipe(opts: RunOptions) -> Recipe:
@@ -109,17 +78,18 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
     t0 = time.perf_counter()
     m = build_model(inst, pre, recipe)
     mip_start = None
-    if opts.previous_plan is not None:  # batch/rolling
+    rolling_opts = opts.rolling
+    if rolling_opts is not None and rolling_opts.previous_plan is not None:
         from allocator.analysis import rolling
 
         mip_start = rolling.prepare(
             m,
             inst,
             pre,
-            opts.previous_plan,
-            opts.stability_weight,
-            opts.warm_start,
-            opts.stability_scope,
+            rolling_opts.previous_plan,
+            rolling_opts.stability_weight,
+            rolling_opts.warm_start,
+            rolling_opts.stability_scope,
         )
     seconds["build"] = time.perf_counter() - t0
     solve_opts = solve_options(opts, inst, mip_start)
@@ -160,10 +130,11 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
             seconds=seconds,
         )
         seconds["extract"] = time.perf_counter() - t0
-        if opts.previous_plan is not None or result.mip_start_status != "none":
-            from allocator.analysis import rolling  # batch/rolling
+        previous = rolling_opts.previous_plan if rolling_opts is not None else None
+        if previous is not None or result.mip_start_status != "none":
+            from allocator.analysis import rolling
 
-            plan = rolling.annotate(plan, m, result, opts.previous_plan)
+            plan = rolling.annotate(plan, m, result, previous)
         plan = _prices_and_reasons(plan, inst, pre, m, solve_opts, opts.prices, seconds)
     logger.info(
         "run %s with %s: %s in %.2f s",

@@ -160,26 +160,29 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
         from allocator._version import __version__
         from allocator.instance.io import atomic_path
         from allocator.instance.validate import read_instance
-        from allocator.pipeline import RunOptions, run
+        from allocator.options import RollingOptions, RunOptions
+        from allocator.pipeline import run
         from allocator.report.markdown import write_markdown
         from allocator.results import read_plan, write_plan
         from allocator.results.check import check_plan
-        from allocator.solve import solver_version
+        from allocator.solve import SolveOptions, solver_version
 
         out |= {"allocator_version": __version__, "solver": "highs"}
         out["solver_version"] = solver_version()
         inst = read_instance(spec["instance"])
         prev = read_plan(spec["previous_plan"]) if spec.get("previous_plan") else None
-        opts = RunOptions(
-            model=spec["model"],
+        solve = SolveOptions(
             time_limit_s=spec.get("time_limit_s"),
             mip_rel_gap=spec.get("mip_rel_gap"),
             threads=spec.get("threads"),
             seed=spec.get("seed", 0),
+        )
+        rolling = RollingOptions(
             previous_plan=prev,
             stability_weight=spec.get("stability_weight", 0.0),
             stability_scope=spec.get("stability_scope", "lot"),
         )
+        opts = RunOptions(model=spec["model"], solve=solve, rolling=rolling, prices=False)
         res = run(inst, opts)
         r = res.result
         sec = res.seconds

@@ -181,18 +181,21 @@ def solve(
     from allocator.report.markdown import print_summary, write_markdown
     from allocator.results import write_plan
     from allocator.results.check import check_plan
+    from allocator.solve import SolveOptions
 
     opts = RunOptions(
         model=model,
         linking=linking,
         aggregate=aggregate,
         integer_teu=integer_teu,
-        time_limit_s=time_limit,
-        mip_rel_gap=gap,
-        threads=threads,
-        seed=seed,
         paths=paths,
-        log_file=str(log) if log else None,
+        solve=SolveOptions(
+            time_limit_s=time_limit,
+            mip_rel_gap=gap,
+            threads=threads,
+            seed=seed,
+            log_file=str(log) if log else None,
+        ),
         prices=prices,
     )
     if scenario:  # the base and each scenario, one plan folder each

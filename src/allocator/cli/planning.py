@@ -283,9 +283,11 @@ def pareto(
     from allocator.analysis.pareto import trace
     from allocator.pipeline import RunOptions
     from allocator.results.check import check_plan
+    from allocator.solve import SolveOptions
 
     cli = _cli()
-    opts = RunOptions(model=model, time_limit_s=time_limit, mip_rel_gap=gap, threads=threads)
+    solve = SolveOptions(time_limit_s=time_limit, mip_rel_gap=gap, threads=threads)
+    opts = RunOptions(model=model, solve=solve, prices=False)
     try:
         frontier = trace(instance, objectives.split(","), points, opts, served)
     except AllocatorError as exc:

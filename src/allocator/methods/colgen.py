@@ -212,6 +212,7 @@ def column_generation(
 ) -> tuple[PathSet, ColgenStats, np.ndarray]:
     """Generate columns and strong rows until none prices out and none is violated; return the
     columns, the stats and the LP unserved values."""
+    opts = opts.under()
     d = arc_data(inst, pre)
     com = pre.commodities
     ok = (com["status"] == "ok").to_numpy()
@@ -338,6 +339,7 @@ def solve_colgen(
     inst: Instance, pre: Preprocessed, recipe: Any, opts: SolveOptions
 ) -> tuple[pyo.ConcreteModel, SolveResult, ColgenStats]:
     """Column generation, then the integer master over the generated columns (price-and-branch)."""
+    opts = opts.under()
     from allocator.formulation import BLOCKS as blocks
 
     t_start = time.perf_counter()

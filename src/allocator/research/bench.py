@@ -105,6 +105,7 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
         from allocator.instance.validate import read_instance
         from allocator.pipeline import RunOptions, run
         from allocator.results.check import check_plan
+        from allocator.solve import SolveOptions
 
         t0 = time.perf_counter()
         inst = None
@@ -115,10 +116,11 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
                 inst,
                 RunOptions(
                     model=model,
-                    time_limit_s=opts.time_limit_s,
-                    threads=opts.threads or None,
-                    seed=opts.seed,
                     paths=opts.paths,
+                    solve=SolveOptions(
+                        time_limit_s=opts.time_limit_s, threads=opts.threads or None, seed=opts.seed
+                    ),
+                    prices=False,
                 ),
             )
         except AllocatorError as exc:  # e.g. infeasible before solving (a lot without route)

@@ -59,13 +59,21 @@ class Termination(StrEnum):
     """The solver failed."""
 
 
+DEFAULT_TIME_LIMIT_S = 60.0
+DEFAULT_MIP_REL_GAP = 1e-4
+
+
 @dataclass(frozen=True)
 class SolveOptions:
-    """Solver settings; ``threads=0`` lets HiGHS choose."""
+    """Solver settings; ``threads=0`` lets HiGHS choose.
 
-    time_limit_s: float = 60.0
-    mip_rel_gap: float = 1e-4
-    threads: int = 0
+    ``None`` time limit, gap or threads: the instance settings' value when the pipeline runs
+    (``under``), else the defaults below (60 s, 1e-4, 0), which are also the settings' defaults.
+    """
+
+    time_limit_s: float | None = None
+    mip_rel_gap: float | None = None
+    threads: int | None = None
     seed: int = 0
     log_file: str | None = None
     tee: bool = False
@@ -76,6 +84,20 @@ class SolveOptions:
     # Checked against bounds, integrality and rows first: accepted starts are passed to HiGHS
     # (and take priority over the rounded LP start), rejected ones are reported and dropped.
     mip_start: Mapping[str, float] | None = field(default=None, repr=False, compare=False)
+
+    def under(
+        self,
+        time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+        mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
+        threads: int = 0,
+    ) -> SolveOptions:
+        """These options with every ``None`` replaced by the given value (e.g. the settings')."""
+        return replace(
+            self,
+            time_limit_s=time_limit_s if self.time_limit_s is None else self.time_limit_s,
+            mip_rel_gap=mip_rel_gap if self.mip_rel_gap is None else self.mip_rel_gap,
+            threads=threads if self.threads is None else self.threads,
+        )
 
 
 @dataclass(frozen=True)
@@ -305,6 +327,19 @@ def _matrix_rows(
     return a[np.asarray(keep, dtype=np.int64)], np.array(lows), np.array(ups), entries
 
 
+_scheduler_threads: list[int] = []  # the thread count HiGHS's global scheduler was started with
+
+
+def _set_threads(h: highspy.Highs, threads: int) -> None:
+    """Ask for ``threads`` (0: HiGHS chooses). HiGHS starts one scheduler per process and refuses
+    to run with another thread count later, so a change of count restarts it."""
+    if _scheduler_threads and _scheduler_threads[-1] != threads:
+        h.resetGlobalScheduler(True)
+    _scheduler_threads[:] = [threads]
+    if threads:
+        h.setOptionValue("threads", int(threads))
+
+
 def _highs(c: _Compiled, opts: SolveOptions) -> highspy.Highs:
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(opts.tee or opts.log_file))
@@ -314,8 +349,7 @@ def _highs(c: _Compiled, opts: SolveOptions) -> highspy.Highs:
     h.setOptionValue("time_limit", float(opts.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(opts.mip_rel_gap))
     h.setOptionValue("random_seed", int(opts.seed))
-    if opts.threads:
-        h.setOptionValue("threads", int(opts.threads))
+    _set_threads(h, opts.threads or 0)
     n = len(c.columns)
     h.addVars(n, c.lower, c.upper)
     if n:
@@ -512,7 +546,7 @@ def solve(m: pyo.ConcreteModel, opts: SolveOptions | None = None) -> SolveResult
     when the relaxation's optimum is already integral it is the MIP optimum (gap 0) and branch and
     bound is skipped. Otherwise the MIP is solved within the time left.
     """
-    opts = opts or SolveOptions()
+    opts = (opts or SolveOptions()).under()
     t0 = t_enter = time.perf_counter()
     try:
         c = _compile(m)
@@ -721,7 +755,7 @@ def solve_lp_duals(
     """
     from pyomo.common.collections import ComponentMap
 
-    opts = opts or SolveOptions()
+    opts = (opts or SolveOptions()).under()
     t0 = time.perf_counter()
     c = _compile(m)
     c = replace(c, integer=np.zeros(len(c.columns), dtype=bool), lower=c.lower.copy())
@@ -769,12 +803,11 @@ class PersistentLP:
         row_upper: np.ndarray,
         opts: SolveOptions | None = None,
     ) -> None:
-        opts = opts or SolveOptions()
+        opts = (opts or SolveOptions()).under()
         self.h = highspy.Highs()
         self.h.setOptionValue("output_flag", bool(opts.tee))
         self.h.setOptionValue("random_seed", int(opts.seed))
-        if opts.threads:
-            self.h.setOptionValue("threads", int(opts.threads))
+        _set_threads(self.h, opts.threads or 0)
         n = len(row_lower)
         self.h.addRows(
             n,

@@ -1,0 +1,55 @@
+"""What a run solves and how: options that compose, one group per concern.
+
+``RunOptions`` names the model and its recipe overrides, holds the solver's ``SolveOptions``
+and the optional parts of a run (re-planning against last period's plan, bottleneck prices).
+Batch and bench options hold a ``RunOptions`` rather than repeating its fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from allocator.solve import SolveOptions
+
+if TYPE_CHECKING:
+    from allocator.results import Plan
+
+__all__ = ["RollingOptions", "RunOptions", "SolveOptions"]
+
+
+@dataclass(frozen=True)
+class RollingOptions:
+    """Re-planning against last period's plan.
+
+    ``previous_plan`` is the MIP start (when ``warm_start``) and the reference of the stability
+    term: moving a lot off its previous corridor costs ``stability_weight`` per TEU (``lot``
+    scope) or per TEU of leg flow that changes (``leg`` scope). A batch fills ``previous_plan``
+    job by job.
+    """
+
+    previous_plan: Plan | None = field(default=None, repr=False, compare=False)
+    stability_weight: float = 0.0
+    stability_scope: Literal["lot", "leg"] = "lot"
+    warm_start: bool = True
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What to solve and how.
+
+    ``model`` is a recipe name from ``models/`` or a path to a recipe file; ``linking``,
+    ``aggregate``, ``integer_teu`` and ``paths`` override the recipe's options (``None``: the
+    recipe's). In ``solve``, ``None`` time limit, gap and threads take the instance settings.
+    ``prices`` adds bottleneck prices (one more LP solve), as the CLI does by default.
+    """
+
+    model: str | Path = "arc-strong"
+    linking: str | None = None
+    aggregate: str | None = None
+    integer_teu: bool | None = None
+    paths: int | None = None
+    solve: SolveOptions = field(default_factory=SolveOptions)
+    rolling: RollingOptions | None = None
+    prices: bool = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from helpers import FREE_TIME, border, build, ferry_or_road, leg, lot, node
 
-from allocator.pipeline import RunOptions, run_or_raise
+from allocator.pipeline import RunOptions, run
 from allocator.report.markdown import render_markdown
 from allocator.results.check import check_plan
 
@@ -20,7 +20,7 @@ BORDERS = [
 
 
 def _solve(inst, **opts):
-    res = run_or_raise(inst, RunOptions(prices=True, **opts))
+    res = run(inst, RunOptions(prices=True, **opts))
     assert res.plan is not None
     assert check_plan(res.plan, inst).ok
     return res.plan
@@ -148,8 +148,8 @@ def test_opened_candidate_leg_capacity_is_priced():
 
 
 def test_prices_are_on_by_default_and_in_the_report():
-    assert not run_or_raise(_border_instance()).plan.bottlenecks.empty  # as the CLI
-    res = run_or_raise(_border_instance(), RunOptions(prices=False))
+    assert not run(_border_instance()).plan.bottlenecks.empty  # as the CLI
+    res = run(_border_instance(), RunOptions(prices=False))
     assert res.plan.bottlenecks.empty
     assert res.plan.corridor_prices.empty
     assert "## Binding capacities" in render_markdown(res.plan)

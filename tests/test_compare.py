@@ -19,7 +19,8 @@ from allocator.analysis.compare import (
     run_names,
 )
 from allocator.cli import main
-from allocator.results import Plan, read_run
+from allocator.pipeline import read_run
+from allocator.results import Plan
 
 # the tiny instance (conftest): 40 + 30 TEU must cross the MNG-BAK ferry (50 TEU a week), so 20 TEU
 # stay unmoved; the scenario doubles the ferry and everything moves

@@ -10,14 +10,14 @@ from helpers import FREE_TIME, border, build, ferry, leg, lot, node, sea_or_rail
 from allocator.cli import main
 from allocator.errors import InfeasibleError
 from allocator.instance.io import write_instance
-from allocator.pipeline import RunOptions, run, run_or_raise
+from allocator.pipeline import RunOptions, run
 from allocator.results import read_plan
 
 CLASSES = [*FREE_TIME, {"id": "sanctioned", "value_per_teu_day": 0.0}]
 
 
 def _unserved(inst, **opts) -> dict[str, tuple[str, str, float]]:
-    res = run_or_raise(inst, RunOptions(**opts))
+    res = run(inst, RunOptions(**opts))
     un = res.plan.unserved
     return {
         lot: (reason, detail, teu)
@@ -207,7 +207,7 @@ def _forbid_borders():
 @pytest.mark.parametrize("model", ["arc-strong", "arc-cuts", "path", "colgen"])
 def test_forbid_elastic_names_the_border_and_the_teu(model):
     with pytest.raises(InfeasibleError) as info:
-        run_or_raise(_forbid_borders(), RunOptions(model=model))
+        run(_forbid_borders(), RunOptions(model=model))
     text = str(info.value)
     assert "no feasible plan" in text
     assert "border B1 (one): capacity 5 TEU, needs 12 TEU (+7 TEU)" in text
@@ -229,7 +229,7 @@ def test_forbid_elastic_counts_departures_and_leg_capacity():
         cargo=[lot("L1", "A", "B", 100)],
     )
     with pytest.raises(InfeasibleError) as info:
-        run_or_raise(inst)
+        run(inst)
     assert "leg R: capacity 10 TEU, needs 20 TEU (+10 TEU)" in str(info.value)
 
 

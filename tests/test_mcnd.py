@@ -11,7 +11,7 @@ from allocator.cli import main
 from allocator.errors import InfeasibleError, InstanceError
 from allocator.instance.dow import REFERENCE_OPTIMA, parse_dow, read_dow
 from allocator.instance.validate import read_instance
-from allocator.pipeline import RunOptions, run_or_raise
+from allocator.pipeline import RunOptions, run
 from allocator.results.check import check_plan
 
 MCND = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "mcnd"
@@ -44,7 +44,7 @@ def test_tiny_file_maps_arcs_to_candidate_legs(tmp_path: Path) -> None:
     assert inst.cargo["teu"].tolist() == [4.0]
     assert inst.settings.unserved == "forbid"
     # 4 TEU: via 2 costs 2*100 + 4*20 = 280, direct 10 + 4*50 = 210
-    res = run_or_raise(inst)
+    res = run(inst)
     assert res.plan.objective == pytest.approx(210)
     assert check_plan(res.plan, inst).ok
 
@@ -79,7 +79,7 @@ def test_header_quirks() -> None:
 
 @pytest.mark.parametrize("name", ["c33", "c41", "r01.1", "r04.7"])
 def test_reference_optimum_with_arc_strong(name: str) -> None:
-    res = run_or_raise(_dow(name), RunOptions(model="arc-strong"))
+    res = run(_dow(name), RunOptions(model="arc-strong"))
     assert res.result.termination == "optimal"
     assert res.plan is not None
     assert res.plan.objective == pytest.approx(REFERENCE_OPTIMA[name], abs=0.01)
@@ -93,7 +93,7 @@ def test_infeasible_instances_exit_3_with_a_clear_message(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(InfeasibleError, match="no feasible plan"):
-        run_or_raise(_dow(name))
+        run(_dow(name))
     code = main(["solve", str(_dow(name)), "--out", str(tmp_path / "plan"), "-q"])
     assert code == 3
     _, err = capsys.readouterr()
@@ -106,12 +106,12 @@ def test_infeasible_instances_exit_3_with_a_clear_message(
 def test_lazy_strong_linking_reaches_the_reference_with_few_rows(name: str) -> None:
     """arc-cuts: the root cut loop adds only the violated strong-linking rows, yet the optimum and
     the root bound are those of arc-strong."""
-    strong = run_or_raise(_dow(name), RunOptions(model="arc-strong"))
-    cuts = run_or_raise(_dow(name), RunOptions(model="arc-cuts"))
+    strong = run(_dow(name), RunOptions(model="arc-strong"))
+    cuts = run(_dow(name), RunOptions(model="arc-cuts"))
     assert cuts.plan.objective == pytest.approx(REFERENCE_OPTIMA[name], abs=0.01)
     assert cuts.result.root_bound == pytest.approx(strong.result.root_bound, rel=1e-9)
-    added = cuts.model.__dict__["cuts_added"]
-    assert 0 < added < len(strong.model.con_linking_strong) / 10
+    added = cuts.result.cuts_added
+    assert 0 < added < len(strong.built.model.con_linking_strong) / 10
     assert cuts.result.n_cons < strong.result.n_cons
     assert check_plan(cuts.plan, cuts.instance).ok
 
@@ -125,7 +125,7 @@ def _monotone(points: tuple[tuple[float, float, float], ...]) -> None:
 
 def test_progress_of_the_cut_loop_and_the_mip() -> None:
     """arc-cuts records every cut-loop LP bound and HiGHS's MIP bounds; it ends at its result."""
-    res = run_or_raise(_dow("c33"), RunOptions(model="arc-cuts"))
+    res = run(_dow("c33"), RunOptions(model="arc-cuts"))
     r = res.result
     _monotone(r.progress)
     assert r.progress[-1][1:] == pytest.approx((r.objective, r.bound), rel=1e-12)
@@ -139,7 +139,7 @@ def test_progress_of_the_cut_loop_and_the_mip() -> None:
 def test_progress_of_colgen_carries_the_column_generation_bound() -> None:
     """The integer master's own bound holds only over its columns: colgen's progress carries the
     LP bound of column generation instead."""
-    r = run_or_raise(_dow("c33"), RunOptions(model="colgen")).result
+    r = run(_dow("c33"), RunOptions(model="colgen")).result
     _monotone(r.progress)
     assert {b for _, _, b in r.progress} == {r.bound}
     assert r.bound == pytest.approx(r.root_bound)

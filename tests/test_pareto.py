@@ -13,11 +13,10 @@ from allocator.analysis.pareto import ParetoError, trace
 from allocator.cli import main
 from allocator.instance.generate import generate_instance
 from allocator.instance.model import Instance
-from allocator.pipeline import RunOptions
 from allocator.results.check import check_plan, leg_costs
 from allocator.solve import SolveOptions
 
-EXACT = RunOptions(solve=SolveOptions(mip_rel_gap=1e-9))
+EXACT = SolveOptions(mip_rel_gap=1e-9)
 
 
 def two_routes(penalty: float = 10_000.0) -> Instance:
@@ -37,7 +36,7 @@ def two_routes(penalty: float = 10_000.0) -> Instance:
 
 
 def test_cost_co2_frontier_equals_the_hand_values() -> None:
-    f = trace(two_routes(), ("cost", "co2"), points=5, opts=EXACT)
+    f = trace(two_routes(), ("cost", "co2"), points=5, solve_opts=EXACT)
     t = f.table
     # CO2 from 10 x 0.1 t (road) to 10 x 0.02 t (rail); every TEU moved to rail costs 50 more
     # and saves 0.08 t: at eps, x_rail = (1.0 - eps) / 0.08 and cost = 1000 + 50 x_rail
@@ -52,7 +51,7 @@ def test_cost_co2_frontier_equals_the_hand_values() -> None:
 
 
 def test_cost_days_frontier_equals_the_hand_values() -> None:
-    f = trace(two_routes(), ("cost", "days"), points=3, opts=EXACT)
+    f = trace(two_routes(), ("cost", "days"), points=3, solve_opts=EXACT)
     t = f.table
     # TEU-days from 10 x 2 (road) to 10 x 1 (rail)
     assert t["teu_days"].tolist() == pytest.approx([20.0, 15.0, 10.0], rel=1e-6)
@@ -62,10 +61,10 @@ def test_cost_days_frontier_equals_the_hand_values() -> None:
 
 def test_served_fixed_keeps_the_cargo_moving_free_lets_it_stay() -> None:
     # the rail route (150 per TEU) costs more than leaving a TEU unmoved (120)
-    fixed = trace(two_routes(penalty=120), ("cost", "co2"), points=5, opts=EXACT).table
+    fixed = trace(two_routes(penalty=120), ("cost", "co2"), points=5, solve_opts=EXACT).table
     assert fixed["unserved"].tolist() == pytest.approx([0.0] * 5)
     assert fixed["cost"].tolist() == pytest.approx([1000, 1125, 1250, 1375, 1500], rel=1e-7)
-    free = trace(two_routes(penalty=120), ("cost", "co2"), 5, EXACT, served="free").table
+    free = trace(two_routes(penalty=120), ("cost", "co2"), 5, solve_opts=EXACT, served="free").table
     # each TEU left unmoved saves 0.1 t at 20 more than road: cost = 1000 + 200 (1 - eps)
     assert free["co2_t"].tolist() == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0], abs=1e-6)
     assert free["unserved"].tolist() == pytest.approx([0.0, 2.5, 5.0, 7.5, 10.0], abs=1e-6)
@@ -88,7 +87,7 @@ def test_dominated_points_are_marked() -> None:
 
 def test_path_formulation_is_refused_clearly() -> None:
     with pytest.raises(ParetoError, match="arc formulation"):
-        trace(two_routes(), opts=RunOptions(model="path"))
+        trace(two_routes(), recipe="path")
     with pytest.raises(ParetoError, match="cost,co2 or cost,days"):
         trace(two_routes(), objectives=("co2", "cost"))
 
@@ -115,7 +114,7 @@ def _route_co2_t(plan_routes: pd.DataFrame, inst: Instance) -> float:
 
 
 def test_generated_frontier_points_are_sound(generated: tuple[Instance, Path]) -> None:
-    from allocator.results import read_run
+    from allocator.pipeline import read_run
 
     inst, curve = generated
     table = pd.read_csv(curve / "pareto.csv")

@@ -15,7 +15,7 @@ from allocator.instance.dow import REFERENCE_OPTIMA
 from allocator.instance.io import write_instance
 from allocator.instance.validate import read_instance
 from allocator.methods.colgen import column_generation
-from allocator.pipeline import RunOptions, run_or_raise
+from allocator.pipeline import RunOptions, run
 from allocator.preprocess import preprocess
 from allocator.results.check import check_plan
 from allocator.solve import SolveOptions
@@ -24,7 +24,7 @@ MCND = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "mcnd"
 
 
 def solve(inst, **opts):
-    res = run_or_raise(inst, RunOptions(**opts))
+    res = run(inst, RunOptions(**opts))
     assert res.plan is not None
     rep = check_plan(res.plan, inst)
     assert rep.ok, rep.errors
@@ -94,7 +94,7 @@ def test_path_with_enough_paths_equals_arc_strong(make) -> None:
 def test_path_with_one_path_is_an_upper_bound() -> None:
     inst = candidate_instance()
     arc = solve(inst, model="arc-strong")
-    one = run_or_raise(inst, RunOptions(model="path", paths=1))
+    one = run(inst, RunOptions(model="path", paths=1))
     assert one.plan.objective >= arc.plan.objective - 1e-6
 
 
@@ -115,7 +115,7 @@ def test_due_days_are_exact_in_the_path_model() -> None:
         classes=FREE_TIME,
         cargo=[lot("L1", "A", "D", 4, due_days=15 / 24)],
     )
-    arc = run_or_raise(inst, RunOptions(model="arc-strong"))
+    arc = run(inst, RunOptions(model="arc-strong"))
     assert arc.plan.objective == pytest.approx(8)
     assert int(arc.plan.summary["late_routes"].iloc[0]) == 1
     for model in ("path", "colgen"):
@@ -145,18 +145,18 @@ def test_colgen_bounds_with_candidate_legs() -> None:
 @pytest.mark.parametrize("name", ["c33", "r01.1"])
 def test_colgen_on_mcnd(name: str) -> None:
     path = MCND / ("C" if name.startswith("c") else "R") / f"{name}.dow"
-    cg = run_or_raise(path, RunOptions(model="colgen"))
+    cg = run(path, RunOptions(model="colgen"))
     ref = REFERENCE_OPTIMA[name]
     assert cg.plan.objective >= ref - 1e-6
     assert cg.result.root_bound <= ref + 1e-6
     # the LP bound of the path master equals the strong arc LP bound (c33: 422853.26)
-    arc = run_or_raise(path, RunOptions(model="arc-strong"))
+    arc = run(path, RunOptions(model="arc-strong"))
     assert cg.result.root_bound == pytest.approx(arc.result.root_bound, rel=1e-7)
     assert check_plan(cg.plan, cg.instance).ok
 
 
 def test_path_reaches_c33_optimum() -> None:
-    res = run_or_raise(MCND / "C" / "c33.dow", RunOptions(model="path", paths=10))
+    res = run(MCND / "C" / "c33.dow", RunOptions(model="path", paths=10))
     assert res.plan.objective == pytest.approx(REFERENCE_OPTIMA["c33"], abs=0.01)
     assert check_plan(res.plan, res.instance).ok
 
@@ -168,7 +168,7 @@ def test_colgen_adds_strong_linking_rows_lazily() -> None:
     inst = read_instance(path)
     pre = preprocess(inst)
     _, stats, _ = column_generation(inst, pre, SolveOptions(threads=1), time.perf_counter() + 60)
-    arc = run_or_raise(inst, RunOptions(model="arc-strong", solve=SolveOptions(threads=1)))
+    arc = run(inst, RunOptions(model="arc-strong", solve=SolveOptions(threads=1)))
     assert stats.lp_bound == pytest.approx(arc.result.root_bound, rel=1e-7)
     assert 0 < stats.strong_rows < 39 * 228 // 10
     assert stats.pricing_exact
@@ -201,7 +201,7 @@ def test_too_few_paths_under_forbid_is_a_usage_error(tmp_path: Path, capsys) -> 
     assert "--model arc-strong" in text
     assert "Traceback" not in text
     with pytest.raises(TooFewPathsError):
-        run_or_raise(inst, RunOptions(model="path", paths=1))
+        run(inst, RunOptions(model="path", paths=1))
     # two paths hold the plan: 5 TEU x 10 + 3 TEU x 20 = 110
     assert main([*args, "--paths", "2"]) == 0
     assert solve(inst, model="path", paths=2).plan.objective == pytest.approx(110)
@@ -211,7 +211,7 @@ def test_path_model_with_every_path_reports_true_infeasibility() -> None:
     # AC holds 1 TEU: at most 5 + 1 of the 8 TEU can move on any route; 3 paths hold both routes
     inst = forbid_instance(cap_ac=1)
     with pytest.raises(InfeasibleError) as info:
-        run_or_raise(inst, RunOptions(model="path", paths=3))
+        run(inst, RunOptions(model="path", paths=3))
     assert not isinstance(info.value, TooFewPathsError)
     assert info.value.exit_code == 3
 

@@ -21,9 +21,9 @@ from conftest import EURASIA, REPO, MakeFolder
 from helpers import FREE_TIME, build, leg, lot, node
 
 from allocator.cli import main
+from allocator.pipeline import read_run
 from allocator.report.html import main_corridor, render_html, run_labels, write_html_report
 from allocator.report.map import WAYPOINTS, load_outline, sea_route
-from allocator.results import read_run
 
 ARTIFACTS = REPO / "out" / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -203,9 +203,9 @@ def test_bottleneck_prices_table(browser: object, tmp_path: Path) -> None:
         classes=FREE_TIME,
         cargo=[lot("L1", "A", "B", 25)],
     )
-    from allocator.pipeline import RunOptions, run_or_raise
+    from allocator.pipeline import RunOptions, run
 
-    res = run_or_raise(inst, RunOptions())
+    res = run(inst, RunOptions())
     assert res.plan is not None
     prices = pd.DataFrame(
         {
@@ -369,9 +369,9 @@ def test_text_is_escaped(tmp_path: Path) -> None:
         classes=FREE_TIME,
         cargo=[lot("L<1>", "A", "B", 5)],
     )
-    from allocator.pipeline import RunOptions, run_or_raise
+    from allocator.pipeline import RunOptions, run
 
-    res = run_or_raise(inst, RunOptions())
+    res = run(inst, RunOptions())
     assert res.plan is not None
     page = render_html({"x<y>": res.plan}, {"x<y>": inst})
     assert "Port &lt;b&gt;A&lt;/b&gt; &amp; Co" in page

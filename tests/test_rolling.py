@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from helpers import FREE_TIME, build, leg, lot, node
 
+from allocator import formulation
 from allocator.batch import ledger
-from allocator.formulation import build_model, load_recipe
 from allocator.options import RollingOptions
 from allocator.pipeline import RunOptions, run
 from allocator.preprocess import preprocess
@@ -73,9 +73,9 @@ def test_last_weeks_plan_is_an_accepted_mip_start(tmp_path: Path) -> None:
 def test_an_infeasible_start_is_rejected_not_fatal() -> None:
     inst = _week(110)
     pre = preprocess(inst)
-    m = build_model(inst, pre, load_recipe("arc-strong"))
-    bad = {v.name: -5.0 for v in m.unserved.values()}  # below the lower bound
-    result = solve(m, SolveOptions(mip_start=bad))
+    built = formulation.build(inst, pre, formulation.load_recipe("arc-strong"))
+    bad = {v.name: -5.0 for v in built.model.unserved.values()}  # below the lower bound
+    result = solve(built, SolveOptions(mip_start=bad))
     assert result.mip_start_status == "rejected"
     assert "outside their bounds" in result.mip_start_message
     assert result.termination == "optimal"

@@ -7,7 +7,7 @@ import pyomo.environ as pyo
 from scipy.sparse import csr_array
 
 from allocator.formulation.rows import ArrayConstraint
-from allocator.solve import solve
+from allocator.solve import solve_model as solve
 
 # min x0 + 2 x1 + 3 x2 + 4 x3
 #   x0 + x1       >= 4        (lower only)

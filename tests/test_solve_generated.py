@@ -15,8 +15,8 @@ from allocator.cli import main
 from allocator.instance.generate import generate_instance
 from allocator.instance.io import instance_hash
 from allocator.instance.validate import read_instance
-from allocator.pipeline import RunOptions, run
-from allocator.results import read_plan, read_run, write_plan
+from allocator.pipeline import RunOptions, read_run, run
+from allocator.results import read_plan, write_plan
 from allocator.results.check import check_plan
 from allocator.solve import SolveOptions
 
@@ -54,8 +54,8 @@ def test_weak_and_strong_linking_reach_the_same_optimum(seed):
     weak = run(inst, RunOptions(model="arc-weak", solve=SolveOptions(mip_rel_gap=1e-9)))
     assert strong.result.termination == weak.result.termination == "optimal"
     assert weak.plan.objective == pytest.approx(strong.plan.objective, rel=1e-7)
-    assert len(weak.model.con_linking_weak) > 0  # the instances do have candidate legs
-    assert not hasattr(weak.model, "con_linking_strong")
+    assert len(weak.built.model.con_linking_weak) > 0  # the instances do have candidate legs
+    assert not hasattr(weak.built.model, "con_linking_strong")
     cuts = run(inst, RunOptions(model="arc-cuts", solve=SolveOptions(mip_rel_gap=1e-9)))
     assert cuts.result.termination == "optimal"
     assert cuts.plan.objective == pytest.approx(strong.plan.objective, rel=1e-7)

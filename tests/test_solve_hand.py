@@ -19,13 +19,17 @@ from helpers import (
     short_capacity,
 )
 
+import allocator.solve
 from allocator.errors import InfeasibleError
-from allocator.pipeline import RunOptions, run, run_or_raise
+from allocator.formulation import build as build_model
+from allocator.formulation import load_recipe
+from allocator.pipeline import RunOptions, run
+from allocator.preprocess import preprocess
 from allocator.results.check import check_plan
 
 
 def solve(inst, **opts):
-    res = run_or_raise(inst, RunOptions(**opts))
+    res = run(inst, RunOptions(**opts))
     assert res.plan is not None
     report = check_plan(res.plan, inst)
     assert report.ok, report.errors
@@ -156,11 +160,13 @@ def test_unserved_at_penalty():
 
 
 def test_forbid_makes_it_infeasible():
-    res = run(short_capacity("forbid"))
-    assert res.plan is None
-    assert res.result.termination in ("infeasible", "infeasible_or_unbounded")
+    inst = short_capacity("forbid")
+    built = build_model(inst, preprocess(inst), load_recipe("arc-strong"))
+    result = allocator.solve.solve(built)
+    assert not result.ok
+    assert result.termination in ("infeasible", "infeasible_or_unbounded")
     with pytest.raises(InfeasibleError, match="no feasible plan"):
-        run_or_raise(short_capacity("forbid"))
+        run(inst)  # run raises when there is no plan
 
 
 def test_forbid_names_a_lot_without_route_before_solving():

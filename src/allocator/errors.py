@@ -73,9 +73,14 @@ class TooFewPathsError(AllocatorError):
 
 
 class SolverError(AllocatorError):
-    """The solver failed or stopped without a plan."""
+    """The solver failed or stopped without a plan; ``termination`` says how it ended, when known
+    (e.g. ``time_limit_no_solution``)."""
 
     exit_code = ExitCode.NO_SOLUTION
+
+    def __init__(self, message: str, termination: str = "") -> None:
+        super().__init__(message)
+        self.termination = str(termination)
 
 
 class AllocatorWarning(UserWarning):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from allocator.formulation import Recipe, Stability, load_recipe
 from allocator.solve import SolveOptions
 
 if TYPE_CHECKING:
@@ -34,6 +35,14 @@ class RollingOptions:
     stability_scope: Literal["lot", "leg"] = "lot"
     warm_start: bool = True
 
+    def stability(self) -> Stability | None:
+        """The ``build`` input of re-planning: last period's routes and leg volumes with the
+        weight and scope (None without a previous plan)."""
+        prev = self.previous_plan
+        if prev is None:
+            return None
+        return Stability(prev.routes, prev.legs, self.stability_weight, self.stability_scope)
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -53,3 +62,12 @@ class RunOptions:
     solve: SolveOptions = field(default_factory=SolveOptions)
     rolling: RollingOptions | None = None
     prices: bool = True
+
+    def recipe(self) -> Recipe:
+        """The recipe named by ``model`` with the overrides applied."""
+        return load_recipe(self.model).with_options(
+            linking=self.linking,
+            aggregate=self.aggregate,
+            integer_teu=self.integer_teu,
+            paths=self.paths,
+        )

@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.instance.io import atomic_path
-from allocator.report.markdown import BINDING, corridor_split
-from allocator.results import Plan
+from allocator.results import BINDING, Plan, corridor_split
 
 COMPONENTS = ("freight", "border", "handling", "time_value", "co2", "services", "fixed", "penalty")
 MIN_BOTTLENECKS = 5  # show at least this many of the most utilised capacities

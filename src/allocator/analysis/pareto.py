@@ -30,15 +30,15 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from allocator.errors import AllocatorError, ExitCode, InfeasibleError, SolverError
-from allocator.formulation import BLOCKS, build_model, load_recipe
+from allocator.analysis.whynot import no_plan_error
+from allocator.errors import AllocatorError, ExitCode, SolverError
+from allocator.formulation import Recipe, build, load_recipe
 from allocator.instance.io import atomic_path, instance_hash
 from allocator.instance.model import Instance
 from allocator.instance.validate import read_instance
-from allocator.pipeline import RunOptions, solve_options
 from allocator.preprocess import preprocess
 from allocator.results import Plan, extract, write_plan
-from allocator.solve import SolveResult, Termination, solve
+from allocator.solve import SolveOptions, SolveResult, solve
 
 logger = logging.getLogger(__name__)
 
@@ -203,22 +203,23 @@ def trace(
     instance: Instance | str | os.PathLike[str],
     objectives: Sequence[str] = ("cost", "co2"),
     points: int = 8,
-    opts: RunOptions | None = None,
+    *,
+    recipe: Recipe | str = "arc-strong",
+    solve_opts: SolveOptions | None = None,
     served: str = "fixed",
 ) -> Frontier:
     """Trace the cost / second-objective trade-off with ``points`` points (see the module doc).
 
-    Only the arc formulations support it (``ParetoError`` otherwise). Raises InfeasibleError or
-    SolverError when the cost-optimal plan cannot be found; a later point without a plan is kept
-    in the table with its status.
+    ``recipe``: a Recipe or a recipe name; only the arc formulations support it (``ParetoError``
+    otherwise). ``solve_opts``: ``None`` fields take the instance settings. Raises
+    InfeasibleError or SolverError when the cost-optimal plan cannot be found; a later point
+    without a plan is kept in the table with its status.
     """
-    opts = opts or RunOptions()
     _, second = _check_request(objectives, points, served)
     block, expr_name, limit_name, row_name, _, _ = SECOND[second]
     inst = instance if isinstance(instance, Instance) else read_instance(instance)
-    recipe = load_recipe(opts.model).with_options(
-        linking=opts.linking, aggregate=opts.aggregate, integer_teu=opts.integer_teu
-    )
+    if not isinstance(recipe, Recipe):
+        recipe = load_recipe(recipe)
     if recipe.family != "arc":
         raise ParetoError(
             f"pareto needs an arc formulation (arc-strong, arc-weak, arc-agg, arc-cuts); "
@@ -235,23 +236,21 @@ def trace(
     else:
         pre = preprocess(inst, merge=merge)
     seconds["preprocess"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    m = build_model(inst, pre, recipe)
-    BLOCKS[block](m, m.data, pre.net)
-    seconds["build"] = time.perf_counter() - t0
+    built = build(inst, pre, dataclasses.replace(recipe, blocks=(*recipe.blocks, block)))
+    seconds["build"] = built.seconds
+    m = built.model
     expr, limit, row = getattr(m, expr_name), getattr(m, limit_name), getattr(m, row_name)
-    solve_opts = solve_options(opts, inst)
+    opts = (solve_opts or SolveOptions()).for_settings(inst.settings)
     sha = instance_hash(inst)
 
     def plan_of(result: SolveResult, eps: float) -> Plan | None:
         if not result.ok:
             return None
         plan = extract(
+            built,
+            result,
             inst,
             pre,
-            m,
-            result,
-            model_name=recipe.name,
             instance_sha256=sha,
             seconds=seconds | {"solve": result.solve_seconds},
         )
@@ -260,12 +259,9 @@ def trace(
         return plan
 
     # 1. min cost: the top end
-    first = solve(m, solve_opts)
+    first = solve(built, opts)
     if not first.ok:
-        t = first.termination
-        if t in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED):
-            raise InfeasibleError(f"{inst.name}: no feasible plan exists")
-        raise SolverError(f"{inst.name}: solver stopped without a plan ({t})")
+        raise no_plan_error(inst, pre, recipe, first, opts)
     z_max = float(pyo.value(expr))
     results: list[tuple[float, SolveResult, Plan | None]] = [(z_max, first, plan_of(first, z_max))]
     if served == "fixed":
@@ -275,17 +271,20 @@ def trace(
     # 2. min second objective alone, then min cost at that level: the bottom end
     m.obj_total_cost.deactivate()
     m.obj_second = pyo.Objective(expr=expr, sense=pyo.minimize)
-    low = solve(m, solve_opts)
+    low = solve(built, opts)
     m.del_component(m.obj_second)
     m.obj_total_cost.activate()
     if not low.ok:
-        raise SolverError(f"{inst.name}: the minimum {second} solve stopped ({low.termination})")
+        raise SolverError(
+            f"{inst.name}: the minimum {second} solve stopped ({low.termination})",
+            termination=low.termination,
+        )
     z_min = float(pyo.value(expr))
     row.activate()
 
     def capped(eps: float) -> tuple[float, SolveResult, Plan | None]:
         limit.set_value(eps)
-        result = solve(m, solve_opts)
+        result = solve(built, opts)
         return eps, result, plan_of(result, eps)
 
     inner = [z_max - j * (z_max - z_min) / (points - 1) for j in range(1, points - 1)]

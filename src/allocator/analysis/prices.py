@@ -28,21 +28,24 @@ import dataclasses
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
+from pyomo.core.base.constraint import ConstraintData
+from pyomo.core.base.var import VarData
 
-from allocator.formulation.data import ArcData
+from allocator.formulation import ArcData, BuiltModel
+from allocator.formulation.arc import strong_linking_terms
 from allocator.instance.model import Instance
 from allocator.preprocess import Preprocessed
 from allocator.preprocess.costs import shortest_paths
 from allocator.preprocess.graph import route_legs
 from allocator.preprocess.paths import run_k_shortest
-from allocator.results import Plan
+from allocator.results import LOCAL_CORRIDOR, Plan, is_local_tag, route_corridor
 from allocator.solve import SolveOptions, Termination, solve_lp_duals
 
 logger = logging.getLogger(__name__)
@@ -67,7 +70,6 @@ CORRIDOR_COLUMNS = [
 ]
 PRICE_TOL = 1e-6  # currency per TEU: a smaller price is 0
 TIGHT_TOL = 1e-6  # relative: a row is full when load >= capacity (1 - TIGHT_TOL)
-LOCAL_TAG = "local"  # legs tagged local (or untagged) join every corridor
 DUE_ENUM = 20  # routes Yen enumerates per corridor to find one within a lot's due days
 CHUNK = 4096  # Dijkstra sources per call (bounds the distance matrix in memory)
 NOTE = (
@@ -97,7 +99,7 @@ class Prices:
         return self.termination == Termination.OPTIMAL
 
 
-def _value(var: Any) -> float:
+def _value(var: VarData) -> float:
     return float(round(var.value or 0.0))
 
 
@@ -114,23 +116,21 @@ def _weak_is_capacity(d: ArcData, a: int) -> bool:
     return bool(float(d.leg_capacity[a]) < _demand_on(d, a))
 
 
-def lp_prices(m: pyo.ConcreteModel, pre: Preprocessed, opts: SolveOptions | None = None) -> Prices:
+def lp_prices(built: BuiltModel, pre: Preprocessed, opts: SolveOptions | None = None) -> Prices:
     """Fix departures and opened legs at their solved values, re-solve the LP, read the duals."""
-    d: ArcData = m.data
+    m, d = built.model, built.data
     net = pre.net
     services = {int(a): _value(m.services[a]) for a in m.SERVICE_LEGS}
     opened = _opened(m)
-    fix: Any = ComponentMap((m.services[a], v) for a, v in services.items())
+    fix = ComponentMap((m.services[a], v) for a, v in services.items())
     fix.update((m.open[a], v) for a, v in opened.items())
-    drop = []
+    drop: list[ConstraintData] = []
     strong = getattr(m, "con_linking_strong", None)
     if strong is not None and strong.active:
-        candidate = np.zeros(net.n_legs, dtype=bool)
-        candidate[d.candidate_legs] = True
-        strong_leg = d.pair_leg[np.flatnonzero(candidate[d.pair_leg])]
+        _, strong_leg, _ = strong_linking_terms(d, net.n_legs)
         drop += [con for i, con in strong.items() if opened.get(int(strong_leg[i]), 0.0) > 0.5]
     weak = getattr(m, "con_linking_weak", None)
-    weak_rows: dict[int, Any] = {}
+    weak_rows: dict[int, ConstraintData] = {}
     if weak is not None and weak.active:
         for a, con in weak.items():
             if opened.get(int(a), 0.0) < 0.5:
@@ -139,7 +139,7 @@ def lp_prices(m: pyo.ConcreteModel, pre: Preprocessed, opts: SolveOptions | None
                 weak_rows[int(a)] = con
             else:
                 drop.append(con)
-    lp = solve_lp_duals(m, fix, drop, opts)
+    lp = solve_lp_duals(m, fix, drop, opts, built.column_bounds)
     empty = pd.DataFrame(columns=["kind", "index", "capacity_teu", "price_per_teu"])
     if lp.termination != Termination.OPTIMAL:
         logger.warning("bottleneck prices: the fixed LP ended %s", lp.termination)
@@ -154,7 +154,7 @@ def lp_prices(m: pyo.ConcreteModel, pre: Preprocessed, opts: SolveOptions | None
             lp.seconds,
         )
 
-    def price(con: Any) -> float:
+    def price(con: ConstraintData) -> float:
         dual = lp.row_duals.get(con)
         if dual is None:  # dropped by the compiler: no free variable left in the row
             return float("nan")
@@ -184,7 +184,7 @@ def lp_prices(m: pyo.ConcreteModel, pre: Preprocessed, opts: SolveOptions | None
         lp.objective,
         rows,
         _leg_prices(rows, d, pre),
-        _potentials(m, d, pre, lp.row_duals),
+        _potentials(built, pre, lp.row_duals),
         d.com_group,
         _group_legs(d),
         lp.seconds,
@@ -217,15 +217,18 @@ def _leg_prices(rows: pd.DataFrame, d: ArcData, pre: Preprocessed) -> np.ndarray
     return out + node[net.leg_to]
 
 
-def _potentials(m: pyo.ConcreteModel, d: ArcData, pre: Preprocessed, duals: Any) -> np.ndarray:
+def _potentials(
+    built: BuiltModel, pre: Preprocessed, duals: Mapping[ConstraintData, float]
+) -> np.ndarray:
     """Value of delivering one TEU of each commodity, from the balance duals."""
+    m, d = built.model, built.data
     path_balance = getattr(m, "con_path_balance", None)
     if path_balance is not None:  # path models: sum_p h_kp + u_k = q_k
         value = np.array([float(duals.get(con, 0.0)) for _, con in path_balance.items()])
     else:
         n = pre.net.n_nodes
         y = np.array([float(duals.get(con, 0.0)) for _, con in m.con_flow_balance.items()])
-        keys = np.asarray(m.flow_balance_rows)
+        keys = np.asarray(built.balance_keys)
         at_origin = y[np.searchsorted(keys, d.com_group * n + d.com_origin)]
         at_dest = y[np.searchsorted(keys, d.com_group * n + d.com_dest)]
         value = at_origin - at_dest
@@ -245,14 +248,9 @@ def leg_tags(inst: Instance) -> np.ndarray:
     return inst.legs["corridor"].fillna("").astype(str).str.strip().to_numpy(dtype=object)
 
 
-def is_local(tag: str) -> bool:
-    """Untagged and ``local`` legs belong to no corridor and join every one."""
-    return tag == "" or tag.lower() == LOCAL_TAG
-
-
-def corridor_of(legs: np.ndarray, tags: np.ndarray) -> str:
-    """The corridor name of a route: its non-local tags, sorted, joined by '+' ('' if none)."""
-    return "+".join(sorted({str(tags[a]) for a in legs if not is_local(str(tags[a]))}))
+def _corridor(legs: np.ndarray, tags: np.ndarray) -> str:
+    """A route's corridor as in the plan's routes; 'local' for a route over no named corridor."""
+    return route_corridor(sorted(tags[legs])) or LOCAL_CORRIDOR
 
 
 def _tags_joined(tags: np.ndarray, legs: np.ndarray) -> str:
@@ -330,8 +328,8 @@ def corridor_prices(plan: Plan, inst: Instance, pre: Preprocessed, prices: Price
     net = pre.net
     com = pre.commodities
     tags = leg_tags(inst)
-    local = np.array([is_local(str(t)) for t in tags], dtype=bool)
-    singles = sorted({str(t) for t in tags[~local]}) or [""]  # no tags: one corridor, "local"
+    local = np.array([is_local_tag(t) for t in tags], dtype=bool)
+    singles = sorted({str(t) for t in tags[~local]}) or [LOCAL_CORRIDOR]  # no tags: one corridor
     opened = plan.legs["opened"]
     available = ~(opened.notna() & ~opened.fillna(True).astype(bool)).to_numpy(dtype=bool)
     row_key = list(zip(com["class"], com["origin"], com["destination"], strict=True))
@@ -343,7 +341,7 @@ def corridor_prices(plan: Plan, inst: Instance, pre: Preprocessed, prices: Price
     for lot, legs in zip(routes.get("lot", []), routes.get("legs", []), strict=True):
         idx = [net.leg_to_idx[leg] for leg in str(legs).split(" > ")]
         key = (cargo.at[lot, "class"], cargo.at[lot, "origin"], cargo.at[lot, "destination"])
-        used[key].add(corridor_of(np.array(idx), tags))
+        used[key].add(_corridor(np.array(idx), tags))
 
     sets: dict[tuple[int, str], int] = {}  # (class index, corridor) -> weight row
     entries: list[tuple[int, int, str]] = []  # (commodity, weight row, corridor)
@@ -362,7 +360,7 @@ def corridor_prices(plan: Plan, inst: Instance, pre: Preprocessed, prices: Price
     weights = np.full((len(sets), net.n_legs), np.inf)
     hours = np.full((len(sets), net.n_legs), np.inf)
     for (cls, name), row in sets.items():
-        members = set(name.split("+")) if name else set()
+        members = set(name.split("+")) - {LOCAL_CORRIDOR}
         mask = available & (local | np.isin(tags.astype(str), list(members)))
         weights[row, mask] = pre.cost[cls, mask] + prices.leg_price[mask]
         hours[row, mask] = pre.time[cls, mask]
@@ -420,7 +418,7 @@ def corridor_prices(plan: Plan, inst: Instance, pre: Preprocessed, prices: Price
             cls,
             o,
             dst,
-            name or LOCAL_TAG,
+            name,
             cost,
             0.0 if abs(rc) < PRICE_TOL * max(1.0, abs(cost)) else rc,
             name in used.get((cls, o, dst), set()),
@@ -434,15 +432,15 @@ def corridor_prices(plan: Plan, inst: Instance, pre: Preprocessed, prices: Price
 
 def add_prices(
     plan: Plan,
+    built: BuiltModel,
     inst: Instance,
     pre: Preprocessed,
-    m: pyo.ConcreteModel,
     opts: SolveOptions | None = None,
 ) -> tuple[Plan, Prices]:
     """The plan with ``bottlenecks`` and ``corridor_prices`` filled (and the fixed LP's objective
     as ``prices_lp_objective`` in the summary), and the prices themselves."""
     t0 = time.perf_counter()
-    prices = lp_prices(m, pre, opts)
+    prices = lp_prices(built, pre, opts)
     if not prices.ok:
         summary = plan.summary.assign(prices_lp_objective=np.nan)
         return dataclasses.replace(

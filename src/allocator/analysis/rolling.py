@@ -1,137 +1,41 @@
-"""Weekly re-planning: last period's plan as a MIP start, and stability against it.
+"""Weekly re-planning: last period's plan as a MIP start, and the comparison with it.
 
-``prepare`` runs between building the model and solving it: it adds the stability block
-(``define_stability``) when a weight is given, and maps the previous plan onto this period's
-commodities, legs, departures and opened legs as a MIP start (``SolveOptions.mip_start``).
-``annotate`` adds the comparison with the previous plan to the new plan's tables.
+The stability term itself is a formulation block (``define_stability``), given last period's
+plan through ``build(..., stability=...)`` (``allocator.formulation.stability``). Here:
+``mip_start`` maps the previous plan onto the built model's commodities, legs, departures and
+opened legs as a MIP start (``SolveOptions.mip_start``); ``annotate`` adds the comparison with
+the previous plan to the new plan's tables.
 
 The mapping, lot by lot (lot ids recur week to week): each route of the previous plan whose legs
 all exist and are usable by the lot's commodity this period is kept, scaled down when the lot
-shrank; the rest of the lot's TEU starts unserved. Capacities that changed (a ferry with fewer
-departures, a congested border) are then repaired by scaling down the routes through the most
-overloaded resource until none is over. Departures are the fewest that carry the mapped load,
-candidate legs are opened where it flows. ``allocator.solve`` checks the start and reports it
-``accepted`` or ``rejected``.
+shrank (``formulation.stability.mapped_paths``); the rest of the lot's TEU starts unserved.
+Capacities that changed (a ferry with fewer departures, a congested border) are then repaired by
+scaling down the routes through the most overloaded resource until none is over. Departures are
+the fewest that carry the mapped load, candidate legs are opened where it flows.
+``allocator.solve`` checks the start and reports it ``accepted`` or ``rejected``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 from scipy.sparse import coo_array, csc_array
 
-from allocator.formulation import ArcData
-from allocator.formulation.arc import define_stability
+from allocator.formulation import ArcData, BuiltModel
+from allocator.formulation.stability import mapped_paths, pair_index
 from allocator.instance.model import Instance
-from allocator.preprocess import Network, Preprocessed
+from allocator.preprocess import Preprocessed
 from allocator.results import Plan
+from allocator.solve import SolveResult
 
 logger = logging.getLogger(__name__)
 
 EPS = 1e-9
-SCOPES = ("lot", "leg")
 UNSERVED = "(unserved)"
-
-
-def previous_leg_flow(prev: Plan, net: Network) -> np.ndarray:
-    """Last period's TEU per leg of this network (0 for a new leg; legs that are gone drop out)."""
-    flow = prev.legs.set_index(prev.legs["leg"].astype(str))["flow_teu"].astype(float)
-    return flow.groupby(level=0).sum().reindex(net.leg_ids).fillna(0.0).to_numpy()
-
-
-def prepare(
-    m: pyo.ConcreteModel,
-    inst: Instance,
-    pre: Preprocessed,
-    prev: Plan,
-    weight: float = 0.0,
-    warm_start: bool = True,
-    scope: str = "lot",
-) -> dict[str, float] | None:
-    """Add the stability term (when ``weight > 0``) and return the MIP start (when ``warm_start``).
-
-    ``scope`` is ``lot`` (deviation per flow variable from last period's TEU of its lots) or
-    ``leg`` (deviation per leg from last period's leg volume); see ``define_stability``.
-    """
-    if scope not in SCOPES:
-        raise ValueError(f"stability scope must be one of {SCOPES}, not {scope!r}")
-    family = getattr(getattr(m, "recipe", None), "family", "")
-    if family != "arc" or not isinstance(getattr(m, "data", None), ArcData):
-        logger.warning("warm start and stability need an arc-family model, not %r", family)
-        return None
-    d: ArcData = m.data
-    lots, coms, paths, amounts = _mapped_paths(inst, pre, d, prev)
-    pair_of = _pair_index(d)
-    prev_pairs = np.zeros(d.n_pairs)
-    rows = []
-    for lot, k, legs, teu in zip(lots, coms, paths, amounts, strict=True):
-        g = int(d.com_group[k])
-        for a in legs:
-            prev_pairs[pair_of[(g, int(a))]] += teu
-            rows.append((lot, pre.net.leg_ids[a], teu))
-    m.stability_prev = previous_leg_flow(prev, pre.net)
-    m.stability_prev_pairs = prev_pairs
-    m.stability_prev_lots = (
-        pd.DataFrame(rows, columns=["lot", "leg", "prev_teu"])
-        .groupby(["lot", "leg"], as_index=False)["prev_teu"]
-        .sum()
-    )
-    m.stability_weight = float(weight)
-    m.stability_scope = scope
-    if weight > 0:
-        define_stability(m, d, pre.net)
-    return mip_start(m, inst, pre, prev) if warm_start else None
-
-
-def _pair_index(d: ArcData) -> dict[tuple[int, int], int]:
-    """Flow variable of each (group, leg)."""
-    pairs = zip(d.pair_group.tolist(), d.pair_leg.tolist(), strict=True)
-    return {key: p for p, key in enumerate(pairs)}
-
-
-def _mapped_paths(
-    inst: Instance, pre: Preprocessed, d: ArcData, prev: Plan
-) -> tuple[list[str], list[int], list[np.ndarray], list[float]]:
-    """(lot, commodity, leg indices, TEU) of last period's routes that fit this period's model,
-    scaled down where a lot shrank."""
-    net = pre.net
-    cargo = inst.cargo
-    lot_pos = {lot: i for i, lot in enumerate(cargo.index)}
-    pair_of = _pair_index(d)
-    routes = prev.routes
-    kept: dict[str, list[tuple[np.ndarray, float]]] = {}
-    for lot, legs_text, teu in zip(
-        routes["lot"].astype(str), routes["legs"].astype(str), routes["teu"], strict=True
-    ):
-        if lot not in lot_pos or not float(teu) > EPS:
-            continue
-        k = int(pre.lot_commodity[lot_pos[lot]])
-        g = int(d.com_group[k])
-        ids = legs_text.split(" > ")
-        if any(leg not in net.leg_to_idx for leg in ids):
-            continue
-        legs = np.array([net.leg_to_idx[leg] for leg in ids], dtype=np.int64)
-        if any((g, int(a)) not in pair_of for a in legs):
-            continue
-        if net.leg_from[legs[0]] != d.com_origin[k] or net.leg_to[legs[-1]] != d.com_dest[k]:
-            continue
-        kept.setdefault(lot, []).append((legs, float(teu)))
-    lots, coms, paths, amounts = [], [], [], []
-    for lot, rows in kept.items():
-        i = lot_pos[lot]
-        routed = sum(t for _, t in rows)
-        scale = min(1.0, float(cargo["teu"].iloc[i]) / routed) if routed > 0 else 0.0
-        for legs, teu in rows:
-            lots.append(lot)
-            coms.append(int(pre.lot_commodity[i]))
-            paths.append(legs)
-            amounts.append(teu * scale)
-    return lots, coms, paths, amounts
 
 
 def _capacities(pre: Preprocessed, d: ArcData) -> np.ndarray:
@@ -182,7 +86,7 @@ def _fill_paths(
 ) -> tuple[list[int], list[np.ndarray], list[float]]:
     """This period's cheapest route for the TEU of each commodity the old plan does not cover."""
     net = pre.net
-    pair_of = _pair_index(d)
+    pair_of = pair_index(d)
     coms, paths, amounts = [], [], []
     left = d.com_teu - routed
     for k, route in enumerate(pre.commodities["cheapest_route"]):
@@ -198,17 +102,18 @@ def _fill_paths(
 
 
 def mip_start(
-    m: pyo.ConcreteModel,
-    inst: Instance,
-    pre: Preprocessed,
-    prev: Plan,
-) -> dict[str, float]:
-    """Last period's plan as values of every variable of ``m``, keyed by variable name."""
-    d: ArcData = m.data
+    built: BuiltModel, inst: Instance, pre: Preprocessed, prev: Plan
+) -> dict[str, float] | None:
+    """Last period's plan as values of every variable of the built model, keyed by variable
+    name; None (with a warning) for a model that is not of the arc family."""
+    if built.recipe.family != "arc":
+        logger.warning("a warm start needs an arc-family model, not %r", built.recipe.family)
+        return None
+    m, d = built.model, built.data
     net = pre.net
     cap = _capacities(pre, d)
     # last period's routes first (they keep the capacity they fit in), then cheapest routes
-    _, coms, paths, amounts = _mapped_paths(inst, pre, d, prev)
+    _, coms, paths, amounts = mapped_paths(inst, pre, d, prev.routes)
     use = _usage(pre, d, paths)
     amount = _repair(use, cap, np.asarray(amounts, dtype=float), np.zeros(len(cap)))
     if d.integer_teu:
@@ -221,7 +126,7 @@ def mip_start(
         fill = np.floor(fill + 1e-9)
     coms, paths = coms + fill_coms, paths + fill_paths
     amount = np.concatenate([amount, fill])
-    pair_of = _pair_index(d)
+    pair_of = pair_index(d)
     x = np.zeros(d.n_pairs)
     routed = np.zeros(len(d.com_teu))
     for k, legs, teu in zip(coms, paths, amount, strict=True):
@@ -241,9 +146,9 @@ def mip_start(
         start[m.services[a].name] = float(max(need, 0.0))
     for a in m.CANDIDATE_LEGS:
         start[m.open[a].name] = 1.0 if load[a] > EPS else 0.0
-    if hasattr(m, "dev_plus"):
-        lot_scope = m.stability_scope == "lot"
-        now, ref = (x, m.stability_prev_pairs) if lot_scope else (load, m.stability_prev)
+    if hasattr(m, "dev_plus") and built.stability is not None:
+        lot_scope = built.stability.scope == "lot"
+        now, ref = (x, built.stability.pair_teu) if lot_scope else (load, built.stability.leg_teu)
         for key in m.STABILITY_KEYS:
             start[m.dev_plus[key].name] = float(max(now[key] - ref[key], 0.0))
             start[m.dev_minus[key].name] = float(max(ref[key] - now[key], 0.0))
@@ -256,6 +161,13 @@ def mip_start(
         float(d.com_teu.sum()),
     )
     return start
+
+
+def warm_start(
+    prev: Plan, inst: Instance, pre: Preprocessed
+) -> Callable[[BuiltModel], dict[str, float] | None]:
+    """``mip_start`` of ``prev`` for whichever model a method builds (``methods.Task.start``)."""
+    return lambda built: mip_start(built, inst, pre, prev)
 
 
 def corridor_shares(plan: Plan) -> pd.DataFrame:
@@ -288,24 +200,26 @@ def teu_changed_corridor(plan: Plan, prev: Plan) -> float:
     return float((diff * total_now[lots]).sum())
 
 
-def _stability_by_leg(m: pyo.ConcreteModel, legs: pd.DataFrame) -> np.ndarray:
+def _stability_by_leg(built: BuiltModel, legs: pd.DataFrame) -> np.ndarray:
     """|change| per leg that the stability term charges: per leg, or summed over its variables."""
-    if m.stability_scope == "leg":
-        return np.abs(legs["flow_teu"].to_numpy(dtype=float) - m.stability_prev)
-    d: ArcData = m.data
-    x = np.array([v.value or 0.0 for v in m.flow.values()], dtype=float)
-    change = np.abs(x - m.stability_prev_pairs)
-    return np.bincount(d.pair_leg, weights=change, minlength=len(legs))
+    ref = built.stability
+    assert ref is not None
+    if ref.scope == "leg":
+        return np.abs(legs["flow_teu"].to_numpy(dtype=float) - ref.leg_teu)
+    x = np.array([v.value or 0.0 for v in built.model.flow.values()], dtype=float)
+    change = np.abs(x - ref.pair_teu)
+    return np.bincount(built.data.pair_leg, weights=change, minlength=len(legs))
 
 
-def _groups(m: pyo.ConcreteModel) -> str:
+def _groups(built: BuiltModel) -> str:
     """How lots form the model's flow groups, for the checker."""
-    if m.data.n_pairs and m.recipe.options.get("aggregate", "none") == "origin":
+    d = built.data
+    if d.n_pairs and built.recipe.options.get("aggregate", "none") == "origin":
         return "origin_class"
-    return "lot" if m.data.integer_teu else "commodity"
+    return "lot" if d.integer_teu else "commodity"
 
 
-def annotate(plan: Plan, m: pyo.ConcreteModel, result: Any, prev: Plan | None) -> Plan:
+def annotate(plan: Plan, built: BuiltModel, result: SolveResult, prev: Plan | None) -> Plan:
     """Add the MIP start status and, with a previous plan, the comparison with it.
 
     ``legs`` gains ``prev_flow_teu``; ``flows`` gains ``prev_teu`` (last period's TEU of the lot
@@ -319,23 +233,25 @@ def annotate(plan: Plan, m: pyo.ConcreteModel, result: Any, prev: Plan | None) -
     summary = plan.summary.copy()
     summary["mip_start"] = result.mip_start_status
     summary["mip_start_objective"] = result.mip_start_objective
-    if prev is None or not hasattr(m, "stability_prev"):
+    ref = built.stability
+    if prev is None or ref is None:
         return replace(plan, summary=summary)
-    weight = float(m.stability_weight)
+    m = built.model
+    weight = ref.weight if hasattr(m, "STABILITY_KEYS") else 0.0  # the recipe applied the term
     legs = plan.legs.copy()
-    legs["prev_flow_teu"] = m.stability_prev
-    flows = plan.flows.merge(m.stability_prev_lots, on=["lot", "leg"], how="outer")
+    legs["prev_flow_teu"] = ref.leg_teu
+    flows = plan.flows.merge(ref.lots, on=["lot", "leg"], how="outer")
     flows = flows.fillna({"teu": 0.0, "prev_teu": 0.0}).sort_values(["lot", "leg"])
-    change = _stability_by_leg(m, legs)
+    change = _stability_by_leg(built, legs)
     cost = weight * float(change.sum())
     costs = plan.costs
     if weight > 0:
         model_cost = weight * sum(
             (m.dev_plus[k].value or 0.0) + (m.dev_minus[k].value or 0.0) for k in m.STABILITY_KEYS
         )
-        if m.stability_scope == "lot":
+        if ref.scope == "lot":
             model_cost += weight * float(
-                sum(x.value or 0.0 for p, x in m.flow.items() if m.stability_prev_pairs[p] <= 0)
+                sum(x.value or 0.0 for p, x in m.flow.items() if ref.pair_teu[p] <= 0)
             )
         if model_cost - cost > 1e-6 * max(1.0, cost):
             summary["objective"] = summary["objective"] - (model_cost - cost)
@@ -356,8 +272,8 @@ def annotate(plan: Plan, m: pyo.ConcreteModel, result: Any, prev: Plan | None) -
     period = prev.summary["period"].iloc[0]
     summary["previous_period"] = "" if pd.isna(period) else str(period)
     summary["stability_weight"] = weight
-    summary["stability_scope"] = m.stability_scope
-    summary["stability_groups"] = _groups(m)
+    summary["stability_scope"] = ref.scope
+    summary["stability_groups"] = _groups(built)
     summary["stability_cost"] = cost
     summary["teu_changed_corridor"] = teu_changed_corridor(plan, prev)
     return replace(

@@ -15,10 +15,11 @@ Every explanation is found by the engine, never guessed:
   that would be needed (the unserved TEU). "In time" follows the arc models: legs that lie on
   some path within the due days.
 
-Under ``unserved = forbid`` an infeasible instance gets an elastic re-solve
-(``elastic_capacity``): the arc model with slack TEU on every capacity row
-(``formulation.arc.define_capacity_slack``), solved lexicographically: least extra TEU first
-(phase 1), then least cost with the extra TEU held at that minimum (phase 2).
+Under ``unserved = forbid`` a lot without a route stops the run before any model is built
+(``unroutable_error``), and an infeasible instance gets an elastic re-solve
+(``elastic_capacity``, named in ``no_plan_error``): the arc model with slack TEU on every
+capacity row (``formulation.arc.define_capacity_slack``), solved lexicographically: least extra
+TEU first (phase 1), then least cost with the extra TEU held at that minimum (phase 2).
 """
 
 from __future__ import annotations
@@ -28,22 +29,22 @@ import logging
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from allocator.analysis.prices import in_time_legs
+from allocator.errors import AllocatorError, InfeasibleError, SolverError
+from allocator.formulation import Recipe, build, load_recipe
 from allocator.instance.model import Instance
 from allocator.preprocess import Network, Preprocessed
 from allocator.preprocess.costs import cost_matrix, restriction_scopes, shortest_paths
 from allocator.preprocess.graph import route_legs
-from allocator.preprocess.kernels import _haversine_km
+from allocator.preprocess.kernels import haversine_km
 from allocator.results import Plan
-from allocator.solve import SolveOptions, Termination, solve
-
-if TYPE_CHECKING:
-    from allocator.formulation import Recipe
+from allocator.solve import SolveOptions, SolveResult, Termination, solve
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class _Context:
         return " > ".join(self.net.leg_ids[legs])
 
 
-def no_route_detail(inst: Instance, pre: Preprocessed, k: int, ctx: Any = None) -> str:
+def no_route_detail(inst: Instance, pre: Preprocessed, k: int, ctx: _Context | None = None) -> str:
     """Why commodity ``k`` has no route at all: the restriction(s) that cut it, or the missing link."""
     ctx = ctx or _Context(inst, pre)
     net = ctx.net
@@ -196,7 +197,7 @@ def _missing_link(inst: Instance, net: Network, o: int, d: int) -> str:
     lon = inst.nodes["lon"].to_numpy(dtype=float)
     a, b = np.flatnonzero(ahead), np.flatnonzero(behind)
     ua, vb = np.repeat(a, len(b)), np.tile(b, len(a))
-    km = _haversine_km(lat[ua], lon[ua], lat[vb], lon[vb])
+    km = haversine_km(lat[ua], lon[ua], lat[vb], lon[vb])
     i = int(np.argmin(km))
     u, v = int(ua[i]), int(vb[i])
     return (
@@ -336,8 +337,6 @@ def _cheapest_routes(
     """Per commodity: (label, legs, cost per TEU) of its cheapest route and, with prices, of its
     cheapest route at capacity prices when that differs. Due days as in the arc models: legs on
     some in-time path."""
-    from allocator.analysis.prices import in_time_legs
-
     net = pre.net
     com = pre.commodities
     out: list[list[tuple[str, list[int], float]]] = []
@@ -478,17 +477,16 @@ def elastic_capacity(
     inst: Instance, pre: Preprocessed, recipe: Recipe, opts: SolveOptions
 ) -> Elastic:
     """The least total extra TEU of capacity (then least cost) that makes the instance feasible."""
-    from allocator.formulation import build_model, load_recipe
-
     base = recipe if recipe.family == "arc" else load_recipe("arc-strong")
     skip = {"define_linking_strong", "define_linking_strong_cuts", "define_stability"}
     blocks = tuple(b for b in base.blocks if b not in skip) + ("define_capacity_slack",)
-    m = build_model(inst, pre, dataclasses.replace(base, blocks=blocks))
+    built = build(inst, pre, dataclasses.replace(base, blocks=blocks))
+    m = built.model
     empty = pd.DataFrame(columns=INCREASE_COLUMNS)
     if not len(m.capacity_slack):
         return Elastic("no_capacity_rows", empty)
     opts = dataclasses.replace(opts, mip_start=None)
-    first = solve(m, opts)
+    first = solve(built, opts)
     if not first.ok:
         bad = first.termination in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED)
         return Elastic("still_infeasible" if bad else "not_solved", empty)
@@ -499,14 +497,16 @@ def elastic_capacity(
     m.con_capacity_slack_total = pyo.Constraint(expr=sum(slack) <= extra * (1 + 1e-9) + 1e-7)
     m.obj_capacity_slack.deactivate()
     m.obj_total_cost.activate()
-    second = solve(m, opts)  # least cost at the least extra TEU; phase 1's values stay otherwise
+    second = solve(
+        built, opts
+    )  # least cost at the least extra TEU; phase 1's values stay otherwise
     if not second.ok:
         logger.info("elastic phase 2 ended %s; reporting phase 1", second.termination)
-    d = m.data
+    d = built.data
     net = pre.net
     records = []
     noise = max(REPORT_TOL, 1e-6 * extra)  # solver tolerance, not an increase
-    for (kind, key), var in zip(m.capacity_slack_rows, slack, strict=True):
+    for (kind, key), var in zip(built.slack_rows, slack, strict=True):
         e = float(var.value or 0.0)
         if e <= noise:
             continue
@@ -566,3 +566,72 @@ def elastic_message(elastic: Elastic, model_name: str, inst: Instance | None = N
     if elastic.status == "no_capacity_rows":
         return "it has no capacity row whose increase could help"
     return "the elastic re-solve (which capacity increases would help) stopped without an answer"
+
+
+# ---------------------------------------------------------------- why there is no plan
+
+
+def unroutable_error(inst: Instance, pre: Preprocessed) -> InfeasibleError | None:
+    """Under ``forbid``: the error naming every lot without a route (in time), or None."""
+    com = pre.commodities
+    bad = com[com["status"] != "ok"]
+    if bad.empty:
+        return None
+    ctx = _Context(inst, pre)
+    lines = []
+    for k, lots, o, d, c, status, due, fastest in zip(
+        bad.index,
+        bad["lots"],
+        bad["origin"],
+        bad["destination"],
+        bad["class"],
+        bad["status"],
+        bad["due_days"],
+        bad["fastest_days"],
+        strict=True,
+    ):
+        why = (
+            _no_route(inst, pre, int(k), ctx)
+            if status == "no_route"
+            else (f"no route within {due:g} due days (fastest {fastest:.1f} days)")
+        )
+        lines.append(f"lots {', '.join(lots)} ({o} -> {d}, class {c}): {why}")
+    return InfeasibleError(
+        f"{inst.name}: no feasible plan; settings say unserved = forbid but\n  "
+        + "\n  ".join(lines)
+    )
+
+
+def _no_route(inst: Instance, pre: Preprocessed, k: int, ctx: _Context) -> str:
+    """'no route: <the restriction or missing link that cuts it>' for commodity ``k``."""
+    try:
+        return "no route: " + no_route_detail(inst, pre, k, ctx).removeprefix("no route: ")
+    except Exception:  # the lot still has no route; only the explanation is missing
+        logger.exception("%s: no-route explanation failed", inst.name)
+        return "no route"
+
+
+def no_plan_error(
+    inst: Instance, pre: Preprocessed, recipe: Recipe, result: SolveResult, opts: SolveOptions
+) -> AllocatorError:
+    """The error of a solve that ended without a plan: InfeasibleError (under ``forbid`` with
+    the capacity increases an elastic re-solve finds) or SolverError."""
+    t = result.termination
+    if t not in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED):
+        return SolverError(f"{inst.name}: solver stopped without a plan ({t})", termination=t)
+    forbid = inst.settings.unserved == "forbid"
+    hint = " (every lot must move: settings say unserved = forbid)" if forbid else ""
+    head = f"{inst.name}: no feasible plan exists{hint}"
+    return elastic_error(head, inst, pre, recipe, opts) if forbid else InfeasibleError(head)
+
+
+def elastic_error(
+    head: str, inst: Instance, pre: Preprocessed, recipe: Recipe, opts: SolveOptions
+) -> InfeasibleError:
+    """InfeasibleError whose message names the capacity increases that would make it feasible."""
+    try:
+        elastic = elastic_capacity(inst, pre, recipe, opts)
+        return InfeasibleError(f"{head}\n  {elastic_message(elastic, recipe.name, inst)}")
+    except Exception:  # the infeasibility stands; the explanation is a bonus
+        logger.exception("%s: elastic re-solve failed", inst.name)
+        return InfeasibleError(head)

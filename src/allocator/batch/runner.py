@@ -195,21 +195,18 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
             "solve_seconds": sec.get("handoff", 0.0) + sec.get("solve", 0.0),
             "mip_start": r.mip_start_status,
         }
-        if res.plan is None:
-            out["error"] = f"the solver stopped without a plan ({r.termination})"
+        info = res.plan.info()
+        out["objective"] = float(info["objective"])
+        out["teu_changed_corridor"] = info.get("teu_changed_corridor")
+        out["stability_cost"] = info.get("stability_cost")
+        checked = check_plan(res.plan, inst)
+        if not checked.ok:
+            out["error"] = "plan failed the checker: " + "; ".join(checked.errors[:3])
         else:
-            info = res.plan.info()
-            out["objective"] = float(info["objective"])
-            out["teu_changed_corridor"] = info.get("teu_changed_corridor")
-            out["stability_cost"] = info.get("stability_cost")
-            checked = check_plan(res.plan, inst)
-            if not checked.ok:
-                out["error"] = "plan failed the checker: " + "; ".join(checked.errors[:3])
-            else:
-                with atomic_path(spec["target"]) as work:
-                    write_plan(res.plan, work, instance=inst)
-                    write_markdown(res.plan, work / "report.md")
-                out |= {"status": "succeeded", "plan_path": spec["target"]}
+            with atomic_path(spec["target"]) as work:
+                write_plan(res.plan, work, instance=inst)
+                write_markdown(res.plan, work / "report.md")
+            out |= {"status": "succeeded", "plan_path": spec["target"]}
     except AllocatorError as exc:
         out["error"] = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # a bug: keep the traceback's tail

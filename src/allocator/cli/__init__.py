@@ -177,7 +177,7 @@ def solve(
     ] = None,
 ) -> None:
     """Solve an instance and write the cost-optimal plan (exit 3 infeasible, 4 no plan in time)."""
-    from allocator.pipeline import RunOptions, run_or_raise
+    from allocator.pipeline import RunOptions, run
     from allocator.report.markdown import print_summary, write_markdown
     from allocator.results import write_plan
     from allocator.results.check import check_plan
@@ -203,10 +203,9 @@ def solve(
 
         raise typer.Exit(solve_scenarios(instance, scenario, out, opts, fmt, report, quiet))
     try:
-        res = run_or_raise(instance, opts)
+        res = run(instance, opts)
     except AllocatorError as exc:
         raise _fail(exc, str(instance)) from None
-    assert res.plan is not None
     target = write_plan(res.plan, out or Path("out") / res.instance.name, fmt, res.instance)
     if report:
         from allocator.report.html import write_html_report
@@ -285,8 +284,9 @@ def report(
     """Write one self-contained HTML report of a run, or of several side by side."""
     from allocator.instance.model import Instance
     from allocator.instance.validate import read_instance
+    from allocator.pipeline import read_run
     from allocator.report.html import run_labels, write_html_report
-    from allocator.results import Plan, read_run
+    from allocator.results import Plan
 
     fallback = None
     if instance is not None:

@@ -46,7 +46,7 @@ def solve_scenarios(
     from allocator.analysis.compare import compare_plans, write_comparison
     from allocator.instance.scenario import BASE_RUN, apply_scenario, load_scenario
     from allocator.instance.validate import read_instance
-    from allocator.pipeline import RunOptions, run_or_raise
+    from allocator.pipeline import RunOptions, run
     from allocator.report.markdown import write_markdown
     from allocator.results import write_plan
     from allocator.results.check import check_plan
@@ -88,13 +88,12 @@ def solve_scenarios(
             continue
         target = folder / name
         try:
-            res = run_or_raise(job, opts)  # type: ignore[arg-type]
+            res = run(job, opts)  # type: ignore[arg-type]
         except AllocatorError as exc:
             cli._fail(exc, name)
             cli.err.print(f"[red]{name}: failed[/] (exit {int(exc.exit_code)})")
             first_failure = first_failure or int(exc.exit_code)
             continue
-        assert res.plan is not None
         written = write_plan(res.plan, target, fmt, res.instance)
         if report:
             md = written / "report.md" if written.is_dir() else written.with_suffix(".md")
@@ -200,7 +199,7 @@ def compare(
         write_comparison,
     )
     from allocator.errors import InstanceError, Problem
-    from allocator.results import read_run
+    from allocator.pipeline import read_run
 
     cli = _cli()
     if report and out is None:
@@ -281,15 +280,15 @@ def pareto(
 ) -> None:
     """Trace the cost / CO2 (or cost / days) trade-off by the epsilon-constraint method."""
     from allocator.analysis.pareto import trace
-    from allocator.pipeline import RunOptions
     from allocator.results.check import check_plan
     from allocator.solve import SolveOptions
 
     cli = _cli()
     solve = SolveOptions(time_limit_s=time_limit, mip_rel_gap=gap, threads=threads)
-    opts = RunOptions(model=model, solve=solve, prices=False)
     try:
-        frontier = trace(instance, objectives.split(","), points, opts, served)
+        frontier = trace(
+            instance, objectives.split(","), points, recipe=model, solve_opts=solve, served=served
+        )
     except AllocatorError as exc:
         raise cli._fail(exc, str(instance)) from None
     second = frontier.objectives[1]

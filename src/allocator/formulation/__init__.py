@@ -3,44 +3,107 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
 from allocator.formulation import arc, path
-from allocator.formulation.data import ArcData, arc_data
+from allocator.formulation.built import BuildContext, BuiltModel, Route
+from allocator.formulation.data import ArcData, PathData, arc_data
+from allocator.formulation.path import DEFAULT_PATHS, commodity_paths, path_data
 from allocator.formulation.recipe import Recipe, RecipeError, available, load_recipe
+from allocator.formulation.rows import ColumnBounds, Cut, Separator
+from allocator.formulation.stability import Reference, Stability, reference
 from allocator.instance.model import Instance
-from allocator.preprocess import Network, Preprocessed
+from allocator.preprocess import Preprocessed
+from allocator.preprocess.paths import PathSet
 
-__all__ = ["BLOCKS", "ArcData", "Recipe", "RecipeError", "available", "build_model", "load_recipe"]
+__all__ = [
+    "BLOCKS",
+    "ArcData",
+    "Block",
+    "BuildContext",
+    "BuiltModel",
+    "ColumnBounds",
+    "DEFAULT_PATHS",
+    "Cut",
+    "PathData",
+    "Recipe",
+    "RecipeError",
+    "Reference",
+    "Route",
+    "Separator",
+    "Stability",
+    "available",
+    "build",
+    "load_recipe",
+]
 
 logger = logging.getLogger(__name__)
 
-Block = Callable[[pyo.ConcreteModel, ArcData, Network], None]
+Block = Callable[[pyo.ConcreteModel, BuildContext], None]
 BLOCKS: dict[str, Block] = {
     name: getattr(arc, name) for name in dir(arc) if name.startswith("define_")
 }
 BLOCKS |= {name: getattr(path, name) for name in dir(path) if name.startswith("define_")}
+PATH_FAMILIES = ("path", "colgen")  # colgen builds its master over the columns it generated
 
 
-def build_model(inst: Instance, pre: Preprocessed, recipe: Recipe) -> pyo.ConcreteModel:
-    """A Pyomo model holding the recipe's blocks, with ``m.data`` (ArcData) and ``m.recipe`` attached."""
-    if recipe.family in ("path", "colgen"):  # colgen builds its own master (colgen.py)
-        return path.build_path_model(inst, pre, recipe, BLOCKS)
-    if recipe.family != "arc":
+def build(
+    inst: Instance,
+    pre: Preprocessed,
+    recipe: Recipe,
+    *,
+    paths: PathSet | None = None,
+    stability: Stability | None = None,
+) -> BuiltModel:
+    """The recipe's blocks, in order, on one Pyomo model.
+
+    Path families are built over ``paths`` (default: the ``paths`` option's k cheapest in-time
+    paths per commodity). ``stability`` (re-planning) is mapped onto an arc model's flow
+    variables; its ``define_stability`` block adds the stability term when the weight is > 0.
+    """
+    t0 = time.perf_counter()
+    pdata = None
+    if recipe.family in PATH_FAMILIES:
+        if paths is None:
+            paths = commodity_paths(pre, int(recipe.options.get("paths") or DEFAULT_PATHS))
+        d, pdata = path_data(inst, pre, paths)
+    elif recipe.family == "arc":
+        d = arc_data(
+            inst,
+            pre,
+            aggregate=recipe.options.get("aggregate", "none"),
+            integer_teu=bool(recipe.options.get("integer_teu", False)),
+        )
+    else:
         raise RecipeError(f"model family {recipe.family!r} is not available yet")
-    d = arc_data(
-        inst,
-        pre,
-        aggregate=recipe.options.get("aggregate", "none"),
-        integer_teu=bool(recipe.options.get("integer_teu", False)),
-    )
+    ref = None
+    if stability is not None:
+        if recipe.family != "arc":
+            logger.warning("re-planning needs an arc-family model, not %r", recipe.family)
+        else:
+            ref = reference(inst, pre, d, stability)
+            if stability.weight > 0 and "define_stability" not in recipe.blocks:
+                logger.warning(
+                    "recipe %s has no define_stability block: no stability term", recipe.name
+                )
+    ctx = BuildContext(d, pre.net, pdata, ref)
     m = pyo.ConcreteModel(name=f"{inst.name}:{recipe.name}")
     with PauseGC():  # millions of small objects, no cycles to collect: skip the GC passes
         for name in recipe.blocks:
-            BLOCKS[name](m, d, pre.net)
-    m.data = d
-    m.recipe = recipe
-    return m
+            BLOCKS[name](m, ctx)
+    return BuiltModel(
+        model=m,
+        recipe=recipe,
+        data=d,
+        paths=pdata,
+        stability=ref,
+        separator=ctx.separator,
+        column_bounds=dict(ctx.column_bounds),
+        balance_keys=ctx.balance_keys,
+        slack_rows=tuple(ctx.slack_rows),
+        seconds=time.perf_counter() - t0,
+    )

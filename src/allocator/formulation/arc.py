@@ -14,21 +14,22 @@ import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 from scipy.sparse import csr_array
 
+from allocator.formulation.built import BuildContext
 from allocator.formulation.data import ArcData
-from allocator.formulation.rows import ArrayConstraint
-from allocator.preprocess import Network
-from allocator.solve import column_bounds
+from allocator.formulation.rows import ArrayConstraint, Cut, Values
 
 
-def define_flow(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_flow(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""TEU of group :math:`g` on leg :math:`a`: :math:`x_{ga} \ge 0` (integer with ``integer_teu``)."""
+    d = ctx.data
     domain = pyo.NonNegativeIntegers if d.integer_teu else pyo.NonNegativeReals
     m.flow = pyo.Var(range(d.n_pairs), domain=domain)
-    column_bounds(m.flow, np.zeros(d.n_pairs), np.full(d.n_pairs, np.inf), d.integer_teu)
+    ctx.bounds(m.flow, np.zeros(d.n_pairs), np.full(d.n_pairs, np.inf), d.integer_teu)
 
 
-def define_unserved(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_unserved(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""TEU of commodity :math:`k` left unmoved: :math:`0 \le u_k \le q_k`, and :math:`u_k = 0` under ``forbid``."""
+    d = ctx.data
     domain = pyo.NonNegativeIntegers if d.integer_teu else pyo.NonNegativeReals
     ub = np.zeros_like(d.com_teu) if d.forbid_unserved else d.com_teu
 
@@ -37,8 +38,9 @@ def define_unserved(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     )
 
 
-def define_services(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_services(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Departures of service leg :math:`a`: :math:`s_a \in \{0, 1, \dots, S_a\}`."""
+    d = ctx.data
     legs = [int(a) for a in d.service_legs]
     m.SERVICE_LEGS = pyo.Set(initialize=legs, ordered=True)
 
@@ -49,18 +51,19 @@ def define_services(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     m.services = pyo.Var(m.SERVICE_LEGS, domain=pyo.NonNegativeIntegers, bounds=bounds)
 
 
-def define_open(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_open(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Whether candidate leg :math:`a` (fixed cost :math:`F_a > 0`) is opened: :math:`y_a \in \{0,1\}`."""
-    m.CANDIDATE_LEGS = pyo.Set(initialize=[int(a) for a in d.candidate_legs], ordered=True)
+    m.CANDIDATE_LEGS = pyo.Set(initialize=[int(a) for a in ctx.data.candidate_legs], ordered=True)
     m.open = pyo.Var(m.CANDIDATE_LEGS, domain=pyo.Binary)
 
 
-def define_flow_balance(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_flow_balance(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Flow conservation per group and node.
 
     .. math:: \sum_{a \in \delta^+(i)} x_{ga} - \sum_{a \in \delta^-(i)} x_{ga}
               = \sum_{k \in g: o_k = i} (q_k - u_k) - \sum_{k \in g: d_k = i} (q_k - u_k)
     """
+    d, net = ctx.data, ctx.net
     n = net.n_nodes
     keys = np.concatenate(
         [
@@ -89,23 +92,16 @@ def define_flow_balance(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
         rhs,
         [*m.flow.values(), *m.unserved.values()],
     )
-    m.flow_balance_rows = rows
+    ctx.balance_keys = rows
 
 
-def _flows(m: pyo.ConcreteModel) -> list[Any]:
-    """The flow variables as a list, indexed faster than the component."""
-    if "_flow_list" not in m.__dict__:
-        m.__dict__["_flow_list"] = list(m.flow.values())
-    return m.__dict__["_flow_list"]
-
-
-def _leg_sum(m: pyo.ConcreteModel, by_leg: list[list[int]], a: int) -> object:
-    x = _flows(m)
+def _leg_sum(x: list[Any], by_leg: list[list[int]], a: int) -> Any:
     return sum(x[p] for p in by_leg[a])
 
 
-def define_leg_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_leg_capacity(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Leg capacity per period, for legs that are not candidates: :math:`\sum_g x_{ga} \le U_a`."""
+    d, net, x = ctx.data, ctx.net, ctx.flows(m)
     by_leg = d.pairs_by_leg
     legs = [
         a
@@ -113,24 +109,26 @@ def define_leg_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
         if np.isfinite(d.leg_capacity[a]) and d.leg_fixed_cost[a] <= 0 and len(by_leg[a])
     ]
     m.con_leg_capacity = pyo.Constraint(
-        legs, rule=lambda m, a: _leg_sum(m, by_leg, a) <= float(d.leg_capacity[a])
+        legs, rule=lambda m, a: _leg_sum(x, by_leg, a) <= float(d.leg_capacity[a])
     )
 
 
-def define_service_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_service_capacity(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Slots of the departures run: :math:`\sum_g x_{ga} \le K_a s_a` for service legs."""
+    d, x = ctx.data, ctx.flows(m)
     by_leg = d.pairs_by_leg
     legs = [int(a) for a in d.service_legs if len(by_leg[a])]
     m.con_service_capacity = pyo.Constraint(
         legs,
         rule=lambda m, a: (
-            _leg_sum(m, by_leg, a) - float(d.leg_service_capacity[a]) * m.services[a] <= 0
+            _leg_sum(x, by_leg, a) - float(d.leg_service_capacity[a]) * m.services[a] <= 0
         ),
     )
 
 
-def define_border_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_border_capacity(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Border crossing capacity shared by the legs naming it: :math:`\sum_{a \in A_b} \sum_g x_{ga} \le U_b`."""
+    d, x = ctx.data, ctx.flows(m)
     by_border = d.pairs_by(d.leg_border[d.pair_leg], len(d.border_capacity))
     borders = [
         b
@@ -139,17 +137,18 @@ def define_border_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> No
     ]
     m.con_border_capacity = pyo.Constraint(
         borders,
-        rule=lambda m, b: sum(_flows(m)[p] for p in by_border[b]) <= float(d.border_capacity[b]),
+        rule=lambda m, b: sum(x[p] for p in by_border[b]) <= float(d.border_capacity[b]),
     )
 
 
-def define_terminal_capacity(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_terminal_capacity(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Handling capacity of the node TEU arrive at: :math:`\sum_{a \in \delta^-(j)} \sum_g x_{ga} \le H_j`."""
+    d, net, x = ctx.data, ctx.net, ctx.flows(m)
     by_node = d.pairs_by(net.leg_to[d.pair_leg], net.n_nodes)
     nodes = [j for j in range(net.n_nodes) if np.isfinite(d.node_capacity[j]) and len(by_node[j])]
     m.con_terminal_capacity = pyo.Constraint(
         nodes,
-        rule=lambda m, j: sum(_flows(m)[p] for p in by_node[j]) <= float(d.node_capacity[j]),
+        rule=lambda m, j: sum(x[p] for p in by_node[j]) <= float(d.node_capacity[j]),
     )
 
 
@@ -158,52 +157,51 @@ def _link_capacity(d: ArcData, by_leg: list[list[int]], a: int) -> float:
     return min(float(d.leg_capacity[a]), demand)
 
 
-def define_linking_weak(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_linking_weak(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Candidate legs carry flow only when opened: :math:`\sum_g x_{ga} \le \min(U_a, \sum_g q_g)\, y_a`."""
+    d, x = ctx.data, ctx.flows(m)
     by_leg = d.pairs_by_leg
     legs = [int(a) for a in d.candidate_legs if len(by_leg[a])]
     m.con_linking_weak = pyo.Constraint(
         legs,
-        rule=lambda m, a: _leg_sum(m, by_leg, a) - _link_capacity(d, by_leg, a) * m.open[a] <= 0,
+        rule=lambda m, a: _leg_sum(x, by_leg, a) - _link_capacity(d, by_leg, a) * m.open[a] <= 0,
     )
 
 
-def define_linking_strong(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_linking_strong(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Disaggregated linking per group: :math:`x_{ga} \le \min(q_g, U_a)\, y_a`."""
-    candidate = np.zeros(net.n_legs, dtype=bool)
-    candidate[d.candidate_legs] = True
-    pairs = np.flatnonzero(candidate[d.pair_leg])
-    bound = np.minimum(d.group_teu[d.pair_group[pairs]], d.leg_capacity[d.pair_leg[pairs]])
-    leg = d.pair_leg[pairs]
+    pairs, leg, bound = strong_linking_terms(ctx.data, ctx.net.n_legs)
+    x = ctx.flows(m)
     m.con_linking_strong = pyo.Constraint(
         range(len(pairs)),
-        rule=lambda m, i: _flows(m)[int(pairs[i])] - float(bound[i]) * m.open[int(leg[i])] <= 0,
+        rule=lambda m, i: x[int(pairs[i])] - float(bound[i]) * m.open[int(leg[i])] <= 0,
     )
 
 
-def _strong_linking_terms(d: ArcData, net: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    candidate = np.zeros(net.n_legs, dtype=bool)
+def strong_linking_terms(d: ArcData, n_legs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Flow variables on candidate legs, their legs and :math:`\min(q_g, U_a)` (strong linking)."""
+    candidate = np.zeros(n_legs, dtype=bool)
     candidate[d.candidate_legs] = True
     pairs = np.flatnonzero(candidate[d.pair_leg])
     bound = np.minimum(d.group_teu[d.pair_group[pairs]], d.leg_capacity[d.pair_leg[pairs]])
     return pairs, d.pair_leg[pairs], bound
 
 
-def define_linking_strong_cuts(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_linking_strong_cuts(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Disaggregated linking :math:`x_{ga} \le \min(q_g, U_a)\, y_a` added lazily as cuts.
 
-    No rows are built; ``m.separator`` returns the inequalities the current LP solution violates
-    (by more than 1e-6 TEU). ``solve`` runs it in a root cutting-plane loop before branch and
-    bound. The inequalities are valid but not needed for integer feasibility, so the MIP over the
-    rows found is exact, with the root bound of the full strong formulation.
+    No rows are built; the built model's ``separator`` returns the inequalities the current LP
+    solution violates (by more than 1e-6 TEU). ``solve`` runs it in a root cutting-plane loop
+    before branch and bound. The inequalities are valid but not needed for integer feasibility, so
+    the MIP over the rows found is exact, with the root bound of the full strong formulation.
     """
-    pairs, legs, bound = _strong_linking_terms(d, net)
-    x = _flows(m)
+    pairs, legs, bound = strong_linking_terms(ctx.data, ctx.net.n_legs)
+    x = ctx.flows(m)
     flow_vars = [x[int(p)] for p in pairs]
     open_vars = [m.open[int(a)] for a in legs]
     added = np.zeros(len(pairs), dtype=bool)
 
-    def separator(values: Any) -> list[tuple[list[Any], list[float], float, float]]:
+    def separator(values: Values) -> list[Cut]:
         if not len(pairs):
             return []
         violated = (values(flow_vars) - bound * values(open_vars) > 1e-6) & ~added
@@ -211,15 +209,15 @@ def define_linking_strong_cuts(m: pyo.ConcreteModel, d: ArcData, net: Network) -
         added[rows] = True
         return [([flow_vars[i], open_vars[i]], [1.0, -float(bound[i])], -np.inf, 0.0) for i in rows]
 
-    m.__dict__["separator"] = separator
+    ctx.separator = separator
 
 
-def define_objective(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_objective(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Total cost.
 
     .. math:: \min \sum_{g,a} C_{ga} x_{ga} + \sum_{a} c^S_a s_a + \sum_a F_a y_a + \sum_k \pi_k u_k
     """
-    set_total_cost(m, d, _flows(m), d.pair_cost.tolist())
+    set_total_cost(m, ctx.data, ctx.flows(m), ctx.data.pair_cost.tolist())
 
 
 def set_total_cost(
@@ -236,35 +234,35 @@ def set_total_cost(
     m.obj_total_cost = pyo.Objective(expr=expr, sense=pyo.minimize)
 
 
-# --- batch/rolling: stability against last period's plan ----------------------------
+# --- re-planning: stability against last period's plan ----------------------------
 
 
-def define_stability(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_stability(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Penalise changing volumes against last period's plan (rolling re-planning).
 
-    Applied only when the model carries ``m.stability_weight`` :math:`W > 0` and a reference
-    (set by ``allocator.analysis.rolling``, after ``define_objective``); a no-op otherwise. With
-    ``m.stability_scope == "leg"`` the reference is last period's TEU per leg
-    :math:`\bar v_a` (``m.stability_prev``), for the legs with flow variables or
+    Applied only when the build is given a reference (``build(..., stability=...)``, see
+    ``allocator.formulation.stability``) with weight :math:`W > 0`; after ``define_objective``; a
+    no-op otherwise. With scope ``leg`` the reference is last period's TEU per leg
+    :math:`\bar v_a` (``Reference.leg_teu``), for the legs with flow variables or
     :math:`\bar v_a > 0`:
 
     .. math:: \sum_g x_{ga} - \bar v_a = \delta^+_a - \delta^-_a, \quad \delta^\pm_a \ge 0,
               \qquad \min \dots + W \sum_a (\delta^+_a + \delta^-_a)
 
     With ``"lot"`` (the default of ``allocator batch``) it is last period's TEU of the group's
-    lots per leg :math:`\bar x_{ga}` (``m.stability_prev_pairs``): deviations
+    lots per leg :math:`\bar x_{ga}` (``Reference.pair_teu``): deviations
     :math:`x_{ga} - \bar x_{ga} = \delta^+_{ga} - \delta^-_{ga}` where :math:`\bar x_{ga} > 0`
     and :math:`W x_{ga}` elsewhere. It bounds the leg term from above (triangle inequality), so
     it steadies leg volumes too, and it also stops lots swapping corridors. At an optimum
     :math:`\delta^+ + \delta^- = |\cdot|`.
     """
-    weight = float(getattr(m, "stability_weight", 0.0) or 0.0)
-    scope = getattr(m, "stability_scope", "leg")
-    if weight <= 0:
+    ref = ctx.stability
+    if ref is None or ref.weight <= 0:
         return
-    x = _flows(m)
-    if scope == "lot":
-        prev = np.asarray(m.stability_prev_pairs, dtype=float)
+    weight = ref.weight
+    d, net, x = ctx.data, ctx.net, ctx.flows(m)
+    if ref.scope == "lot":
+        prev = np.asarray(ref.pair_teu, dtype=float)
         keys = np.flatnonzero(prev > 0).tolist()
         rest = np.flatnonzero(prev <= 0).tolist()
         m.STABILITY_KEYS = pyo.Set(initialize=keys, ordered=True)
@@ -276,7 +274,7 @@ def define_stability(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
         )
         plain = [x[p] for p in rest]
     else:
-        prev = np.asarray(m.stability_prev, dtype=float)
+        prev = np.asarray(ref.leg_teu, dtype=float)
         by_leg = d.pairs_by_leg
         keys = [a for a in range(net.n_legs) if len(by_leg[a]) or prev[a] > 0]
         m.STABILITY_KEYS = pyo.Set(initialize=keys, ordered=True)
@@ -285,7 +283,7 @@ def define_stability(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
         m.con_stability = pyo.Constraint(
             m.STABILITY_KEYS,
             rule=lambda m, a: (
-                _leg_sum(m, by_leg, a) - m.dev_plus[a] + m.dev_minus[a] == float(prev[a])
+                _leg_sum(x, by_leg, a) - m.dev_plus[a] + m.dev_minus[a] == float(prev[a])
             ),
         )
         plain = []
@@ -300,12 +298,12 @@ def define_stability(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
 
 
 def _epsilon_row(
-    m: pyo.ConcreteModel, d: ArcData, coefs: np.ndarray, expr: str, limit: str, row: str
+    m: pyo.ConcreteModel, ctx: BuildContext, coefs: np.ndarray, expr: str, limit: str, row: str
 ) -> None:
     """``m.<expr>`` = sum coefs[p] x_p, a mutable Param ``m.<limit>`` and the row expr <= limit,
     inactive until a caller (allocator.analysis.pareto) sets the limit and activates it."""
     linear = LinearExpression(
-        constant=0.0, linear_coefs=[float(c) for c in coefs], linear_vars=list(_flows(m))
+        constant=0.0, linear_coefs=[float(c) for c in coefs], linear_vars=list(ctx.flows(m))
     )
     setattr(m, expr, pyo.Expression(expr=linear))
     setattr(m, limit, pyo.Param(mutable=True, initialize=0.0, within=pyo.Reals))
@@ -313,7 +311,7 @@ def _epsilon_row(
     getattr(m, row).deactivate()
 
 
-def define_co2_limit(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_co2_limit(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""CO2 of the plan in tonnes, capped by :math:`\varepsilon` (epsilon-constraint method).
 
     .. math:: \mathrm{CO_2} = \sum_{g,a} \frac{e_a}{1000}\, x_{ga} \le \varepsilon
@@ -323,10 +321,11 @@ def define_co2_limit(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     the min-CO2 end point), ``m.co2_limit_t`` the mutable :math:`\varepsilon` (t) and
     ``m.con_co2_limit`` the row, inactive until ``allocator.analysis.pareto`` sets it.
     """
-    _epsilon_row(m, d, d.leg_co2_kg[d.pair_leg] / 1000.0, "co2_t", "co2_limit_t", "con_co2_limit")
+    d = ctx.data
+    _epsilon_row(m, ctx, d.leg_co2_kg[d.pair_leg] / 1000.0, "co2_t", "co2_limit_t", "con_co2_limit")
 
 
-def define_days_limit(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_days_limit(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""TEU-days in transit of the plan, capped by :math:`\varepsilon` (epsilon-constraint method).
 
     .. math:: \mathrm{TEUdays} = \sum_{g,a} \frac{T_{c(g),a}}{24}\, x_{ga} \le \varepsilon
@@ -336,8 +335,9 @@ def define_days_limit(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
     (average days x TEU moved). ``m.teu_days``, ``m.teu_days_limit`` (TEU-days) and
     ``m.con_days_limit`` as in ``define_co2_limit``.
     """
+    d = ctx.data
     _epsilon_row(
-        m, d, d.leg_hours[d.pair_leg] / 24.0, "teu_days", "teu_days_limit", "con_days_limit"
+        m, ctx, d.leg_hours[d.pair_leg] / 24.0, "teu_days", "teu_days_limit", "con_days_limit"
     )
 
 
@@ -352,7 +352,7 @@ CAPACITY_FAMILIES = (
 )
 
 
-def define_capacity_slack(m: pyo.ConcreteModel, d: ArcData, net: Network) -> None:
+def define_capacity_slack(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Elastic capacities: extra TEU :math:`e_r \ge 0` on every capacity row (in no recipe).
 
     Switched on by ``allocator.analysis.whynot.elastic_capacity`` (appended after ``define_objective``,
@@ -368,10 +368,11 @@ def define_capacity_slack(m: pyo.ConcreteModel, d: ArcData, net: Network) -> Non
     only on an opened leg. The original rows are deactivated and rebuilt from their bodies as
     ``con_capacity_elastic``; the cost objective is deactivated and
     ``obj_capacity_slack`` :math:`\min \sum_r e_r` (least extra TEU) is the active objective.
-    ``m.capacity_slack_rows`` lists ``(kind, index)`` of each slack: leg index, service leg,
-    border index or node index.
+    The built model's ``slack_rows`` list ``(kind, index)`` of each slack: leg index, service
+    leg, border index or node index.
     """
     rows: list[tuple[str, int, Any, float, float]] = []  # kind, index, body, upper, room
+    d, x = ctx.data, ctx.flows(m)
     by_leg = d.pairs_by_leg
     for kind, name in CAPACITY_FAMILIES:
         family = getattr(m, name, None)
@@ -386,10 +387,10 @@ def define_capacity_slack(m: pyo.ConcreteModel, d: ArcData, net: Network) -> Non
             demand = float(d.group_teu[d.pair_group[by_leg[key]]].sum())
             cap = float(d.leg_capacity[key])
             if cap < demand:  # the capacity can bind: rebuilt as U_a y_a + e_a
-                body = _leg_sum(m, by_leg, key) - cap * m.open[key]
+                body = _leg_sum(x, by_leg, key) - cap * m.open[key]
                 rows.append((kind, int(key), body, 0.0, demand - cap))
                 con.deactivate()
-    m.capacity_slack_rows = [(kind, key) for kind, key, _, _, _ in rows]
+    ctx.slack_rows = [(kind, key) for kind, key, _, _, _ in rows]
     m.capacity_slack = pyo.Var(range(len(rows)), domain=pyo.NonNegativeReals)
     m.con_capacity_elastic = pyo.Constraint(
         range(len(rows)), rule=lambda m, i: rows[i][2] - m.capacity_slack[i] <= rows[i][3]

@@ -10,6 +10,7 @@ import pandas as pd
 
 from allocator.instance.model import Instance
 from allocator.preprocess import Preprocessed
+from allocator.preprocess.paths import PathSet
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,17 @@ class ArcData:
     def pairs_by_leg(self) -> list[list[int]]:
         """Flow-variable indices of each leg."""
         return self.pairs_by(self.pair_leg, len(self.leg_capacity))
+
+
+@dataclass(frozen=True)
+class PathData:
+    """Paths and their link to (commodity, leg) pairs: path ``p`` uses pairs
+    ``path_pairs[paths.ptr[p]:paths.ptr[p+1]]``; pair ``i`` is on paths ``pair_paths[pair_ptr[i]:pair_ptr[i+1]]``."""
+
+    paths: PathSet
+    path_pairs: np.ndarray
+    pair_ptr: np.ndarray
+    pair_paths: np.ndarray
 
 
 def arc_data(

@@ -1,19 +1,23 @@
-"""Constraint families given as CSR arrays: Pyomo constraints without one expression per row.
+"""Rows and columns given as arrays: what a build hands to the solver besides Pyomo expressions.
 
 Pyomo's ``MatrixConstraint`` holds ``lb <= A x <= ub`` as arrays; ``allocator.solve`` hands such
-blocks to HiGHS straight from the arrays. This subclass keeps the rest of Pyomo working on them
-(iterating constraint data, the LP writer, ``pyo.value``), which the base class no longer does.
+blocks to HiGHS straight from the arrays. ``ArrayConstraint`` keeps the rest of Pyomo working on
+them (iterating constraint data, the LP writer, ``pyo.value``), which the base class no longer
+does. ``ColumnBounds`` gives a variable's bounds as arrays, and a ``Separator`` returns lazily
+added rows (cuts) for the solver's root cutting-plane loop.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from pyomo.common.gc_manager import PauseGC
 from pyomo.core.base.matrix_constraint import MatrixConstraint, _MatrixConstraintData
+from pyomo.core.base.var import VarData
 
 
 class ArrayRow(_MatrixConstraintData):
@@ -72,3 +76,20 @@ class ArrayConstraint(MatrixConstraint):
 
     def items(self, sort: Any = None, ordered: Any = None) -> Iterator[tuple[int, ArrayRow]]:  # type: ignore[override]
         return enumerate(self._data)
+
+
+# --- what blocks hand to the solver besides Pyomo components
+
+
+@dataclass(frozen=True)
+class ColumnBounds:
+    """Bounds of every member of one array-declared variable, in the variable's order."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    integer: bool
+
+
+Cut = tuple[list[VarData], list[float], float, float]  # variables, coefficients, lower, upper
+Values = Callable[[list[VarData]], np.ndarray]  # the current LP values of some variables
+Separator = Callable[[Values], list[Cut]]  # the valid inequalities the LP values violate

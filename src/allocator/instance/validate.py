@@ -16,11 +16,17 @@ from pydantic import ValidationError
 from allocator.errors import InstanceError, Problem
 from allocator.instance.io import RawInstance, RawTable, read_raw
 from allocator.instance.model import Instance
-from allocator.instance.schema import MODES, Column, Settings, TableSchema, load_schema
+from allocator.instance.schema import (
+    MAX_PER_KIND,
+    MODES,
+    Column,
+    Settings,
+    TableSchema,
+    load_schema,
+)
 
 logger = logging.getLogger(__name__)
 
-MAX_PER_KIND = 20  # problems listed per (table, column, kind) before "... and N more"
 REVERSE_SUFFIX = "~r"
 # XK Kosovo; ZZ is ISO 3166 user-assigned "unknown", used for MCND benchmark nodes (mcnd.py)
 COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries) | {"XK", "ZZ"}

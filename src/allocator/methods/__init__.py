@@ -1,1 +1,13 @@
-"""Algorithms that interleave building and solving (column generation)."""
+"""Methods: how each model family is built and solved, looked up by family name.
+
+``direct`` builds the model and solves it as one MIP (families ``arc`` and ``path``; a path model
+infeasible under ``forbid`` is diagnosed for too few paths); ``colgen`` interleaves building and
+solving (column generation, then price-and-branch).
+"""
+
+from __future__ import annotations
+
+from allocator.methods import colgen, direct
+from allocator.methods.registry import METHODS, Method, Start, Task, method_of, register
+
+__all__ = ["METHODS", "Method", "Start", "Task", "colgen", "direct", "method_of", "register"]

@@ -26,17 +26,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from typing import Any
 
 import numpy as np
-import pyomo.environ as pyo
 
 from allocator.errors import InfeasibleError, SolverError
+from allocator.formulation import BuiltModel, Recipe, build
 from allocator.formulation.data import ArcData, arc_data
-from allocator.formulation.path import PathSet, build_path_model
 from allocator.instance.model import Instance
+from allocator.methods.registry import Task, register
 from allocator.preprocess import Preprocessed
-from allocator.preprocess.rcsp import cheapest_in_time
+from allocator.preprocess.paths import PathSet
+from allocator.preprocess.rcsp import PricedPaths, cheapest_in_time
 from allocator.solve import PersistentLP, SolveOptions, SolveResult, Termination, solve
 
 logger = logging.getLogger(__name__)
@@ -147,7 +147,10 @@ class _Master:
         )
 
 
-def _fixed_columns(master: _Master, d: ArcData, big_m: float) -> tuple:
+Columns = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _fixed_columns(master: _Master, d: ArcData, big_m: float) -> tuple[Columns, int]:
     """Columns u_k, s_a, y_a: cost, lower, upper, CSC arrays, and the number of u columns."""
     cost: list[float] = []
     lower: list[float] = []
@@ -180,18 +183,20 @@ def _fixed_columns(master: _Master, d: ArcData, big_m: float) -> tuple:
         upper.append(1.0)
         index.append(int(master.weak[a]))
         value.append(-min(float(d.leg_capacity[a]), total))
-    return (
+    columns = (
         np.array(cost),
         np.array(lower),
         np.array(upper),
         np.array(starts),
         np.array(index),
         np.array(value),
-        n_com,
     )
+    return columns, n_com
 
 
-def _path_columns(master: _Master, paths: list[tuple[int, np.ndarray]], cost: np.ndarray) -> tuple:
+def _path_columns(
+    master: _Master, paths: list[tuple[int, np.ndarray]], cost: np.ndarray
+) -> Columns:
     starts: list[int] = []
     index: list[int] = []
     value: list[float] = []
@@ -223,9 +228,8 @@ def column_generation(
     big_m = 10.0 * (float(finite.sum()) if len(finite) else 1.0) + 1e6
     master = _Master(d, pre)
     lp = PersistentLP(master.row_lower, master.row_upper, opts)
-    fixed = _fixed_columns(master, d, big_m)
-    lp.add_columns(*fixed[:6])
-    n_u = fixed[6]
+    fixed, n_u = _fixed_columns(master, d, big_m)
+    lp.add_columns(*fixed)
     n_fixed = len(fixed[0])
     stats = ColgenStats()
 
@@ -235,14 +239,14 @@ def column_generation(
     # path columns through each (commodity, candidate leg): for the strong rows added later
     through: dict[tuple[int, int], list[int]] = {}
 
-    def price(weights: np.ndarray) -> tuple[np.ndarray, Any]:
+    def price(weights: np.ndarray) -> tuple[np.ndarray, PricedPaths]:
         t0 = time.perf_counter()
         priced = cheapest_in_time(pre.net, weights, pre.time, cls, d.com_origin, d.com_dest, due)
         stats.pricing_seconds += time.perf_counter() - t0
         stats.pricing_exact = priced.exact  # the last round's decides whether the bound holds
         return np.flatnonzero(priced.status == 1), priced
 
-    def add_columns(which: np.ndarray, priced: Any) -> int:
+    def add_columns(which: np.ndarray, priced: PricedPaths) -> int:
         new: list[tuple[int, np.ndarray]] = []
         costs: list[float] = []
         for k in which.tolist():
@@ -335,20 +339,25 @@ def column_generation(
     return paths, stats, u
 
 
+@register("colgen")
+def colgen_method(task: Task) -> tuple[BuiltModel, SolveResult]:
+    """The colgen family's method: ``solve_colgen`` (re-planning inputs do not apply)."""
+    built, result, _ = solve_colgen(task.inst, task.pre, task.recipe, task.opts)
+    return built, result
+
+
 def solve_colgen(
-    inst: Instance, pre: Preprocessed, recipe: Any, opts: SolveOptions
-) -> tuple[pyo.ConcreteModel, SolveResult, ColgenStats]:
+    inst: Instance, pre: Preprocessed, recipe: Recipe, opts: SolveOptions
+) -> tuple[BuiltModel, SolveResult, ColgenStats]:
     """Column generation, then the integer master over the generated columns (price-and-branch)."""
     opts = opts.under()
-    from allocator.formulation import BLOCKS as blocks
-
     t_start = time.perf_counter()
     paths, stats, _ = column_generation(inst, pre, opts, t_start + opts.time_limit_s)
     cg_seconds = time.perf_counter() - t_start
-    m = build_path_model(inst, pre, recipe, blocks, paths=paths)
+    built = build(inst, pre, recipe, paths=paths)
     t_master = time.perf_counter() - t_start
     left = max(opts.time_limit_s - t_master, 1.0)
-    result = solve(m, dataclasses.replace(opts, time_limit_s=left))
+    result = solve(built, dataclasses.replace(opts, time_limit_s=left))
     # solve time = column generation + the integer master; the master's own bound holds only
     # over the generated columns, so its progress carries the column generation LP bound
     proved = stats.lp_bound if stats.pricing_exact else -np.inf
@@ -383,4 +392,4 @@ def solve_colgen(
         stats.lp_bound,
         stats.pricing_exact,
     )
-    return m, result, stats
+    return built, result, stats

@@ -125,7 +125,7 @@ def preprocess(inst: Instance, *, merge: bool = True) -> Preprocessed:
     forbid = inst.settings.unserved == "forbid"
     penalty = com["penalty_per_teu"].to_numpy(dtype=float)
     limit = np.full(len(com), np.inf) if forbid else penalty * (1 + 1e-9)
-    args = (
+    ptr, usable = kernels.usable_legs(
         fwd_t,
         bwd_t,
         fwd_c,
@@ -142,10 +142,6 @@ def preprocess(inst: Instance, *, merge: bool = True) -> Preprocessed:
         hours,
         cost,
     )
-    counts = kernels._count_usable(*args)
-    ptr = np.zeros(len(com) + 1, dtype=np.int64)
-    np.cumsum(counts, out=ptr[1:])
-    usable = kernels._usable_legs(*args, ptr)
     seconds["prune"] = time.perf_counter() - t0
     logger.info("preprocess: %d commodities, %d flow variables", len(com), ptr[-1])
     return Preprocessed(

@@ -45,7 +45,7 @@ def leg_distances(inst: Instance, net: Network) -> np.ndarray:
     """Leg lengths in km: ``distance_km`` where given, else great-circle x the mode's circuity."""
     lat = inst.nodes["lat"].to_numpy(dtype=float)
     lon = inst.nodes["lon"].to_numpy(dtype=float)
-    gc = kernels._haversine_km(
+    gc = kernels.haversine_km(
         lat[net.leg_from], lon[net.leg_from], lat[net.leg_to], lon[net.leg_to]
     )
     given = inst.legs["distance_km"].to_numpy(dtype=float)
@@ -58,7 +58,7 @@ def tariff_costs(inst: Instance, distance_km: np.ndarray) -> np.ndarray:
     bands = inst.tariffs.sort_values(
         ["mode", "from_km"], key=lambda s: s.map(mode_idx) if s.name == "mode" else s
     )
-    return kernels._tariff_cost(
+    return kernels.tariff_cost(
         inst.legs["mode"].map(mode_idx).to_numpy(dtype=np.int64),
         distance_km,
         bands["mode"].map(mode_idx).to_numpy(dtype=np.int64),

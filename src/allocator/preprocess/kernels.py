@@ -262,3 +262,58 @@ def _usable_legs(
                 out[pos] = a
                 pos += 1
     return out
+
+
+# --- public wrappers: the only callers of the kernels outside this module
+
+
+def haversine_km(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
+    """Great-circle distance in km between arrays of points given in degrees."""
+    return _haversine_km(
+        np.asarray(lat1, dtype=float),
+        np.asarray(lon1, dtype=float),
+        np.asarray(lat2, dtype=float),
+        np.asarray(lon2, dtype=float),
+    )
+
+
+def tariff_cost(
+    leg_mode: np.ndarray,
+    distance: np.ndarray,
+    band_mode: np.ndarray,
+    band_from: np.ndarray,
+    band_to: np.ndarray,
+    band_rate: np.ndarray,
+    band_fixed: np.ndarray,
+) -> np.ndarray:
+    """Freight cost per TEU of each leg from distance bands (see ``_tariff_cost``)."""
+    return _tariff_cost(leg_mode, distance, band_mode, band_from, band_to, band_rate, band_fixed)
+
+
+def usable_legs(
+    fwd_t: np.ndarray,
+    bwd_t: np.ndarray,
+    fwd_c: np.ndarray,
+    bwd_c: np.ndarray,
+    fr: np.ndarray,
+    br: np.ndarray,
+    cls: np.ndarray,
+    origin: np.ndarray,
+    dest: np.ndarray,
+    due: np.ndarray,
+    limit: np.ndarray,
+    leg_from: np.ndarray,
+    leg_to: np.ndarray,
+    time: np.ndarray,
+    cost: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The legs each commodity may use, in CSR form: ``legs[ptr[k]:ptr[k + 1]]`` for commodity
+    ``k`` (see ``_usable_legs``). ``fr``/``br`` are each commodity's row of the forward (from
+    its origin) and backward (to its destination) time and cost matrices."""
+    args = (fwd_t, bwd_t, fwd_c, bwd_c, fr, br, cls, origin, dest, due, limit, leg_from, leg_to)
+    counts = _count_usable(*args, time, cost)
+    ptr = np.zeros(len(fr) + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    return ptr, _usable_legs(*args, time, cost, ptr)

@@ -19,8 +19,7 @@ import pandas as pd
 from allocator.instance.io import atomic_path
 from allocator.instance.model import Instance
 from allocator.report.map import detail_window, legend, outline_defs, render_map
-from allocator.report.markdown import binding_capacities
-from allocator.results import Plan
+from allocator.results import Plan, binding_capacities, route_corridor
 
 CORRIDOR_COLOURS = {
     "northern": "#3b6fb6",
@@ -171,9 +170,7 @@ def table(
 
 def main_corridor(label: Any) -> str:
     """A route's corridor with the local feeder legs folded in: 'local+northern' -> 'northern'."""
-    tags = [t for t in str(label if isinstance(label, str) else "").split("+") if t]
-    main = [t for t in tags if t != "local"]
-    return "+".join(main) if main else (tags[0] if tags else "(none)")
+    return route_corridor(label.split("+") if isinstance(label, str) else ()) or "(none)"
 
 
 def corridor_table(plan: Plan) -> pd.DataFrame:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.instance.model import Instance
-from allocator.report.markdown import BINDING
+from allocator.results import BINDING
 
 EPS = 1e-6
 WIDTH = 1000.0  # SVG user units of a map
@@ -38,7 +38,7 @@ LAND_PENALTY = 30.0
 ROUTE_IF_LAND = 0.15  # route a sea leg along the lanes when this share of its line is land
 LABELS = 14  # node labels drawn on the overview, busiest first (the detail map labels them all)
 
-# utilisation bins: (upper bound, colour, legend text); binding at report.BINDING
+# utilisation bins: (upper bound, colour, legend text); binding at results.BINDING
 UTIL_BINS: tuple[tuple[float, str, str], ...] = (
     (0.5, "#4575b4", "< 50 %"),
     (0.8, "#5aae61", "50–80 %"),

@@ -10,61 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from allocator.instance.io import atomic_path
-from allocator.results import Plan
-
-BINDING = 0.999  # utilisation from which a capacity counts as binding
-
-
-def corridor_split(plan: Plan) -> pd.DataFrame:
-    """TEU and cost per corridor combination of the routes, largest first."""
-    routes = plan.routes
-    if routes.empty:
-        return pd.DataFrame(columns=["corridor", "teu", "share", "cost"])
-    out = routes.assign(corridor=routes["corridor"].fillna("(none)").replace("", "(none)"))
-    out = out.groupby("corridor").agg(teu=("teu", "sum"), cost=("cost", "sum")).reset_index()
-    out["share"] = out["teu"] / out["teu"].sum()
-    return out.sort_values("teu", ascending=False).reset_index(drop=True)[
-        ["corridor", "teu", "share", "cost"]
-    ]
-
-
-def binding_capacities(plan: Plan) -> pd.DataFrame:
-    """Legs, service legs, borders and terminals used to at least 99.9 % of their capacity."""
-    legs = plan.legs[plan.legs["utilisation"] >= BINDING]
-    frames = [
-        pd.DataFrame(
-            {
-                "kind": legs["services"].notna().map({True: "service leg", False: "leg"}),
-                "id": legs["leg"],
-                "load_teu": legs["flow_teu"],
-                "utilisation": legs["utilisation"],
-            }
-        ),
-    ]
-    b = plan.borders[plan.borders["utilisation"] >= BINDING]
-    frames.append(
-        pd.DataFrame(
-            {
-                "kind": "border",
-                "id": b["border"],
-                "load_teu": b["load_teu"],
-                "utilisation": b["utilisation"],
-            }
-        )
-    )
-    t = plan.terminals[plan.terminals["utilisation"] >= BINDING]
-    frames.append(
-        pd.DataFrame(
-            {
-                "kind": "terminal",
-                "id": t["node"],
-                "load_teu": t["arriving_teu"],
-                "utilisation": t["utilisation"],
-            }
-        )
-    )
-    return pd.concat(frames, ignore_index=True)
-
+from allocator.results import Plan, binding_capacities, corridor_split
 
 PRICES_NOTE = (
     "Shadow prices are not defined on the MILP itself: these are the duals of the LP with the "

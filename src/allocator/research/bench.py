@@ -100,7 +100,7 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
     """Run one pair and put a result row on ``out`` (runs in the spawned process)."""
     row: dict[str, Any] = {"status": "error"}
     try:
-        from allocator.errors import AllocatorError
+        from allocator.errors import AllocatorError, SolverError
         from allocator.instance.io import instance_hash
         from allocator.instance.validate import read_instance
         from allocator.pipeline import RunOptions, run
@@ -123,18 +123,17 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
                     prices=False,
                 ),
             )
-        except AllocatorError as exc:  # e.g. infeasible before solving (a lot without route)
+        except AllocatorError as exc:  # infeasible, or the solver stopped without a plan
             name = type(exc).__name__
+            stopped = exc.termination if isinstance(exc, SolverError) else ""
             row |= {
-                "status": "infeasible" if name == "InfeasibleError" else "error",
+                "status": "infeasible" if name == "InfeasibleError" else (stopped or "error"),
                 "error": str(exc).splitlines()[0],
                 "time_s": time.perf_counter() - t0,
             }
         else:
             r = res.result
-            check_ok = None
-            if res.plan is not None:
-                check_ok = bool(check_plan(res.plan, res.instance).ok)
+            check_ok = bool(check_plan(res.plan, res.instance).ok)
             s = res.seconds
             before = t_run + s.get("read", 0.0) + s.get("preprocess", 0.0) + s.get("build", 0.0)
             row |= {

@@ -9,7 +9,9 @@ from importlib.resources import files
 
 from allocator.instance.schema.settings import MODES, Settings
 
-__all__ = ["MODES", "Column", "Settings", "TableSchema", "load_schema"]
+__all__ = ["MAX_PER_KIND", "MODES", "Column", "Settings", "TableSchema", "load_schema"]
+
+MAX_PER_KIND = 20  # problems validation lists per (table, column, kind) before "... and N more"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,14 @@ from typing import Any
 import annotated_types
 from pydantic import BaseModel
 
-from allocator.instance.schema import MODES, Column, Settings, TableSchema, load_schema
+from allocator.instance.schema import (
+    MAX_PER_KIND,
+    MODES,
+    Column,
+    Settings,
+    TableSchema,
+    load_schema,
+)
 
 __all__ = ["json_schema", "main", "render_format_md", "render_json_schema"]
 
@@ -270,8 +277,6 @@ Checked only when there is no error; the instance is still valid (exit code 0):
 
 def render_format_md() -> str:
     """The markdown of ``docs/format.md``."""
-    from allocator.instance.validate import MAX_PER_KIND
-
     schema = load_schema()
     parts = [_INTRO]
     parts.append("## Tables\n")

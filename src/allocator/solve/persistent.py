@@ -1,0 +1,107 @@
+"""A persistent HiGHS LP for column generation (``allocator.methods.colgen``)."""
+
+from __future__ import annotations
+
+import highspy
+import numpy as np
+
+from allocator.solve.highs import HIGHS_STATUS, set_threads
+from allocator.solve.status import SolveOptions, Termination
+
+
+class PersistentLP:
+    """A HiGHS LP kept alive between solves: columns are added in place and every re-solve
+    warm-starts the simplex from the previous basis (no rebuild). Used by column generation."""
+
+    def __init__(
+        self,
+        row_lower: np.ndarray,
+        row_upper: np.ndarray,
+        opts: SolveOptions | None = None,
+    ) -> None:
+        opts = (opts or SolveOptions()).under()
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", bool(opts.tee))
+        self.h.setOptionValue("random_seed", int(opts.seed))
+        set_threads(self.h, opts.threads or 0)
+        n = len(row_lower)
+        self.h.addRows(
+            n,
+            np.asarray(row_lower, dtype=float),
+            np.asarray(row_upper, dtype=float),
+            0,
+            np.zeros(n, dtype=np.int32),
+            np.zeros(0, dtype=np.int32),
+            np.zeros(0),
+        )
+        self.n_cols = 0
+        self.iterations = 0
+
+    def add_columns(
+        self,
+        cost: np.ndarray,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        starts: np.ndarray,
+        index: np.ndarray,
+        value: np.ndarray,
+    ) -> None:
+        """Add columns in CSC form (``starts`` has one entry per column)."""
+        n = len(cost)
+        if n == 0:
+            return
+        self.h.addCols(
+            n,
+            np.asarray(cost, dtype=float),
+            np.asarray(lower, dtype=float),
+            np.asarray(upper, dtype=float),
+            len(value),
+            np.asarray(starts, dtype=np.int32),
+            np.asarray(index, dtype=np.int32),
+            np.asarray(value, dtype=float),
+        )
+        self.n_cols += n
+
+    def add_rows(
+        self,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        starts: np.ndarray,
+        index: np.ndarray,
+        value: np.ndarray,
+    ) -> None:
+        """Add rows in CSR form over existing columns (``starts`` has one entry per row); the
+        basis is kept (new rows enter with basic slacks), so the next solve warm-starts."""
+        n = len(lower)
+        if n == 0:
+            return
+        self.h.addRows(
+            n,
+            np.asarray(lower, dtype=float),
+            np.asarray(upper, dtype=float),
+            len(value),
+            np.asarray(starts, dtype=np.int32),
+            np.asarray(index, dtype=np.int32),
+            np.asarray(value, dtype=float),
+        )
+
+    def solve(self, time_limit_s: float = 1e9) -> tuple[Termination, float, np.ndarray, np.ndarray]:
+        """Solve the LP; return termination, objective, column values and row duals."""
+        # HiGHS's run time accumulates over runs of one object: the limit is on the total
+        self.h.setOptionValue("time_limit", self.h.getRunTime() + float(max(time_limit_s, 0.01)))
+        self.h.run()
+        term = HIGHS_STATUS.get(self.h.getModelStatus(), Termination.ERROR)
+        info = self.h.getInfo()
+        self.iterations += int(info.simplex_iteration_count)
+        sol = self.h.getSolution()
+        return (
+            term,
+            float(info.objective_function_value),
+            np.asarray(sol.col_value, dtype=float),
+            np.asarray(sol.row_dual, dtype=float),
+        )
+
+    @property
+    def version(self) -> str:
+        """HiGHS version string."""
+        return self.h.version()

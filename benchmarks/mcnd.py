@@ -4,7 +4,7 @@
                               [--out benchmarks/results/mcnd] [--from-csv A.csv --from-csv B.csv]
 
 Every (instance, model) pair runs in its own process (allocator.research.bench). The report compares the
-optimum found with the reference values of shared/benchmarks/mcnd/README.md, gives status and gap
+optimum found with the reference values of benchmarks/data/mcnd/README.md, gives status and gap
 for the instances without a reference, the shifted geometric means per model, and the speed-up of
 every model over plain arc-strong on the instances that take arc-strong more than 10 s, both in
 time to optimality and in time to reach arc-strong's final result (its plan and its bound at the
@@ -36,7 +36,7 @@ from allocator.research.bench import (
 from allocator.solve import solver_version
 
 REPO = Path(__file__).resolve().parents[1]
-C_SET = REPO.parent / "shared" / "benchmarks" / "mcnd" / "C"
+C_SET = REPO / "benchmarks" / "data" / "mcnd" / "C"
 RESULTS = REPO / "benchmarks" / "results"
 NOTES = "\n## Notes"  # from this heading on, mcnd.md is hand-written and survives a re-run
 
@@ -58,7 +58,7 @@ def report(rows: list[dict], time_limit: float, plot_stem: Path) -> str:
         "",
         f"HiGHS {solver_version()}, time limit {time_limit:g} s per run, each (instance, model) in "
         "its own process on this project's 2-vCPU machine (`benchmarks/mcnd.py`). Reference values: "
-        "`shared/benchmarks/mcnd/README.md` (c33 from or-tools; the others HiGHS-proven optima "
+        "`benchmarks/data/mcnd/README.md` (c33 from or-tools; the others HiGHS-proven optima "
         "from an independent script). Time = read + preprocess + build + solve + extract.",
         "",
         "| instance | reference | "

@@ -14,7 +14,7 @@ from allocator.instance.validate import read_instance
 from allocator.pipeline import RunOptions, run
 from allocator.results.check import check_plan
 
-MCND = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "mcnd"
+MCND = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "mcnd"
 
 
 def _dow(name: str) -> Path:

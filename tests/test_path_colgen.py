@@ -20,7 +20,7 @@ from allocator.preprocess import preprocess
 from allocator.results.check import check_plan
 from allocator.solve import SolveOptions
 
-MCND = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "mcnd"
+MCND = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "mcnd"
 
 
 def solve(inst, **opts):

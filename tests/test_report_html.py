@@ -1,6 +1,6 @@
 """The HTML report, rendered in real headless Chromium (Debian's ``chromium``, driven by playwright).
 
-The tests fail, never skip, when Chromium is missing: ``.ci/run`` installs it. Screenshots go to the
+The tests fail, never skip, when Chromium is missing: ``make test`` installs it. Screenshots go to the
 test's tmp_path and to ``out/test-artifacts/`` (gitignored) for a person to look at.
 """
 
@@ -46,7 +46,7 @@ def chromium() -> str:
             return found
     if Path("/usr/bin/chromium").exists():
         return "/usr/bin/chromium"
-    pytest.fail("Chromium is missing: `apt-get install chromium` (.ci/run installs it)")
+    pytest.fail("Chromium is missing: `apt-get install chromium` (make test installs it)")
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ TAG = "MULTIGEN.DAT:"
 
 REFERENCE_OPTIMA: dict[str, float] = {
     # c33: or-tools network_design_ilph_test.cc (known optimum); the rest were proven optimal by
-    # HiGHS on the strong formulation (shared/benchmarks/mcnd/README.md), not published values.
+    # HiGHS on the strong formulation (benchmarks/data/mcnd/README.md), not published values.
     "c33": 423848.0,
     "c35": 371475.0,
     "c36": 643036.0,
@@ -42,7 +42,7 @@ REFERENCE_OPTIMA: dict[str, float] = {
     "r01.1": 74079.0,
     "r04.7": 68291.67,
 }
-"""Reference optima from shared/benchmarks/mcnd/README.md (r04.7 is rounded to 2 decimals there)."""
+"""Reference optima from benchmarks/data/mcnd/README.md (r04.7 is rounded to 2 decimals there)."""
 
 REFERENCE_INFEASIBLE = frozenset(
     f"r0{i}.{j}" for i in (1, 2, 3) for j in (7, 8, 9)

@@ -422,3 +422,99 @@ def test_run_labels_and_corridor_folding() -> None:
     assert main_corridor("northern+local+instc") == "northern+instc"
     assert main_corridor("local") == "local"
     assert main_corridor(float("nan")) == "(none)"
+
+
+# ---------------------------------------------------------------- hostile names, templates
+
+HOSTILE = '<script>alert(1)</script>"onmouseover='
+
+
+def test_hostile_names_are_escaped_everywhere(browser: object, tmp_path: Path) -> None:
+    # node id and name, leg id, lot id, the instance (scenario) name and the run names carry
+    # markup; 25 TEU over a 10 TEU leg leave 15 TEU of the hostile lot unserved
+    h = HOSTILE
+    inst = build(
+        settings={"name": "S" + h},
+        nodes=[node("A" + h, name="N" + h), node("B")],
+        legs=[leg("AB" + h, "A" + h, "B", 100, capacity_teu=10)],
+        classes=FREE_TIME,
+        cargo=[lot("L" + h, "A" + h, "B", 25)],
+    )
+    from allocator.pipeline import RunOptions, run_or_raise
+
+    res = run_or_raise(inst, RunOptions())
+    assert res.plan is not None
+    assert not res.plan.bottlenecks.empty  # priced: the bottleneck and corridor-price tables
+    unpriced = dataclasses.replace(
+        res.plan, bottlenecks=pd.DataFrame(), corridor_prices=pd.DataFrame()
+    )
+    one = write_html_report(tmp_path / "one.html", {"R" + h: res.plan}, {"R" + h: inst})
+    two = write_html_report(  # the second run without prices nor instance: binding table, no map
+        tmp_path / "two.html", {"R" + h: res.plan, "Q" + h: unpriced}, {"R" + h: inst}
+    )
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    for html in (one, two):  # rendered with StrictUndefined: every template name was defined
+        source = html.read_text(encoding="utf-8")
+        assert "<script" not in source
+        assert '"onmouseover=' not in source
+        assert source.count("alert(1)") == source.count(escaped) > 0
+        before = re.findall(r"(&quot;|&#34;|.)onmouseover=", source)
+        assert before
+        assert set(before) <= {"&quot;", "&#34;"}  # report.map's html.escape, or the engine
+
+        loaded = open_page(browser, html)
+        page = loaded.page
+        loaded.assert_clean(html)
+        # no script element and no event-handler attribute: nothing from the names runs
+        assert page.evaluate("() => document.querySelectorAll('script').length") == 0
+        assert not page.evaluate(
+            "() => [...document.querySelectorAll('*')].some("
+            "e => [...e.attributes].some(a => a.name.startsWith('on')))"
+        )
+        # the names read back as plain text where the report shows them
+        assert text(page, "table.unserved tbody td:nth-child(1)") == "L" + h
+        assert text(page, "table.unserved tbody td:nth-child(2)") == f"A{h} → B"
+        assert text(page, "table.bottlenecks tbody td:nth-child(2)") == "AB" + h
+        folded = page.locator("table.corridor-prices").text_content()  # in a closed <details>
+        assert f"A{h} → B" in folded
+        assert page.locator("#r0-map path.leg.used").get_attribute("data-leg") == "AB" + h
+        assert f"N{h}" in page.locator("#r0-map").text_content()  # type: ignore[attr-defined]
+        page.close()
+    loaded = open_page(browser, one)
+    assert text(loaded.page, "h1") == "Plan S" + h
+    assert loaded.page.title() == "Plan S" + h  # type: ignore[attr-defined]
+    assert "R" + h in text(loaded.page, "p.sub")
+    loaded.page.close()
+    loaded = open_page(browser, two)
+    page = loaded.page
+    assert page.locator("nav a").all_inner_texts() == ["R" + h, "Q" + h]  # type: ignore[attr-defined]
+    heads = page.locator("table.comparison thead th").all_inner_texts()  # type: ignore[attr-defined]
+    assert heads == ["metric", "R" + h, "Q" + h]
+    assert text(page, "#r1 > h2") == "Q" + h
+    assert text(page, "#r1 table.binding tbody td:nth-child(2)") == "AB" + h
+    assert "No map" in text(page, "#r1 section.network")
+    page.close()
+
+
+def test_templates_escape_and_reject_undefined_names() -> None:
+    import jinja2
+
+    from allocator.report.html import environment
+
+    env = environment()
+    template = env.from_string("<b>{{ run.name }}</b>")
+    assert template.render(run={"name": HOSTILE}) == (
+        "<b>&lt;script&gt;alert(1)&lt;/script&gt;&#34;onmouseover=</b>"
+    )
+    with pytest.raises(jinja2.UndefinedError):
+        template.render(run={})
+    with pytest.raises(jinja2.UndefinedError):
+        env.get_template("report.html.j2").render()
+
+
+def test_runs_are_named_as_in_compare() -> None:
+    from allocator.analysis.compare import run_names
+
+    assert run_labels is run_names
+    assert run_names(["out/x", "out/x"]) == ["x", "x (2)"]
+    assert run_names(["out/a/x", "out/a/x", "out/b/x"]) == ["a/x", "a/x (2)", "b/x"]

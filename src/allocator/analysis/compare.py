@@ -147,15 +147,22 @@ def side_by_side(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
-    """Short unique names for run folders: the folder name, with parents where names repeat."""
-    parts = [Path(p).resolve().parts for p in paths]
-    depth = 1
-    while depth < max(len(p) for p in parts):
-        names = ["/".join(p[-depth:]) for p in parts]
-        if len(set(names)) == len(names):
-            return names
-        depth += 1
-    return [str(Path(p)) for p in paths]
+    """Short unique names for run folders: the folder name, with parents where names repeat; a
+    folder given more than once is numbered ("x", "x (2)")."""
+    parts = [Path(p).resolve().parts[1:] or (str(p),) for p in paths]
+    distinct = set(parts)
+    depth = next(
+        d
+        for d in range(1, max(len(p) for p in parts) + 1)
+        if len({p[-d:] for p in distinct}) == len(distinct)
+    )
+    seen: dict[str, int] = {}
+    names = []
+    for p in parts:
+        name = "/".join(p[-depth:])
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return names
 
 
 def format_value(value: float, metric: str) -> str:

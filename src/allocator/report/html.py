@@ -1,21 +1,27 @@
 """One self-contained HTML report of one plan, or of several side by side.
 
 The page has no external URLs at all: inline CSS, system font stacks, inline SVG for the map (over
-the packaged Natural Earth outline, see ``allocator/data/``) and the charts, and no JavaScript.
-Every text taken from the plan or the instance goes through ``html.escape``.
+the packaged Natural Earth outline, see ``allocator/report/outline/``) and the charts, and no
+JavaScript. The markup lives in Jinja2 templates (``report/templates/``, the CSS inlined from
+``report.css``); this module builds only the context of formatted text, which the engine escapes.
+The one exception is the SVG drawn by ``report.map``, passed through ``trusted_svg``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from html import escape
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 
+import jinja2
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
+from allocator.analysis.compare import run_names
 from allocator.instance.io import atomic_path
 from allocator.instance.model import Instance
 from allocator.report.map import detail_window, legend, outline_defs, render_map
@@ -40,65 +46,26 @@ COMPONENTS = {
     "penalty": "penalty for unserved TEU",
 }
 
-CSS = """
-:root{--ink:#1f2933;--muted:#616e7c;--line:#d9dee4;--soft:#f5f7fa;--accent:#2f5d8c}
-*{box-sizing:border-box}
-body{margin:0;background:#eef1f4;color:var(--ink);
-font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",
-"Liberation Sans",sans-serif}
-main{max-width:1180px;margin:0 auto;padding:24px 20px 48px}
-h1{font-size:24px;margin:0 0 4px}
-h2{font-size:18px;margin:0 0 10px}
-h3{font-size:15px;margin:18px 0 8px}
-.sub{color:var(--muted);margin:0 0 18px}
-section,.card{background:#fff;border:1px solid var(--line);border-radius:8px}
-section{padding:16px 18px;margin:16px 0}
-section.run{background:transparent;border:0;padding:0;margin:32px 0 0}
-section.run>h2{font-size:20px;border-bottom:2px solid var(--accent);padding-bottom:4px}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px;margin:8px 0 4px}
-.card{padding:10px 12px}
-.card .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.card .v{font-size:20px;font-weight:600;font-variant-numeric:tabular-nums;white-space:nowrap}
-.card .u{color:var(--muted);font-size:12px}
-.meta{display:flex;flex-wrap:wrap;gap:6px 18px;color:var(--muted);font-size:13px;margin-top:8px}
-.meta b{color:var(--ink);font-weight:600}
-.note{color:var(--muted);font-size:13px;margin:6px 0}
-.warn{background:#fff7e6;border:1px solid #f0d39a;border-radius:6px;padding:8px 10px;font-size:13px}
-table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:13px}
-th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-th{background:var(--soft);font-weight:600;white-space:nowrap}
-td.n,th.n{text-align:right;white-space:nowrap}
-tfoot td{font-weight:600;border-top:2px solid #b8c0ca;border-bottom:0}
-tbody tr:hover{background:#fafbfc}
-.delta{display:block;color:var(--muted);font-size:11px}
-.scroll{overflow-x:auto}
-svg.map{width:100%;height:auto;display:block;border:1px solid var(--line);border-radius:6px}
-svg.map .sea{fill:#e8f0f7}
-svg.map .land{fill:#fbfaf7;stroke:#c8c3b8;stroke-width:.7}
-svg.map .host{fill:#f1ece0;stroke:#b9b1a2;stroke-width:.8}
-svg.map .leg{fill:none;stroke-linecap:round;stroke-linejoin:round}
-svg.map .leg.unused{stroke:#b4bac2;stroke-width:1;stroke-dasharray:3 3;opacity:.75}
-svg.map .leg.used{opacity:.92}
-svg.map .leg:hover{opacity:1;filter:drop-shadow(0 0 2px #000)}
-svg.map .border rect{stroke:#fff;stroke-width:1.4}
-svg.map .frame{fill:none;stroke:#2f5d8c;stroke-width:1.2;stroke-dasharray:6 4}
-svg.map .node{fill:#fff;stroke:#4a5561;stroke-width:1.1}
-svg.map .node.used{fill:#1f2933;stroke:#fff;stroke-width:1.2}
-svg.map text{font-size:12px;fill:#1f2933;paint-order:stroke;stroke:#fff;stroke-width:3.2px;
-stroke-linejoin:round}
-.legend{display:flex;flex-wrap:wrap;gap:4px 16px;margin:8px 0 0;font-size:12px;color:var(--muted)}
-.legend span{display:inline-flex;align-items:center;gap:5px}
-svg.chart{width:100%;height:auto;display:block}
-svg.chart text{font-size:12px;fill:#1f2933}
-svg.chart .axis{fill:var(--muted)}
-svg.chart .grid{stroke:#e4e7eb}
-nav ul{margin:6px 0 0;padding-left:18px}
-details{margin-top:12px}
-summary{cursor:pointer;color:var(--accent);font-size:13px}
-details table{margin-top:8px}
-footer{color:var(--muted);font-size:12px;margin-top:28px}
-@media print{body{background:#fff}section{break-inside:avoid}}
-"""
+# the CLI names report runs with the same function as ``allocator compare``
+run_labels = run_names
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The template engine: package templates, every value escaped, undefined names an error."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("allocator.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def trusted_svg(markup: str) -> Markup:
+    """SVG (and the map legend) drawn by ``report.map``, which escapes every text it writes: the
+    only markup the page takes from Python without escaping."""
+    return Markup(markup)
 
 
 # ---------------------------------------------------------------- formatting
@@ -113,7 +80,7 @@ def num(v: Any, decimals: int = 0) -> str:
     if v is None or (_isnum(v) and not math.isfinite(float(v))):
         return "–"
     if not _isnum(v):
-        return escape(str(v))
+        return str(v)
     return f"{float(v):,.{decimals}f}"
 
 
@@ -123,7 +90,7 @@ def pct(v: Any) -> str:
 
 
 def auto(v: Any) -> str:
-    """Any cell: numbers by magnitude, booleans as yes/no, text escaped."""
+    """Any cell: numbers by magnitude, booleans as yes/no, missing as '–'."""
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return "–"
     if isinstance(v, bool | np.bool_):
@@ -135,34 +102,85 @@ def auto(v: Any) -> str:
         if abs(x) >= 10:
             return f"{x:,.1f}"
         return f"{x:.3g}"
-    return escape(str(v))
+    return str(v)
 
 
 def _text(v: Any, missing: str = "") -> str:
-    return missing if v is None or (isinstance(v, float) and math.isnan(v)) else escape(str(v))
+    return missing if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
 
 
-def table(
-    head: Sequence[tuple[str, bool]],
-    rows: Sequence[Sequence[str]],
-    cls: str,
-    foot: Sequence[str] | None = None,
-) -> str:
-    """An HTML table from (header, numeric) columns and already escaped cells."""
-    align = [' class="n"' if numeric else "" for _, numeric in head]
-    out = [f'<div class="scroll"><table class="{cls}"><thead><tr>']
-    out += [f"<th{a}>{escape(h)}</th>" for (h, _), a in zip(head, align, strict=True)]
-    out.append("</tr></thead><tbody>")
-    for row in rows:
-        out.append(
-            "<tr>" + "".join(f"<td{a}>{c}</td>" for c, a in zip(row, align, strict=True)) + "</tr>"
-        )
-    out.append("</tbody>")
-    if foot is not None:
-        cells = "".join(f"<td{a}>{c}</td>" for c, a in zip(foot, align, strict=True))
-        out.append(f"<tfoot><tr>{cells}</tr></tfoot>")
-    out.append("</table></div>")
-    return "".join(out)
+# ---------------------------------------------------------------- the template context
+
+
+class Delta(NamedTuple):
+    """A side-by-side cell: the value and, in small print, its difference to the first run."""
+
+    value: str
+    change: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table: (header, numeric) columns, rows of text cells and an optional total row."""
+
+    cls: str
+    columns: Sequence[tuple[str, bool]]
+    rows: Sequence[Sequence[str | Delta]]
+    foot: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class MapView:
+    """The network map, its legend and, for spread-out networks, a detail map."""
+
+    overview: Markup
+    legend: Markup
+    detail: Markup | None
+
+
+class Bar(NamedTuple):
+    """A bar of the corridor chart: its length relative to the longest, its figure, and after the
+    figure the corridor's share of the TEU (TEU panel only)."""
+
+    length: float
+    value: str
+    extra: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """TEU and route cost per corridor, largest first: (corridor, colour) and two bar panels,
+    each (name, unit, one bar per corridor)."""
+
+    corridors: Sequence[tuple[str, str]]
+    panels: Sequence[tuple[str, str, Sequence[Bar]]]
+
+
+@dataclass(frozen=True)
+class Prices:
+    """The bottleneck section: binding capacities with their prices, or without them when the run
+    computed none, and the corridor prices."""
+
+    computed: bool
+    table: Table | None  # None: nothing binding
+    corridor_prices: Table | None
+    corridor_routes: str
+
+
+@dataclass(frozen=True)
+class PlanView:
+    """Everything the sections of one plan show."""
+
+    uid: str
+    currency: str
+    cards: Sequence[tuple[str, str, str]]  # (figure, value, unit or remark)
+    meta: Sequence[tuple[str, str]]
+    map: MapView | None  # None: the run has no instance
+    chart: Chart | None  # None: no cargo moved
+    prices: Prices
+    unserved: Table | None  # None: every lot served
+    costs: Table | None  # None: no cost
+    objective: str  # "" when the plan has no finite objective
 
 
 # ---------------------------------------------------------------- plan views
@@ -194,73 +212,41 @@ def _colour(corridor: str, i: int) -> str:
     return CORRIDOR_COLOURS.get(corridor, OTHER_COLOURS[i % len(OTHER_COLOURS)])
 
 
-def corridor_chart(split: pd.DataFrame, currency: str) -> str:
-    """Two horizontal bar panels (TEU, route cost) sharing the corridor labels."""
+def corridor_chart(split: pd.DataFrame, currency: str) -> Chart | None:
+    """TEU and route cost of each corridor (``corridor_table``); None when no cargo moved."""
     if split.empty:
-        return '<p class="note">No cargo was moved.</p>'
-    row_h, top, label_w, panel_w, gap = 28, 30, 200, 330, 60
-    width = label_w + 2 * panel_w + gap + 20
-    height = top + row_h * len(split) + 8
-    panels = (
-        ("teu", "TEU moved", lambda v: f"{v:,.0f}"),
-        (
-            "cost",
-            f"route cost ({currency})",
-            lambda v: f"{v / 1e6:,.2f} M" if v >= 1e5 else f"{v:,.0f}",
-        ),
+        return None
+
+    def bars(values: pd.Series, texts: list[str], extras: list[str]) -> list[Bar]:
+        longest = float(values.max()) or 1.0
+        return [
+            Bar(float(v) / longest, t, e) for v, t, e in zip(values, texts, extras, strict=True)
+        ]
+
+    teu, cost = split["teu"].astype(float), split["cost"].astype(float)
+    teu_bars = bars(teu, [f"{v:,.0f}" for v in teu], [f" ({s:.0%})" for s in split["share"]])
+    money = [f"{v / 1e6:,.2f} M" if v >= 1e5 else f"{v:,.0f}" for v in cost]
+    cost_bars = bars(cost, money, [""] * len(cost))
+    return Chart(
+        corridors=[(str(c), _colour(str(c), i)) for i, c in enumerate(split["corridor"])],
+        panels=[("TEU moved", "", teu_bars), ("route cost", f" ({currency})", cost_bars)],
     )
-    out = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        'aria-label="TEU and cost by corridor">'
-    ]
-    for p, (col, title, fmt) in enumerate(panels):
-        x0 = label_w + p * (panel_w + gap)
-        vmax = float(split[col].max()) or 1.0
-        out.append(f'<text x="{x0}" y="16" font-weight="600">{escape(title)}</text>')
-        out.append(f'<line class="grid" x1="{x0}" y1="{top - 6}" x2="{x0}" y2="{height - 4}"/>')
-        for i, row in enumerate(split.itertuples(index=False)):
-            y = top + i * row_h
-            v = float(getattr(row, col))
-            w = max(1.0, (panel_w - 70) * v / vmax)
-            extra = f" ({row.share:.0%})" if col == "teu" else ""
-            out.append(
-                f'<rect class="bar" x="{x0}" y="{y}" width="{w:.1f}" height="{row_h - 9}" rx="2" '
-                f'fill="{_colour(str(row.corridor), i)}"><title>{escape(str(row.corridor))}: '
-                f"{escape(fmt(v))} {escape(title.split(' (')[0])}{extra}</title></rect>"
-            )
-            out.append(
-                f'<text x="{x0 + w + 6:.1f}" y="{y + row_h / 2}" class="axis">{escape(fmt(v))}{extra}</text>'
-            )
-    for i, row in enumerate(split.itertuples(index=False)):
-        mid = top + i * row_h + row_h / 2
-        out.append(
-            f'<text x="{label_w - 10}" y="{mid}" text-anchor="end">{escape(str(row.corridor))}</text>'
-        )
-    out.append("</svg>")
-    return "".join(out)
 
 
-def headline_cards(plan: Plan) -> str:
-    """The numbers a planner reads first."""
+def headline(plan: Plan) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """The numbers a planner reads first, and the run's particulars below them."""
     s = plan.info()
-    cur = escape(str(s.get("currency", "")))
     total = float(s.get("teu_total", math.nan))
     moved = float(s.get("teu_moved", math.nan))
     unserved = float(s.get("teu_unserved", math.nan))
-    share = f"{moved / total:.1%} of {num(total)} TEU" if total > 0 else ""
     cards = [
-        ("total cost", num(s.get("objective")), cur),
-        ("TEU moved", num(moved), share),
+        ("total cost", num(s.get("objective")), str(s.get("currency", ""))),
+        ("TEU moved", num(moved), f"{moved / total:.1%} of {num(total)} TEU" if total > 0 else ""),
         ("TEU unserved", num(unserved), f"{unserved / total:.1%}" if total > 0 else ""),
         ("CO2", num(s.get("co2_t"), 1), "t"),
         ("average transit", num(s.get("avg_days"), 1), "days (TEU-weighted)"),
         ("status", _text(s.get("status")), f"gap {auto(s.get('gap'))}"),
     ]
-    body = "".join(
-        f'<div class="card" data-key="{escape(k)}"><div class="k">{escape(k)}</div>'
-        f'<div class="v">{v}</div><div class="u">{u}</div></div>'
-        for k, v, u in cards
-    )
     meta = [
         ("instance", _text(s.get("instance"))),
         ("period", _text(s.get("period"))),
@@ -269,105 +255,90 @@ def headline_cards(plan: Plan) -> str:
         ("solve time", f"{num(s.get('total_s'), 2)} s"),
         ("routes over due days", auto(s.get("late_routes"))),
     ]
-    meta_html = "".join(f"<span>{escape(k)} <b>{v}</b></span>" for k, v in meta)
-    return f'<div class="cards">{body}</div><div class="meta">{meta_html}</div>'
+    return cards, meta
 
 
-def bottleneck_section(plan: Plan, currency: str) -> str:
-    """Binding capacities with their prices (Plan.bottlenecks), or a note when not computed."""
-    cur = escape(currency)
+def prices(plan: Plan, currency: str) -> Prices:
+    """Binding capacities with their prices (Plan.bottlenecks); without prices, the capacities used
+    to at least 99.9 % (from the plan's utilisation alone)."""
     b = plan.bottlenecks
-    out = ["<h2>Bottlenecks and their prices</h2>"]
-    note = (
-        f'<p class="note">Price: how much the optimal cost would fall per extra TEU of capacity '
-        f"({cur} per TEU per period). Prices are the duals of the linear programme solved with the "
-        "integer decisions (services, opened legs) fixed at their optimal values; shadow prices are "
-        "not defined on the MILP itself.</p>"
-    )
-    if "price_per_teu" in b.columns and b.empty:  # computed, nothing binding
-        out.append(note)
-        out.append('<p class="note">No capacity is binding: every price is zero.</p>')
-        return "".join(out) + corridor_prices_details(plan, currency)
-    if b.empty or "price_per_teu" not in b.columns:
-        out.append(
-            '<p class="warn">Prices were not computed for this plan. The capacities below are used '
-            "to at least 99.9 % (from the plan's utilisation alone, without prices).</p>"
+    computed = "price_per_teu" in b.columns
+    table = None
+    if computed and not b.empty:
+        table = Table(
+            "bottlenecks",
+            [
+                ("kind", False),
+                ("id", False),
+                ("corridor", False),
+                ("load TEU", True),
+                ("capacity TEU", True),
+                ("utilisation", True),
+                (f"price {currency}/TEU", True),
+            ],
+            [
+                [
+                    str(r.kind),
+                    str(r.id),
+                    _text(r.corridor, "–"),
+                    num(r.load_teu),
+                    num(r.capacity_teu),
+                    pct(r.utilisation),
+                    num(r.price_per_teu, 2),
+                ]
+                for r in b.itertuples(index=False)
+            ],
         )
+    elif not computed:
         binding = binding_capacities(plan)
-        if binding.empty:
-            out.append('<p class="note">No capacity is binding.</p>')
-        else:
-            rows = [
-                [escape(str(r.kind)), escape(str(r.id)), num(r.load_teu), pct(r.utilisation)]
-                for r in binding.itertuples(index=False)
-            ]
-            head = [("kind", False), ("id", False), ("load TEU", True), ("utilisation", True)]
-            out.append(table(head, rows, "binding"))
-        return "".join(out)
-    out.append(note)
-    rows = [
-        [
-            escape(str(r.kind)),
-            escape(str(r.id)),
-            _text(r.corridor, "–"),
-            num(r.load_teu),
-            num(r.capacity_teu),
-            pct(r.utilisation),
-            num(r.price_per_teu, 2),
-        ]
-        for r in b.itertuples(index=False)
-    ]
-    head = [
-        ("kind", False),
-        ("id", False),
-        ("corridor", False),
-        ("load TEU", True),
-        ("capacity TEU", True),
-        ("utilisation", True),
-        (f"price {currency}/TEU", True),
-    ]
-    out.append(table(head, rows, "bottlenecks"))
-    return "".join(out) + corridor_prices_details(plan, currency)
+        if not binding.empty:
+            table = Table(
+                "binding",
+                [("kind", False), ("id", False), ("load TEU", True), ("utilisation", True)],
+                [
+                    [str(r.kind), str(r.id), num(r.load_teu), pct(r.utilisation)]
+                    for r in binding.itertuples(index=False)
+                ],
+            )
+    routes = corridor_prices(plan, currency) if computed else None
+    return Prices(computed, table, routes, num(len(routes.rows)) if routes else "")
 
 
-def corridor_prices_details(plan: Plan, currency: str) -> str:
-    """Plan.corridor_prices in a folded block: cost and reduced cost of every corridor route."""
+def corridor_prices(plan: Plan, currency: str) -> Table | None:
+    """Plan.corridor_prices: cost and reduced cost of every corridor route; None when absent."""
     c = plan.corridor_prices
     if c.empty or "reduced_cost_per_teu" not in c.columns:
-        return ""
-    rows = [
+        return None
+    return Table(
+        "corridor-prices",
         [
-            _text(r["class"]),
-            f"{_text(r['origin'])} → {_text(r['destination'])}",
-            _text(r["corridor"], "–"),
-            num(r["cost_per_teu"], 2),
-            num(r["reduced_cost_per_teu"], 2),
-            auto(bool(r["used"]) if pd.notna(r["used"]) else None),
-        ]
-        for r in c.to_dict("records")
-    ]
-    head = [
-        ("class", False),
-        ("from → to", False),
-        ("corridor", False),
-        (f"cost {currency}/TEU", True),
-        (f"reduced cost {currency}/TEU", True),
-        ("used", False),
-    ]
-    return (
-        f"<details><summary>Corridor prices: {len(c):,} routes by class and corridor "
-        "(reduced cost: how much cheaper a corridor would have to be before the plan uses it; "
-        "0 for corridors used)</summary>" + table(head, rows, "corridor-prices") + "</details>"
+            ("class", False),
+            ("from → to", False),
+            ("corridor", False),
+            (f"cost {currency}/TEU", True),
+            (f"reduced cost {currency}/TEU", True),
+            ("used", False),
+        ],
+        [
+            [
+                _text(r["class"]),
+                f"{_text(r['origin'])} → {_text(r['destination'])}",
+                _text(r["corridor"], "–"),
+                num(r["cost_per_teu"], 2),
+                num(r["reduced_cost_per_teu"], 2),
+                auto(bool(r["used"]) if pd.notna(r["used"]) else None),
+            ]
+            for r in c.to_dict("records")
+        ],
     )
 
 
-def unserved_section(plan: Plan, currency: str) -> str:
-    """Unserved lots with the engine's reasons (and the why-not detail when present)."""
+def unserved_table(plan: Plan, currency: str) -> Table | None:
+    """Unserved lots with the engine's reasons (and the why-not detail when present); None when
+    every lot is served."""
     u = plan.unserved
-    out = ["<h2>Unserved lots</h2>"]
     if u.empty:
-        out.append('<p class="note">Every lot is served in full.</p>')
-        return "".join(out)
+        return None
     has_detail = (
         "detail" in u.columns and u["detail"].fillna("").astype(str).str.strip().ne("").any()
     )
@@ -380,14 +351,12 @@ def unserved_section(plan: Plan, currency: str) -> str:
         (f"penalty {currency}", True),
         ("reason", False),
     ]
-    if has_detail:
-        head.append(("why not", False))
     rows = []
     for r in u.to_dict("records"):
         row = [
-            escape(str(r["lot"])),
-            f"{escape(str(r['origin']))} → {escape(str(r['destination']))}",
-            escape(str(r["class"])),
+            str(r["lot"]),
+            f"{r['origin']} → {r['destination']}",
+            str(r["class"]),
             num(r["teu"], 1),
             num(r["lot_teu"]),
             num(r["penalty"]),
@@ -396,28 +365,20 @@ def unserved_section(plan: Plan, currency: str) -> str:
         if has_detail:
             row.append(_text(r.get("detail")))
         rows.append(row)
-    foot = [
-        "total",
-        "",
-        "",
-        num(u["teu"].sum(), 1),
-        num(u["lot_teu"].sum()),
-        num(u["penalty"].sum()),
-        "",
-    ]
+    foot = ["total", "", "", num(u["teu"].sum(), 1), num(u["lot_teu"].sum())]
+    foot += [num(u["penalty"].sum()), ""]
     if has_detail:
+        head.append(("why not", False))
         foot.append("")
-    out.append(table(head, rows, "unserved", foot))
-    return "".join(out)
+    return Table("unserved", head, rows, foot)
 
 
-def cost_section(plan: Plan, currency: str) -> str:
-    """Cost by component (rows) and corridor (columns); the total is the objective."""
+def cost_table(plan: Plan) -> Table | None:
+    """Cost by component (rows) and corridor (columns); the total is the objective. None when the
+    plan has no cost."""
     c = plan.costs
-    out = [f"<h2>Cost breakdown ({escape(currency)})</h2>"]
     if c.empty:
-        out.append('<p class="note">No cost.</p>')
-        return "".join(out)
+        return None
     pivot = c.pivot_table(
         index="component", columns="corridor", values="cost", aggfunc="sum", fill_value=0.0
     )
@@ -432,60 +393,48 @@ def cost_section(plan: Plan, currency: str) -> str:
     head = (
         [("component", False)] + [(str(k), True) for k in cols] + [("total", True), ("share", True)]
     )
-    rows = []
-    for comp, row in pivot.iterrows():
-        rows.append(
-            [escape(COMPONENTS.get(str(comp), str(comp)))]
-            + [num(v) if abs(v) > 1e-9 else "" for v in row]
-            + [num(row.sum()), f"{row.sum() / total:.1%}" if total else "–"]
-        )
+    rows = [
+        [COMPONENTS.get(str(comp), str(comp))]
+        + [num(v) if abs(v) > 1e-9 else "" for v in row]
+        + [num(row.sum()), f"{row.sum() / total:.1%}" if total else "–"]
+        for comp, row in pivot.iterrows()
+    ]
     foot = ["total"] + [num(pivot[k].sum()) for k in cols] + [num(total), "100.0%"]
-    out.append(table(head, rows, "costs", foot))
-    objective = plan.info().get("objective")
-    if _isnum(objective) and math.isfinite(float(objective)):
-        out.append(
-            f'<p class="note">The components add up to the objective ({num(objective)} {escape(currency)}).</p>'
-        )
-    return "".join(out)
+    return Table("costs", head, rows, foot)
 
 
-def plan_sections(plan: Plan, inst: Instance | None, uid: str) -> str:
-    """Every section of one plan's report."""
-    s = plan.info()
-    cur = str(s.get("currency", ""))
-    out = [f'<section class="headline">{headline_cards(plan)}</section>']
-    out.append('<section class="network"><h2>Network</h2>')
-    if inst is None:
-        out.append(
-            '<p class="warn">No map: this run has no instance (instance.json is missing from the '
-            "plan folder; pass --instance).</p>"
-        )
-    else:
-        flow = plan.legs["flow_teu"].to_numpy(dtype=float) if not plan.legs.empty else np.zeros(0)
-        window = detail_window(inst)
-        out.append(render_map(plan.legs, plan.borders, inst, uid, frame=window))
-        out.append(legend(float(flow.max()) if flow.size and flow.max() > 0 else 1.0))
-        out.append(
-            '<p class="note">Width proportional to TEU, colour by utilisation of the leg\'s capacity. '
-            "Sea legs are drawn along approximate sea lanes; hover a leg, border or node for its "
-            "figures. Map outline: Natural Earth (public domain).</p>"
-        )
-        if window is not None:
-            out.append("<h3>Detail: the densest part of the network</h3>")
-            out.append(render_map(plan.legs, plan.borders, inst, uid, window=window))
-    out.append("</section>")
-    split = corridor_table(plan)
-    out.append(
-        '<section class="corridors"><h2>Corridor split</h2>'
-        + corridor_chart(split, cur)
-        + '<p class="note">Route cost: freight, border, handling, time value and CO2 of the routes; '
-        "services, fixed costs and penalties are in the cost breakdown. Local feeder legs are "
-        "counted with the corridor they feed.</p></section>"
+def map_view(plan: Plan, inst: Instance, uid: str) -> MapView:
+    """The map of the legs and borders, with a detail map of the densest part when it helps."""
+    flow = plan.legs["flow_teu"].to_numpy(dtype=float) if not plan.legs.empty else np.zeros(0)
+    window = detail_window(inst)
+    detail = None
+    if window is not None:
+        detail = trusted_svg(render_map(plan.legs, plan.borders, inst, uid, window=window))
+    return MapView(
+        overview=trusted_svg(render_map(plan.legs, plan.borders, inst, uid, frame=window)),
+        legend=trusted_svg(legend(float(flow.max()) if flow.size and flow.max() > 0 else 1.0)),
+        detail=detail,
     )
-    out.append(f'<section class="bottlenecks">{bottleneck_section(plan, cur)}</section>')
-    out.append(f'<section class="unserved">{unserved_section(plan, cur)}</section>')
-    out.append(f'<section class="costs">{cost_section(plan, cur)}</section>')
-    return "".join(out)
+
+
+def plan_view(plan: Plan, inst: Instance | None, uid: str) -> PlanView:
+    """Every section of one plan's report; ``uid`` prefixes the element ids of its maps."""
+    s = plan.info()
+    currency = str(s.get("currency", ""))
+    cards, meta = headline(plan)
+    objective = s.get("objective")
+    return PlanView(
+        uid=uid,
+        currency=currency,
+        cards=cards,
+        meta=meta,
+        map=map_view(plan, inst, uid) if inst is not None else None,
+        chart=corridor_chart(corridor_table(plan), currency),
+        prices=prices(plan, currency),
+        unserved=unserved_table(plan, currency),
+        costs=cost_table(plan),
+        objective=num(objective) if _isnum(objective) and math.isfinite(float(objective)) else "",
+    )
 
 
 # ---------------------------------------------------------------- several plans
@@ -520,15 +469,13 @@ def minimal_comparison(plans: Mapping[str, Plan]) -> pd.DataFrame:
     return frame
 
 
-def comparison_section(frame: pd.DataFrame) -> str:
+def comparison_table(frame: pd.DataFrame) -> Table:
     """The side-by-side table; numeric rows show the difference to the first run."""
-    names = [str(c) for c in frame.columns]
-    head = [("metric", False)] + [(n, True) for n in names]
-    rows = []
+    rows: list[list[str | Delta]] = []
     for metric, row in frame.iterrows():
         values = list(row)
         first = values[0] if values else None
-        cells = [escape(str(metric))]
+        cells: list[str | Delta] = [str(metric)]
         share = any(w in str(metric).lower() for w in ("utilisation", "share"))
         for i, v in enumerate(values):
             cell = f"{float(v):.1%}" if share and _isnum(v) and math.isfinite(float(v)) else auto(v)
@@ -542,32 +489,12 @@ def comparison_section(frame: pd.DataFrame) -> str:
                 d = float(v) - float(first)
                 if abs(d) > 1e-9:
                     size = f"{abs(d):.1%}" if share else auto(abs(d))
-                    cell += f'<span class="delta">{"+" if d > 0 else "−"}{size}</span>'
+                    cells.append(Delta(cell, f"{'+' if d > 0 else '−'}{size}"))
+                    continue
             cells.append(cell)
         rows.append(cells)
-    return (
-        '<section class="comparison" id="side-by-side"><h2>Side by side</h2>'
-        f'<p class="note">Small figures: difference to {escape(names[0]) if names else ""}.</p>'
-        + table(head, rows, "comparison")
-        + "</section>"
-    )
-
-
-def run_labels(paths: Sequence[str | Path]) -> list[str]:
-    """Short unique names of run folders: the folder name, with parents added where needed."""
-    parts = [Path(p).resolve().parts[1:] or (str(p),) for p in paths]
-    for depth in range(1, max(len(p) for p in parts) + 1):
-        names = ["/".join(p[-depth:]) for p in parts]
-        if len(set(names)) == len(names):
-            return names
-    # the same folder given twice: number the repeats
-    seen: dict[str, int] = {}
-    out = []
-    for p in parts:
-        name = p[-1]
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
-    return out
+    head = [("metric", False)] + [(str(c), True) for c in frame.columns]
+    return Table("comparison", head, rows)
 
 
 # ---------------------------------------------------------------- page
@@ -578,48 +505,40 @@ def render_html(
     instances: Mapping[str, Instance | None] | None = None,
     comparison: pd.DataFrame | None = None,
 ) -> str:
-    """The report page as one string."""
+    """The report page as one string; several plans get the side-by-side view first (from
+    ``comparison``, or headline figures when it is None)."""
     from allocator._version import __version__
 
     if not plans:
         raise ValueError("write_html_report needs at least one plan")
     instances = instances or {}
-    names = list(plans)
-    body = []
-    if len(plans) == 1:
-        s = plans[names[0]].info()
-        title = f"Plan {s.get('instance', names[0])}"
-        body.append(f"<h1>{escape(str(title))}</h1>")
-        body.append(
-            f'<p class="sub">{_text(s.get("period"))} · {escape(names[0])} · '
-            f"{_text(s.get('currency'))}</p>"
-        )
-        body.append(plan_sections(plans[names[0]], instances.get(names[0]), "r0"))
+    runs = [
+        (name, plan_view(plan, instances.get(name), f"r{i}"))
+        for i, (name, plan) in enumerate(plans.items())
+    ]
+    first = runs[0][0]
+    if len(runs) == 1:
+        s = plans[first].info()
+        title = f"Plan {s.get('instance', first)}"
+        subtitle = [_text(s.get("period")), first, _text(s.get("currency"))]
+        table, frame = None, None
     else:
-        title = f"Comparison of {len(plans)} runs"
-        body.append(f"<h1>{escape(title)}</h1>")
-        links = "".join(f'<li><a href="#r{i}">{escape(n)}</a></li>' for i, n in enumerate(names))
-        body.append(f'<nav class="sub">Runs:<ul>{links}</ul></nav>')
+        title = f"Comparison of {len(runs)} runs"
+        subtitle = []
         frame = comparison if comparison is not None else minimal_comparison(plans)
-        body.append(comparison_section(frame))
-        for i, name in enumerate(names):
-            body.append(
-                f'<section class="run" id="r{i}"><h2>{escape(name)}</h2>'
-                + plan_sections(plans[name], instances.get(name), f"r{i}")
-                + "</section>"
-            )
-    body.append(
-        f"<footer>Written by allocator {escape(__version__)}. One self-contained file: no "
-        "external resources.</footer>"
-    )
+        table = comparison_table(frame)
     return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{escape(str(title))}</title><style>{CSS}</style></head><body>"
-        + outline_defs()
-        + "<main>"
-        + "".join(body)
-        + "</main></body></html>\n"
+        environment()
+        .get_template("report.html.j2")
+        .render(
+            title=title,
+            subtitle=subtitle,
+            runs=runs,
+            comparison=table,
+            baseline=str(frame.columns[0]) if frame is not None and len(frame.columns) else "",
+            outline=trusted_svg(outline_defs()),
+            version=__version__,
+        )
     )
 
 

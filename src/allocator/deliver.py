@@ -160,9 +160,8 @@ def deliver(
                     f'allocator = "{__version__}"\nformat = "{fmt}"\n',
                     encoding="utf-8",
                 )
-    except OSError as exc:
-        where = exc.filename or target
-        raise OutputError(f"cannot write {where}: {exc.strerror or exc}") from None
+    except OSError as exc:  # a full disk, no permission, a parent that is a file
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
     return checked
 
 

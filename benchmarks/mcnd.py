@@ -21,6 +21,7 @@ import math
 from pathlib import Path
 
 from allocator.instance.dow import REFERENCE_OPTIMA
+from allocator.options import RunOptions
 from allocator.research.bench import (
     BenchOptions,
     by_problem,
@@ -33,7 +34,7 @@ from allocator.research.bench import (
     run_bench,
     shifted_geomean,
 )
-from allocator.solve import solver_version
+from allocator.solve import SolveOptions, solver_version
 
 REPO = Path(__file__).resolve().parents[1]
 C_SET = REPO / "benchmarks" / "data" / "mcnd" / "C"
@@ -181,7 +182,8 @@ def main() -> None:
             files = [f for f in files if f.stem in keep]
         models = [m.strip() for m in args.models.split(",")]
         seeds = tuple(int(x) for x in args.seeds.split(","))
-        opts = BenchOptions(time_limit_s=args.time_limit, threads=args.threads, seeds=seeds)
+        solve = SolveOptions(time_limit_s=args.time_limit, threads=args.threads or None)
+        opts = BenchOptions(run=RunOptions(solve=solve, prices=False), seeds=seeds)
         rows = run_bench(
             files,
             models,

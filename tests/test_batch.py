@@ -16,11 +16,14 @@ import pytest
 from allocator.batch import ledger
 from allocator.batch.runner import CRASH_ENV, BatchError, BatchOptions, discover, run_batch
 from allocator.cli import main
+from allocator.deliver import MARKER
 from allocator.instance.generate import generate_instance
 from allocator.instance.io import write_instance
 from allocator.instance.validate import read_instance
+from allocator.options import RollingOptions, RunOptions
 from allocator.results import RUN_INSTANCE, Plan, read_plan
 from allocator.results.check import check_plan
+from allocator.solve import SolveOptions
 
 N_INSTANCES = 6
 
@@ -53,7 +56,8 @@ def _assert_clean(out: Path) -> None:
         assert not p.name.startswith("."), f"temporary left behind: {p.name}"
         assert p.is_dir(), p
         files = {f.name for f in p.iterdir()}
-        assert files == {f"{t}.csv" for t in Plan.table_names()} | {"report.md", RUN_INSTANCE}, p
+        reports = {"report.md", "report.html", RUN_INSTANCE, MARKER}
+        assert files == {f"{t}.csv" for t in Plan.table_names()} | reports, p
 
 
 def test_discover_and_stems(tmp_path: Path, generated: Path) -> None:
@@ -70,11 +74,45 @@ def test_discover_and_stems(tmp_path: Path, generated: Path) -> None:
 
 
 def test_key_options_leave_out_execution_details() -> None:
-    a = BatchOptions(out=Path("a"), workers=1, threads=2, scheduler="dask")
+    two_threads = RunOptions(solve=SolveOptions(threads=2), prices=False)
+    a = BatchOptions(out=Path("a"), run=two_threads, workers=1, scheduler="dask")
     b = BatchOptions(out=Path("b"), workers=4)
     assert a.key_options() == b.key_options()
-    assert BatchOptions(out=Path("a"), time_limit_s=5).key_options() != b.key_options()
+    five_s = RunOptions(solve=SolveOptions(time_limit_s=5), prices=False)
+    assert BatchOptions(out=Path("a"), run=five_s).key_options() != b.key_options()
     assert "stability_weight" in BatchOptions(out=Path("a"), rolling=True).key_options()
+
+
+def test_key_options_resume_ledgers_written_with_flat_options() -> None:
+    """The resume key of a plain and of a rolling batch, exactly as ledgers hold it."""
+    plain = BatchOptions(out=Path("a"))
+    assert ledger.canonical_options(plain.key_options()) == (
+        '{"mip_rel_gap":null,"seed":0,"time_limit_s":null}'
+    )
+    run = RunOptions(
+        solve=SolveOptions(time_limit_s=30.0, mip_rel_gap=0.01, seed=3),
+        rolling=RollingOptions(stability_weight=40.0, stability_scope="leg"),
+        prices=False,
+    )
+    rolling = BatchOptions(out=Path("a"), run=run, rolling=True, workers=2, force=True)
+    assert ledger.canonical_options(rolling.key_options()) == (
+        '{"mip_rel_gap":0.01,"rolling":true,"seed":3,"stability_scope":"leg",'
+        '"stability_weight":40.0,"time_limit_s":30.0}'
+    )
+    # rolling options count only in a rolling batch; prices and recipe overrides when set
+    assert BatchOptions(out=Path("a"), run=run).key_options() == {
+        "time_limit_s": 30.0,
+        "mip_rel_gap": 0.01,
+        "seed": 3,
+    }
+    priced = RunOptions(paths=5, prices=True)
+    assert BatchOptions(out=Path("a"), run=priced).key_options() == {
+        "time_limit_s": None,
+        "mip_rel_gap": None,
+        "seed": 0,
+        "paths": 5,
+        "prices": True,
+    }
 
 
 def test_batch_records_failures_and_resumes(
@@ -137,7 +175,10 @@ def test_a_killed_worker_fails_only_its_job(
     monkeypatch.setenv(CRASH_ENV, "g1")  # the job of g1 ends its worker process (os._exit)
     out = tmp_path / "out"
     report = run_batch(
-        [generated / f"g{i}" for i in range(3)], BatchOptions(out=out, workers=2, threads=1)
+        [generated / f"g{i}" for i in range(3)],
+        BatchOptions(
+            out=out, run=RunOptions(solve=SolveOptions(threads=1), prices=False), workers=2
+        ),
     )
     assert report.exit_code == 1
     assert _status(out) == {"g0": ["succeeded"], "g1": ["failed"], "g2": ["succeeded"]}

@@ -83,5 +83,26 @@ class SolverError(AllocatorError):
         self.termination = str(termination)
 
 
+class PlanCheckError(AllocatorError):
+    """A solved plan failed the independent checker; it was not written."""
+
+    exit_code = ExitCode.PLAN_INVALID
+
+    def __init__(self, where: str, violations: list[str]) -> None:
+        self.where = where
+        self.violations = violations
+        super().__init__(
+            f"{where}: the plan failed the checker ({len(violations)} violation(s)); "
+            "nothing was written"
+        )
+
+
+class OutputError(AllocatorError):
+    """The output path cannot take a plan: an existing file, a folder allocator did not write,
+    or a path the system refuses. Nothing there was changed."""
+
+    exit_code = ExitCode.INVALID
+
+
 class AllocatorWarning(UserWarning):
     """A condition worth telling the user that does not stop the run."""

@@ -1,10 +1,10 @@
 """Batch planning: many instances, solved in parallel on local worker processes or a Dask cluster,
 recorded in the run ledger, resumable, with rolling week-to-week re-planning.
 
-One job function, ``run_job``, runs in the worker whichever executor is used: read -> validate ->
-solve -> check -> write the plan folder atomically; it returns a small dict and never raises. The
-parent (``run_batch``) is the only ledger writer: a job is recorded ``running`` when submitted
-and ``succeeded``/``failed``/``interrupted`` when it ends. See docs/batch.md.
+This module runs in the parent: it finds the instances, holds the folder lock, and schedules the
+jobs (``allocator.batch.job.run_job``) on an executor (``allocator.batch.executors``). It is the
+only ledger writer: a job is recorded ``running`` when submitted and
+``succeeded``/``failed``/``interrupted`` when it ends. See docs/batch.md.
 """
 
 from __future__ import annotations
@@ -13,31 +13,31 @@ import concurrent.futures as cf
 import contextlib
 import fcntl
 import logging
-import multiprocessing
 import os
 import shutil
 import signal
 import socket
 import threading
 import time
-import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from allocator.batch import ledger
+from allocator.batch.executors import DaskExecutor, LocalExecutor, WorkerDied
+from allocator.batch.job import CRASH_ENV, JobSpec
 from allocator.errors import AllocatorError, ExitCode
+from allocator.options import RollingOptions, RunOptions
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["CRASH_ENV", "BatchError", "BatchOptions", "BatchReport", "discover", "run_batch"]
+
 LOCK = ".batch.lock"
 INSTANCE_SUFFIXES = (".toml", ".json", ".xlsx")
-# Test hook (documented in docs/batch.md): a job whose instance stem equals this variable's value
-# ends its worker process at once with os._exit(70), as a crash or the OOM killer would.
-CRASH_ENV = "ALLOCATOR_TEST_CRASH_JOB"
 
 
 class BatchError(AllocatorError):
@@ -46,37 +46,58 @@ class BatchError(AllocatorError):
     exit_code = ExitCode.INVALID
 
 
+def _batch_run() -> RunOptions:
+    return RunOptions(prices=False)
+
+
 @dataclass(frozen=True)
 class BatchOptions:
-    """How to run a batch; ``None`` means the instance settings' value (or the default)."""
+    """How to run a batch: what each job solves (``run``) and how the batch runs it.
+
+    ``run`` is the RunOptions of every job (default: no bottleneck prices, as the CLI's batch);
+    ``None`` time limit, gap and threads in ``run.solve`` take each instance's settings, except
+    that ``None`` threads become max(1, cores // workers). ``rolling`` solves in week order, each
+    job from the previous week's plan, with ``run.rolling``'s stability weight and scope.
+    ``force`` re-runs jobs that already succeeded; it never lets a job replace a folder that is
+    not an allocator plan folder.
+    """
 
     out: Path
-    model: str = "arc-strong"
+    run: RunOptions = field(default_factory=_batch_run)
     workers: int | None = None  # default: the number of cores (local) or Dask worker threads
     scheduler: str | None = None  # None: local processes; "dask": a LocalCluster; or tcp://...
-    time_limit_s: float | None = None
-    mip_rel_gap: float | None = None
-    threads: int | None = None  # HiGHS threads per job; default max(1, cores // workers)
-    seed: int = 0
     rolling: bool = False
-    stability_weight: float = 0.0
-    stability_scope: str = "lot"
     force: bool = False
 
     def key_options(self) -> dict[str, Any]:
         """The options that change a plan: with the instance hash and model, the resume key.
-        Execution details (workers, scheduler, threads) are left out."""
+        Execution details (workers, scheduler, threads) are left out; recipe overrides, prices
+        and a rolling run without warm start enter only when set, so keys of plain batches stay
+        the same."""
+        solve, run = self.run.solve, self.run
         out: dict[str, Any] = {
-            "time_limit_s": self.time_limit_s,
-            "mip_rel_gap": self.mip_rel_gap,
-            "seed": self.seed,
+            "time_limit_s": solve.time_limit_s,
+            "mip_rel_gap": solve.mip_rel_gap,
+            "seed": solve.seed,
         }
+        overrides = {
+            "linking": run.linking,
+            "aggregate": run.aggregate,
+            "integer_teu": run.integer_teu,
+            "paths": run.paths,
+        }
+        out |= {k: v for k, v in overrides.items() if v is not None}
+        if run.prices:
+            out["prices"] = True
         if self.rolling:
+            rolling = run.rolling or RollingOptions()
             out |= {
                 "rolling": True,
-                "stability_weight": self.stability_weight,
-                "stability_scope": self.stability_scope,
+                "stability_weight": rolling.stability_weight,
+                "stability_scope": rolling.stability_scope,
             }
+            if not rolling.warm_start:
+                out["warm_start"] = False
         return out
 
 
@@ -125,275 +146,7 @@ class BatchReport:
         return int(ExitCode.OK) if self.ok else int(ExitCode.ERROR)
 
 
-# ---------------------------------------------------------------- the job (runs in the worker)
-
-
-def _reset_peak_rss() -> None:
-    with contextlib.suppress(OSError):  # Linux: reset VmHWM, so the peak is this job's
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def _peak_rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def run_job(spec: dict[str, Any]) -> dict[str, Any]:
-    """Solve one instance and write its plan folder atomically; return a small result dict.
-
-    ``spec``: instance, stem, target (plan folder), model, time_limit_s, mip_rel_gap, threads,
-    seed, previous_plan (folder or None), stability_weight, stability_scope. Never raises.
-    """
-    t0 = time.perf_counter()
-    _reset_peak_rss()
-    if os.environ.get(CRASH_ENV) and os.environ.get(CRASH_ENV) == spec["stem"]:
-        os._exit(70)
-    out: dict[str, Any] = {"status": "failed", "host": socket.gethostname()}
-    try:
-        from allocator._version import __version__
-        from allocator.instance.io import atomic_path
-        from allocator.instance.validate import read_instance
-        from allocator.options import RollingOptions, RunOptions
-        from allocator.pipeline import run
-        from allocator.report.markdown import write_markdown
-        from allocator.results import read_plan, write_plan
-        from allocator.results.check import check_plan
-        from allocator.solve import SolveOptions, solver_version
-
-        out |= {"allocator_version": __version__, "solver": "highs"}
-        out["solver_version"] = solver_version()
-        inst = read_instance(spec["instance"])
-        prev = read_plan(spec["previous_plan"]) if spec.get("previous_plan") else None
-        solve = SolveOptions(
-            time_limit_s=spec.get("time_limit_s"),
-            mip_rel_gap=spec.get("mip_rel_gap"),
-            threads=spec.get("threads"),
-            seed=spec.get("seed", 0),
-        )
-        rolling = RollingOptions(
-            previous_plan=prev,
-            stability_weight=spec.get("stability_weight", 0.0),
-            stability_scope=spec.get("stability_scope", "lot"),
-        )
-        opts = RunOptions(model=spec["model"], solve=solve, rolling=rolling, prices=False)
-        res = run(inst, opts)
-        r = res.result
-        sec = res.seconds
-        out |= {
-            "termination": str(r.termination),
-            "objective": r.objective,
-            "bound": r.bound,
-            "gap": r.gap,
-            "build_seconds": sec.get("preprocess", 0.0) + sec.get("build", 0.0),
-            "solve_seconds": sec.get("handoff", 0.0) + sec.get("solve", 0.0),
-            "mip_start": r.mip_start_status,
-        }
-        info = res.plan.info()
-        out["objective"] = float(info["objective"])
-        out["teu_changed_corridor"] = info.get("teu_changed_corridor")
-        out["stability_cost"] = info.get("stability_cost")
-        checked = check_plan(res.plan, inst)
-        if not checked.ok:
-            out["error"] = "plan failed the checker: " + "; ".join(checked.errors[:3])
-        else:
-            with atomic_path(spec["target"]) as work:
-                write_plan(res.plan, work, instance=inst)
-                write_markdown(res.plan, work / "report.md")
-            out |= {"status": "succeeded", "plan_path": spec["target"]}
-    except AllocatorError as exc:
-        out["error"] = f"{type(exc).__name__}: {exc}"
-    except Exception as exc:  # a bug: keep the traceback's tail
-        tail = "".join(traceback.format_exception(exc)[-3:])
-        out["error"] = f"{type(exc).__name__}: {exc}\n{tail}"
-    out["total_seconds"] = time.perf_counter() - t0
-    out["peak_memory_mb"] = _peak_rss_mb()
-    return out
-
-
-# ---------------------------------------------------------------- executors
-
-
-class WorkerDied(Exception):
-    """The process running a job died (killed, crashed, out of memory)."""
-
-
-def _worker_init() -> None:
-    # Ctrl-C in a terminal reaches the whole process group: the parent decides, workers carry on
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import allocator.pipeline  # noqa: F401  (imports once per worker, not in the first job's time)
-
-
-class LocalExecutor:
-    """Worker processes on this machine (``spawn``: no state inherited from the parent)."""
-
-    name = "local"
-    isolates = True  # a broken pool fails every job in flight: re-run them alone to find out
-
-    def __init__(self, workers: int) -> None:
-        self.slots = workers
-        self._pool: cf.ProcessPoolExecutor | None = None
-
-    def threads_per_job(self) -> int:
-        """Cores divided among the workers."""
-        return max(1, (os.cpu_count() or 1) // self.slots)
-
-    def _get(self) -> cf.ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(
-                max_workers=self.slots,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_worker_init,
-            )
-        return self._pool
-
-    def submit(self, spec: dict[str, Any]) -> Any:
-        """Start a job."""
-        return self._get().submit(run_job, spec)
-
-    def wait(self, futures: Sequence[Any], timeout: float) -> set[Any]:
-        """The futures done within ``timeout`` seconds."""
-        done, _ = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
-        return set(done)
-
-    def outcome(self, future: Any) -> dict[str, Any] | BaseException:
-        """The job's result dict, or the exception that stopped it."""
-        try:
-            return future.result()
-        except cf.process.BrokenProcessPool as exc:
-            return WorkerDied(f"worker process died ({exc})")
-        except BaseException as exc:
-            return exc
-
-    def reset(self) -> None:
-        """Replace a broken pool."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = None
-
-    def kill(self) -> None:
-        """Stop every worker now (interrupt)."""
-        if self._pool is None:
-            return
-        processes = list((getattr(self._pool, "_processes", None) or {}).values())
-        for p in processes:
-            with contextlib.suppress(Exception):
-                p.kill()
-        for p in processes:
-            with contextlib.suppress(Exception):
-                p.join(5)
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = None
-
-    def close(self) -> None:
-        """Shut the pool down after the last job."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-        self._pool = None
-
-
-# The in-process LocalCluster: one retry of a task whose worker died; no statistical profiler
-# (it samples the worker thread every 10 ms); and the nanny's MALLOC_TRIM_THRESHOLD_=65536 left out
-# of the workers' environment: it makes HiGHS 5-10 % slower here (glibc returning memory to the
-# OS again and again). See docs/batch.md for a remote cluster.
-LOCAL_CLUSTER_CONFIG = {
-    "distributed.scheduler.allowed-failures": 1,
-    "distributed.worker.profile.enabled": False,
-    "distributed.nanny.pre-spawn-environ": {
-        "OMP_NUM_THREADS": 1,
-        "MKL_NUM_THREADS": 1,
-        "OPENBLAS_NUM_THREADS": 1,
-    },
-}
-
-
-class DaskExecutor:
-    """A Dask distributed cluster through ``distributed.Client``: ``dask`` starts an in-process
-    ``LocalCluster`` of worker processes, anything else is a scheduler address."""
-
-    name = "dask"
-    isolates = False  # the scheduler knows which task a dead worker ran (KilledWorker)
-
-    def __init__(self, scheduler: str, workers: int | None) -> None:
-        import dask
-        import distributed
-
-        self._distributed = distributed
-        self._futures: list[Any] = []
-        self.cluster = None
-        if scheduler == "dask":
-            logging.getLogger("distributed").setLevel(logging.WARNING)  # no INFO chatter for cron
-            with dask.config.set(LOCAL_CLUSTER_CONFIG):
-                self.cluster = distributed.LocalCluster(
-                    n_workers=workers or os.cpu_count() or 1,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                )
-            self.client = distributed.Client(self.cluster)
-        else:
-            self.client = distributed.Client(scheduler, timeout="30s")
-        nthreads = self.client.nthreads()
-        self.slots = workers or max(1, sum(nthreads.values()))
-        self._nthreads = nthreads
-
-    def threads_per_job(self) -> int:
-        """Per host: its cores divided by the Dask worker threads on it (the smallest share)."""
-        cores = self.client.run(os.cpu_count)
-        per_host: dict[str, list[int]] = {}
-        for addr, n in self._nthreads.items():
-            host = addr.rsplit(":", 1)[0]
-            entry = per_host.setdefault(host, [0, int(cores.get(addr) or 1)])
-            entry[0] += n
-        return max(1, min(c // max(t, 1) for t, c in per_host.values()))
-
-    def submit(self, spec: dict[str, Any]) -> Any:
-        """Start a job on the cluster."""
-        future = self.client.submit(
-            run_job, spec, key=f"allocator-job-{spec['run_id']}", pure=False
-        )
-        self._futures = [f for f in self._futures if not f.done()] + [future]
-        return future
-
-    def wait(self, futures: Sequence[Any], timeout: float) -> set[Any]:
-        """The futures done within ``timeout`` seconds."""
-        with contextlib.suppress(Exception):  # TimeoutError, or cancelled futures
-            self._distributed.wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED")
-        return {f for f in futures if f.done()}
-
-    def outcome(self, future: Any) -> dict[str, Any] | BaseException:
-        """The job's result dict, or the exception that stopped it."""
-        from distributed.scheduler import KilledWorker
-
-        try:
-            return future.result()
-        except KilledWorker as exc:
-            return WorkerDied(f"dask worker died running the job ({exc})")
-        except BaseException as exc:
-            return exc
-
-    def reset(self) -> None:
-        """Nothing to do: the cluster recovers by itself."""
-
-    def kill(self) -> None:
-        """Cancel what is running (a task already started in a remote worker runs to its end)."""
-        with contextlib.suppress(Exception):
-            self.client.cancel(self._futures, force=True)
-        self.close()
-
-    def close(self) -> None:
-        """Disconnect, and stop the in-process cluster."""
-        with contextlib.suppress(Exception):
-            self.client.close()
-        if self.cluster is not None:
-            with contextlib.suppress(Exception):
-                self.cluster.close()
+# ---------------------------------------------------------------- the batch (runs in the parent)
 
 
 def make_executor(opts: BatchOptions) -> LocalExecutor | DaskExecutor:
@@ -401,9 +154,6 @@ def make_executor(opts: BatchOptions) -> LocalExecutor | DaskExecutor:
     if opts.scheduler:
         return DaskExecutor(opts.scheduler, 1 if opts.rolling else opts.workers)
     return LocalExecutor(1 if opts.rolling else opts.workers or os.cpu_count() or 1)
-
-
-# ---------------------------------------------------------------- the batch (runs in the parent)
 
 
 def discover(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
@@ -536,7 +286,7 @@ def _loop(
     progress: Progress | None,
 ) -> None:
     batch_id = uuid.uuid4().hex[:12]
-    model = str(opts.model)
+    model = str(opts.run.model)
     options_json = ledger.canonical_options(opts.key_options())
     done = ledger.succeeded(conn)
     history = _history(conn, model, options_json) if opts.rolling else None
@@ -554,7 +304,7 @@ def _loop(
     if not queue:
         return
     executor = make_executor(opts)
-    threads = opts.threads or executor.threads_per_job()
+    threads = opts.run.solve.threads or executor.threads_per_job()
     inflight: dict[Any, Job] = {}
     suspects: deque[Job] = deque()
     broken = False
@@ -650,23 +400,20 @@ def _previous(jobs: list[Job], job: Job, history: list[tuple[str, str]] | None) 
     return None
 
 
-def _spec(
-    job: Job, out: Path, opts: BatchOptions, threads: int, previous: str | None
-) -> dict[str, Any]:
-    return {
-        "run_id": job.run_id,
-        "instance": str(job.path),
-        "stem": job.stem,
-        "target": str(out / job.stem),
-        "model": str(opts.model),
-        "time_limit_s": opts.time_limit_s,
-        "mip_rel_gap": opts.mip_rel_gap,
-        "threads": threads,
-        "seed": opts.seed,
-        "previous_plan": previous,
-        "stability_weight": opts.stability_weight if previous else 0.0,
-        "stability_scope": opts.stability_scope,
-    }
+def _spec(job: Job, out: Path, opts: BatchOptions, threads: int, previous: str | None) -> JobSpec:
+    run = replace(
+        opts.run,
+        solve=replace(opts.run.solve, threads=threads),
+        rolling=(opts.run.rolling or RollingOptions()) if opts.rolling else None,
+    )
+    return JobSpec(
+        run_id=job.run_id,
+        instance=str(job.path),
+        stem=job.stem,
+        target=str(out / job.stem),
+        run=run,
+        previous_plan=previous,
+    )
 
 
 def _record_start(

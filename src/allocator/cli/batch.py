@@ -10,6 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from allocator.cli._common import console, err, fail
+
 
 def batch(
     instances: Annotated[
@@ -52,31 +54,36 @@ def batch(
     stability_scope: Annotated[
         str, typer.Option("--stability-scope", help="lot (per lot and leg) or leg (leg volumes).")
     ] = "lot",
-    force: Annotated[bool, typer.Option(help="Re-run jobs that already succeeded.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Re-run jobs that already succeeded (their plan folders are replaced; "
+            "folders allocator did not write never are)."
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")] = False,
 ) -> None:
     """Solve many instances in parallel (local processes or Dask), recorded in DIR/runs.sqlite;
     re-running skips what succeeded (exit 0 all done, 1 some job failed, 128+N on signal N)."""
     from allocator.batch.runner import BatchOptions, run_batch
-    from allocator.cli import _fail, console, err
     from allocator.errors import AllocatorError
+    from allocator.options import RollingOptions, RunOptions
+    from allocator.solve import SolveOptions
 
     if stability_scope not in ("lot", "leg"):
         err.print(f"[red]error[/]: --stability-scope must be lot or leg, not {stability_scope!r}")
         raise typer.Exit(2)
-    opts = BatchOptions(
-        out=out,
+    run = RunOptions(
         model=model,
-        workers=workers,
-        scheduler=scheduler,
-        time_limit_s=time_limit,
-        mip_rel_gap=gap,
-        threads=threads,
-        seed=seed,
-        rolling=rolling,
-        stability_weight=stability_weight,
-        stability_scope=stability_scope,
-        force=force,
+        solve=SolveOptions(time_limit_s=time_limit, mip_rel_gap=gap, threads=threads, seed=seed),
+        rolling=RollingOptions(
+            stability_weight=stability_weight,
+            stability_scope="leg" if stability_scope == "leg" else "lot",
+        ),
+        prices=False,
+    )
+    opts = BatchOptions(
+        out=out, run=run, workers=workers, scheduler=scheduler, rolling=rolling, force=force
     )
     try:
         if quiet:
@@ -84,7 +91,7 @@ def batch(
         else:
             report = _with_progress(lambda cb: run_batch(instances, opts, cb))
     except AllocatorError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     failed = [j for j in report.jobs if j.status in ("failed", "interrupted")]
     if not quiet:
         console.print(_jobs_table(report, rolling))
@@ -105,8 +112,6 @@ def batch(
 
 def _with_progress(run: Any) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from allocator.cli import err
 
     columns = (
         TextColumn("[bold]batch[/]"),
@@ -169,7 +174,6 @@ def runs(
 ) -> None:
     """List the run ledger of a batch folder as a table, and export it as CSV."""
     from allocator.batch import ledger
-    from allocator.cli import console, err
 
     try:
         rows = ledger.rows(folder)

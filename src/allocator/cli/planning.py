@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from allocator.cli._common import console, err, fail, print_problems
 from allocator.errors import AllocatorError, ExitCode
 
 if TYPE_CHECKING:
     from allocator.instance.model import Instance
+    from allocator.options import RunOptions
     from allocator.results import Plan
 
 scenario_app = typer.Typer(
@@ -22,43 +22,34 @@ scenario_app = typer.Typer(
 )
 
 
-def _cli() -> ModuleType:
-    """The main CLI module (its consoles, _fail and _print_problems); imported late (cycle)."""
-    from allocator import cli
-
-    return cli
-
-
 def solve_scenarios(
     instance: Path,
     scenarios: list[Path],
     out: Path | None,
-    opts: object,
+    opts: RunOptions,
     fmt: str = "csv",
     report: bool = True,
     quiet: bool = False,
 ) -> int:
     """Solve the base and each scenario into OUT/base and OUT/<scenario name>; one line per run.
 
-    A failing run (invalid scenario, infeasible, no plan, plan failing the checker) is reported
-    and the others still run; returns the exit code of the first failure, else 0.
+    A failing run (invalid scenario, infeasible, no plan, plan failing the checker, an output
+    folder allocator did not write) is reported and the others still run; returns the exit code
+    of the first failure, else 0.
     """
     from allocator.analysis.compare import compare_plans, write_comparison
+    from allocator.deliver import check_format, default_out, deliver, plan_path
     from allocator.instance.scenario import BASE_RUN, apply_scenario, load_scenario
     from allocator.instance.validate import read_instance
-    from allocator.pipeline import RunOptions, run
-    from allocator.report.markdown import write_markdown
-    from allocator.results import write_plan
-    from allocator.results.check import check_plan
+    from allocator.pipeline import run
 
-    cli = _cli()
-    assert isinstance(opts, RunOptions)
     try:
+        check_format(fmt)
         base = read_instance(instance)
     except AllocatorError as exc:
-        raise cli._fail(exc, str(instance)) from None
-    folder = out or Path("out") / base.name
-    jobs: list[tuple[str, object]] = [(BASE_RUN, base)]
+        raise fail(exc, str(instance)) from None
+    folder = out or default_out(base)
+    jobs: list[tuple[str, Instance | AllocatorError]] = [(BASE_RUN, base)]
     seen = {BASE_RUN}
     for path in scenarios:
         try:
@@ -71,7 +62,7 @@ def solve_scenarios(
             continue
         seen.add(sc.name)
         if not _same_instance(sc.base_path, Path(instance)):
-            cli.err.print(
+            err.print(
                 f"[yellow]note[/]: {path} names base {sc.base}; applied to {instance} as given"
             )
         try:
@@ -81,51 +72,38 @@ def solve_scenarios(
     first_failure = 0
     solved: dict[str, tuple[Plan, Instance]] = {}
     for name, job in jobs:
-        if isinstance(job, AllocatorError):
-            cli._fail(job, name)
-            cli.err.print(f"[red]{name}: failed[/] (exit {int(job.exit_code)})")
-            first_failure = first_failure or int(job.exit_code)
-            continue
-        target = folder / name
         try:
-            res = run(job, opts)  # type: ignore[arg-type]
+            if isinstance(job, AllocatorError):
+                raise job
+            res = run(job, opts)
+            deliver(res, folder / name, fmt=fmt, report=report)
         except AllocatorError as exc:
-            cli._fail(exc, name)
-            cli.err.print(f"[red]{name}: failed[/] (exit {int(exc.exit_code)})")
+            fail(exc, name)
+            err.print(f"[red]{name}: failed[/] (exit {int(exc.exit_code)})")
             first_failure = first_failure or int(exc.exit_code)
             continue
-        written = write_plan(res.plan, target, fmt, res.instance)
-        if report:
-            md = written / "report.md" if written.is_dir() else written.with_suffix(".md")
-            write_markdown(res.plan, md)
-            html = _html_writer()
-            if html is not None:
-                html(md.with_suffix(".html"), {name: res.plan}, {name: res.instance})
+        assert res.plan is not None  # deliver raises without a plan
         solved[name] = (res.plan, res.instance)
-        checked = check_plan(res.plan, res.instance)
         s = res.plan.info()
-        line = (
-            f"{name}: {s['status']}, cost {s['objective']:,.0f} {s['currency']}, "
-            f"TEU moved {s['teu_moved']:,.0f} of {s['teu_total']:,.0f}, "
-            f"CO2 {s['co2_t']:,.0f} t, {s['avg_days']:.1f} days -> {written}"
-        )
-        if not checked.ok:
-            for e in checked.errors:
-                cli.err.print(f"[red]check error[/] ({name}): {e}", soft_wrap=True)
-            cli.err.print(f"[red]{name}: plan failed the checker[/]")
-            first_failure = first_failure or int(ExitCode.PLAN_INVALID)
-        elif not quiet:
-            cli.console.print(line, soft_wrap=True)
+        if not quiet:
+            console.print(
+                f"{name}: {s['status']}, cost {s['objective']:,.0f} {s['currency']}, "
+                f"TEU moved {s['teu_moved']:,.0f} of {s['teu_total']:,.0f}, "
+                f"CO2 {s['co2_t']:,.0f} t, {s['avg_days']:.1f} days -> "
+                f"{plan_path(folder / name, fmt)}",
+                soft_wrap=True,
+            )
     if len(solved) > 1:  # the runs side by side, as `allocator compare` writes them
         plans = {name: plan for name, (plan, _) in solved.items()}
         table = compare_plans(plans)
         write_comparison(table, folder, str(base.settings.currency))
-        html = _html_writer() if report else None
-        if html is not None:
+        if report:
+            from allocator.report.html import write_html_report
+
             instances = {name: inst for name, (_, inst) in solved.items()}
-            html(folder / "report.html", plans, instances, table)
+            write_html_report(folder / "report.html", plans, instances, table)
         if not quiet:
-            cli.console.print(f"wrote {folder / 'compare.csv'}, {folder / 'compare.md'}")
+            console.print(f"wrote {folder / 'compare.csv'}, {folder / 'compare.md'}")
     return first_failure
 
 
@@ -137,15 +115,6 @@ def _same_instance(a: Path, b: Path) -> bool:
         return p / "instance.toml" if p.is_dir() else p
 
     return norm(a) == norm(b)
-
-
-def _html_writer() -> Callable[..., Path] | None:
-    """allocator.report.html.write_html_report, or None while that module is not available."""
-    try:
-        from allocator.report.html import write_html_report
-    except ImportError:
-        return None
-    return write_html_report
 
 
 @scenario_app.command("apply")
@@ -164,17 +133,16 @@ def scenario_apply(
     from allocator.instance.io import write_instance
     from allocator.instance.scenario import apply_scenario
 
-    cli = _cli()
     notes: list[str] = []
     try:
         inst = apply_scenario(scenario, base, notes=notes)
         write_instance(inst, out, table_format=table_format)
     except AllocatorError as exc:
-        raise cli._fail(exc, str(scenario)) from None
-    cli._print_problems(inst.warnings)
+        raise fail(exc, str(scenario)) from None
+    print_problems(inst.warnings)
     for line in notes:
-        cli.console.print(f"  {line}")
-    cli.console.print(f"wrote {out} ({inst.name})")
+        console.print(f"  {line}")
+    console.print(f"wrote {out} ({inst.name})")
 
 
 def compare(
@@ -201,9 +169,8 @@ def compare(
     from allocator.errors import InstanceError, Problem
     from allocator.pipeline import read_run
 
-    cli = _cli()
     if report and out is None:
-        cli.err.print("[red]error[/]: --report needs --out DIR")
+        err.print("[red]error[/]: --report needs --out DIR")
         raise typer.Exit(int(ExitCode.INVALID))
     names = run_names(runs)
     plans, instances = {}, {}
@@ -213,7 +180,7 @@ def compare(
                 raise InstanceError([Problem(str(path), "not a plan folder")])
             plans[name], instances[name] = read_run(path)
         except AllocatorError as exc:
-            raise cli._fail(exc, str(path)) from None
+            raise fail(exc, str(path)) from None
     table = compare_plans(plans)
     diff = differences(table)
     currency = str(next(iter(plans.values())).info().get("currency", ""))
@@ -236,16 +203,16 @@ def compare(
         view.add_column(header, justify="right", no_wrap=True, min_width=width, overflow="fold")
     for metric, cells in zip(table.index, rows, strict=True):
         view.add_row(str(metric), *cells)
-    cli.console.print(view)
+    console.print(view)
     if out is not None:
         write_comparison(table, out, currency)
-        cli.console.print(f"wrote {out / 'compare.csv'}, {out / 'compare.md'}")
-        html = _html_writer() if report else None
-        if report and html is None:
-            cli.err.print("[red]error[/]: the HTML report (allocator.report.html) is not available")
-            raise typer.Exit(int(ExitCode.ERROR))
-        if html is not None:
-            cli.console.print(f"wrote {html(out / 'report.html', plans, instances, table)}")
+        console.print(f"wrote {out / 'compare.csv'}, {out / 'compare.md'}")
+        if report:
+            from allocator.report.html import write_html_report
+
+            console.print(
+                f"wrote {write_html_report(out / 'report.html', plans, instances, table)}"
+            )
 
 
 def pareto(
@@ -280,19 +247,19 @@ def pareto(
 ) -> None:
     """Trace the cost / CO2 (or cost / days) trade-off by the epsilon-constraint method."""
     from allocator.analysis.pareto import trace
+    from allocator.deliver import default_out
     from allocator.results.check import check_plan
     from allocator.solve import SolveOptions
 
-    cli = _cli()
     solve = SolveOptions(time_limit_s=time_limit, mip_rel_gap=gap, threads=threads)
     try:
         frontier = trace(
             instance, objectives.split(","), points, recipe=model, solve_opts=solve, served=served
         )
     except AllocatorError as exc:
-        raise cli._fail(exc, str(instance)) from None
+        raise fail(exc, str(instance)) from None
     second = frontier.objectives[1]
-    folder = out or Path("out") / f"{frontier.instance.name}-pareto-{second}"
+    folder = out or default_out(frontier.instance, f"-pareto-{second}")
     frontier.write(folder)
     bad = [
         i
@@ -326,10 +293,10 @@ def pareto(
                 str(r.status),
                 "yes" if r.dominated else "",
             )
-        cli.console.print(view)
-        cli.console.print(f"wrote {folder} (pareto.csv, pareto.png, pareto.svg, point-NN/)")
+        console.print(view)
+        console.print(f"wrote {folder} (pareto.csv, pareto.png, pareto.svg, point-NN/)")
     if bad:
-        cli.err.print(f"[red]plans of points {bad} failed the checker[/]")
+        err.print(f"[red]plans of points {bad} failed the checker[/]")
         raise typer.Exit(int(ExitCode.PLAN_INVALID))
 
 

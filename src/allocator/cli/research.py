@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from allocator.cli._common import console, err
+
 
 def bench(
     instances: Annotated[
@@ -48,8 +50,9 @@ def bench(
     """Run every (instance, model) pair in its own process; write bench.csv, the run ledger
     runs.sqlite (see `allocator runs`), summary.md (shifted geometric means) and
     profile.png/svg (Dolan-More)."""
-    from allocator.cli import console, err
+    from allocator.options import RunOptions
     from allocator.research.bench import BenchOptions, expand, geomeans, run_bench
+    from allocator.solve import SolveOptions
 
     try:
         files = expand([*instances, *(more or [])])
@@ -71,13 +74,9 @@ def bench(
     except ValueError:
         err.print(f"[red]error[/]: --seeds must be integers separated by commas, not {seeds!r}")
         raise typer.Exit(2) from None
+    solve = SolveOptions(time_limit_s=time_limit, threads=threads or None, seed=seed)
     opts = BenchOptions(
-        time_limit_s=time_limit,
-        grace_s=grace,
-        seed=seed,
-        threads=threads,
-        paths=paths,
-        seeds=seed_list,
+        run=RunOptions(paths=paths, solve=solve, prices=False), grace_s=grace, seeds=seed_list
     )
 
     def show(row: dict) -> None:

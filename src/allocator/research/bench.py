@@ -25,7 +25,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 
 from allocator.batch import ledger
+from allocator.options import RunOptions
+from allocator.solve import SolveOptions
 
 logger = logging.getLogger(__name__)
 
@@ -68,16 +70,33 @@ COLUMNS = [
 ]
 
 
+def _bench_run() -> RunOptions:
+    return RunOptions(solve=SolveOptions(time_limit_s=60.0), prices=False)
+
+
 @dataclass(frozen=True)
 class BenchOptions:
-    """How to run a benchmark."""
+    """How to run a benchmark: what every run solves (``run``; its model is set per pair) and
+    how the runs are timed. ``run.solve.time_limit_s`` must be set (every run gets the same limit;
+    default 60 s); a process is killed ``grace_s`` seconds after it. ``seeds`` runs every pair once
+    per HiGHS seed (overriding ``run.solve.seed``)."""
 
-    time_limit_s: float = 60.0
+    run: RunOptions = field(default_factory=_bench_run)
     grace_s: float = 30.0
-    seed: int = 0
-    threads: int = 0
-    paths: int | None = None
-    seeds: tuple[int, ...] = ()  # run every pair once per seed (overrides ``seed``)
+    seeds: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.run.solve.time_limit_s is None:
+            raise ValueError("a benchmark needs a time limit (run.solve.time_limit_s)")
+
+    @property
+    def limit_s(self) -> float:
+        """The solver time limit of every run, seconds."""
+        return float(self.run.solve.time_limit_s or 0.0)
+
+    def with_seed(self, seed: int) -> BenchOptions:
+        """These options with HiGHS seed ``seed``."""
+        return replace(self, run=replace(self.run, solve=replace(self.run.solve, seed=seed)))
 
 
 def expand(patterns: Sequence[str]) -> list[Path]:
@@ -100,29 +119,18 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
     """Run one pair and put a result row on ``out`` (runs in the spawned process)."""
     row: dict[str, Any] = {"status": "error"}
     try:
-        from allocator.errors import AllocatorError, SolverError
+        from allocator.deliver import deliver
+        from allocator.errors import AllocatorError, PlanCheckError, SolverError
         from allocator.instance.io import instance_hash
         from allocator.instance.validate import read_instance
-        from allocator.pipeline import RunOptions, run
-        from allocator.results.check import check_plan
-        from allocator.solve import SolveOptions
+        from allocator.pipeline import run
 
         t0 = time.perf_counter()
         inst = None
         try:
             inst = read_instance(path)
             t_run = time.perf_counter() - t0
-            res = run(
-                inst,
-                RunOptions(
-                    model=model,
-                    paths=opts.paths,
-                    solve=SolveOptions(
-                        time_limit_s=opts.time_limit_s, threads=opts.threads or None, seed=opts.seed
-                    ),
-                    prices=False,
-                ),
-            )
+            res = run(inst, replace(opts.run, model=model))
         except AllocatorError as exc:  # infeasible, or the solver stopped without a plan
             name = type(exc).__name__
             stopped = exc.termination if isinstance(exc, SolverError) else ""
@@ -133,7 +141,11 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
             }
         else:
             r = res.result
-            check_ok = bool(check_plan(res.plan, res.instance).ok)
+            try:
+                deliver(res, None)  # checks only
+                check_ok = True
+            except PlanCheckError:
+                check_ok = False
             s = res.seconds
             before = t_run + s.get("read", 0.0) + s.get("preprocess", 0.0) + s.get("build", 0.0)
             row |= {
@@ -169,7 +181,7 @@ def run_pair(path: Path, model: str, opts: BenchOptions) -> dict[str, Any]:
     proc = ctx.Process(target=_child, args=(str(path), model, opts, q), daemon=True)
     t0 = time.perf_counter()
     proc.start()
-    deadline = t0 + opts.time_limit_s + opts.grace_s
+    deadline = t0 + opts.limit_s + opts.grace_s
     row: dict[str, Any] | None = None
     while row is None:
         try:
@@ -205,17 +217,17 @@ def run_bench(
     conn = ledger.connect(out)
     try:
         for path in instances:
-            for seed in opts.seeds or (opts.seed,):
+            for seed in opts.seeds or (opts.run.solve.seed,):
                 for model in models:
-                    row = _run_recorded(conn, path, model, replace(opts, seed=seed), run_id)
+                    row = _run_recorded(conn, path, model, opts.with_seed(seed), run_id)
                     rows.append({c: row.get(c) for c in COLUMNS})
                     if progress is not None:
                         progress(rows[-1])
                     write_csv(rows, out / "bench.csv")  # after every pair: a crash keeps what ran
     finally:
         conn.close()
-    write_summary(rows, out, opts.time_limit_s)
-    performance_profile(rows, out / "profile", opts.time_limit_s)
+    write_summary(rows, out, opts.limit_s)
+    performance_profile(rows, out / "profile", opts.limit_s)
     return rows
 
 
@@ -231,9 +243,9 @@ def _run_recorded(
         "instance": instance_name(path),
         "path": str(path),
         "model": model,
-        "seed": opts.seed,
-        "threads": opts.threads,
-        "time_limit_s": opts.time_limit_s,
+        "seed": opts.run.solve.seed,
+        "threads": opts.run.solve.threads or 0,
+        "time_limit_s": opts.limit_s,
     }
     record_ledger(conn, row, opts, started=started, wall_s=wall)
     return row
@@ -281,9 +293,9 @@ def record_ledger(
     if row.get("check_ok") is False:
         error = error or "plan failed the checker"
     run = uuid.uuid4().hex
-    options = {"bench": True, "time_limit_s": opts.time_limit_s, "seed": opts.seed}
-    if opts.paths is not None:
-        options["paths"] = opts.paths
+    options = {"bench": True, "time_limit_s": opts.limit_s, "seed": opts.run.solve.seed}
+    if opts.run.paths is not None:
+        options["paths"] = opts.run.paths
     ledger.record_start(
         conn,
         run_id=run,
@@ -308,7 +320,7 @@ def record_ledger(
         allocator_version=__version__,
         host=socket.gethostname(),
         executor="bench",
-        threads=opts.threads,
+        threads=opts.run.solve.threads or 0,
         started_at=started,
         finished_at=ledger.now(),
         error=error,

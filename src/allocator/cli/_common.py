@@ -1,0 +1,50 @@
+"""What every command module shares: the two consoles, printing problems, failing with an exit
+code. Imports only typer, rich and allocator.errors, so that ``allocator --help`` stays fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from allocator.errors import AllocatorError, InstanceError, PlanCheckError, Problem
+
+__all__ = ["InstancePath", "console", "err", "fail", "print_problems"]
+
+console = Console(highlight=False, soft_wrap=True)  # paths and messages never break mid-line
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+InstancePath = Annotated[
+    Path, typer.Argument(help="Instance: folder, instance .toml, .xlsx or .json.")
+]
+
+
+def print_problems(problems: list[Problem] | tuple[Problem, ...], source: str = "") -> None:
+    """Warnings, then errors, on stderr; with errors, a closing line naming ``source`` invalid."""
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity == "warning"]
+    for p in warnings:
+        err.print(f"[yellow]warning[/]: {escape(str(p))}", soft_wrap=True)
+    for p in errors:
+        err.print(f"[red]error[/]: {escape(str(p))}", soft_wrap=True)
+    if errors:
+        err.print(
+            f"[red bold]{escape(source)} is invalid[/]: {len(errors)} error(s), "
+            f"{len(warnings)} warning(s)",
+            soft_wrap=True,  # long paths must not break the line (scripts grep it)
+        )
+
+
+def fail(exc: AllocatorError, source: str = "") -> typer.Exit:
+    """Print ``exc`` on stderr as the user should see it; the Exit carrying its exit code."""
+    if isinstance(exc, InstanceError):
+        print_problems(exc.problems, source)
+    else:
+        if isinstance(exc, PlanCheckError):
+            for v in exc.violations:
+                err.print(f"[red]check error[/]: {escape(v)}", soft_wrap=True)
+        err.print(f"[red]error[/]: {escape(str(exc))}", soft_wrap=True)
+    return typer.Exit(int(exc.exit_code))

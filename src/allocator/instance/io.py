@@ -92,7 +92,9 @@ def read_raw(path: str | os.PathLike[str]) -> RawInstance:
             return _read_excel(p)
         if suffix == ".json":
             return _read_json(p)
-        if suffix in READERS:  # benchmark formats (e.g. Canad ``.dow``), registered by their modules
+        if (
+            suffix in READERS
+        ):  # benchmark formats (e.g. Canad ``.dow``), registered by their modules
             return READERS[suffix](p)
     except InstanceError:
         raise

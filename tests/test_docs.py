@@ -156,3 +156,14 @@ def test_module_prints_format_md_with_stdout() -> None:
         check=True,
     )
     assert result.stdout == render_format_md()
+
+
+def test_models_readme_names_every_recipe_and_each_has_its_math() -> None:
+    from allocator.formulation import available, load_recipe
+
+    readme = (DOCS.parent / "models" / "README.md").read_text(encoding="utf-8")
+    for name in available():
+        assert f"[{name}.yaml]({name}.yaml)" in readme, f"models/README.md does not list {name}"
+        recipe = load_recipe(name)
+        missing = set(recipe.blocks) - set(recipe.math)
+        assert not missing, f"{name}: no math for {sorted(missing)}"

@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import InstanceError, Problem
-from allocator.instance.io import RawInstance, RawTable
+from allocator.instance.io import READERS, RawInstance, RawTable
 from allocator.instance.model import Instance
+from allocator.instance.validate import validate
 
 TAG = "MULTIGEN.DAT:"
 
@@ -163,6 +164,7 @@ def dow_raw(path: str | os.PathLike[str]) -> RawInstance:
 
 def read_dow(path: str | os.PathLike[str]) -> Instance:
     """Read and validate a Canad MCND ``.dow`` file as an Instance."""
-    from allocator.instance.validate import validate
-
     return validate(dow_raw(path))
+
+
+READERS[".dow"] = dow_raw

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +72,10 @@ class RawInstance:
 
 # ---------------------------------------------------------------- reading
 
+READERS: dict[str, Callable[[Path], RawInstance]] = {}
+"""Readers of single-file formats beyond the three containers, by lower-case suffix; a format's
+module registers itself here (``allocator.instance`` imports them all)."""
+
 
 def read_raw(path: str | os.PathLike[str]) -> RawInstance:
     """Read any container into raw tables; unreadable files raise InstanceError naming them."""
@@ -88,10 +92,10 @@ def read_raw(path: str | os.PathLike[str]) -> RawInstance:
             return _read_excel(p)
         if suffix == ".json":
             return _read_json(p)
-        if suffix == ".dow":  # Canad MCND benchmark file
-            from allocator.instance.dow import dow_raw
-
-            return dow_raw(p)
+        if (
+            suffix in READERS
+        ):  # benchmark formats (e.g. Canad ``.dow``), registered by their modules
+            return READERS[suffix](p)
     except InstanceError:
         raise
     except Exception as exc:  # unreadable file: name it, no traceback

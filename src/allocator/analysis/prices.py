@@ -254,7 +254,8 @@ def _corridor(legs: np.ndarray, tags: np.ndarray) -> str:
 
 
 def _tags_joined(tags: np.ndarray, legs: np.ndarray) -> str:
-    return "+".join(dict.fromkeys(str(t) for t in tags[legs] if t))
+    """The corridors of some legs joined by '+', or 'local' when none has one (as routes are)."""
+    return "+".join(dict.fromkeys(str(t) for t in tags[legs] if t)) or LOCAL_CORRIDOR
 
 
 def bottleneck_table(plan: Plan, inst: Instance, pre: Preprocessed, prices: Prices) -> pd.DataFrame:
@@ -266,7 +267,8 @@ def bottleneck_table(plan: Plan, inst: Instance, pre: Preprocessed, prices: Pric
     records = []
     for kind, index, capacity, price in prices.rows.itertuples(index=False):
         if kind in ("leg", "service"):
-            ident, load, corridor = net.leg_ids[index], load_leg[index], str(tags[index])
+            ident, load = net.leg_ids[index], load_leg[index]
+            corridor = _tags_joined(tags, np.array([index]))
         elif kind == "border":
             legs = np.flatnonzero(border_idx == index)
             ident = inst.borders.index[index]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
@@ -13,7 +14,7 @@ from allocator.formulation import arc, path
 from allocator.formulation.built import BuildContext, BuiltModel, Route
 from allocator.formulation.data import ArcData, PathData, arc_data
 from allocator.formulation.path import DEFAULT_PATHS, commodity_paths, path_data
-from allocator.formulation.recipe import Recipe, RecipeError, available, load_recipe
+from allocator.formulation.recipe import Recipe, RecipeError, available, read_recipe
 from allocator.formulation.rows import ColumnBounds, Cut, Separator
 from allocator.formulation.stability import Reference, Stability, reference
 from allocator.instance.model import Instance
@@ -48,7 +49,13 @@ BLOCKS: dict[str, Block] = {
     name: getattr(arc, name) for name in dir(arc) if name.startswith("define_")
 }
 BLOCKS |= {name: getattr(path, name) for name in dir(path) if name.startswith("define_")}
-PATH_FAMILIES = ("path", "colgen")  # colgen builds its master over the columns it generated
+PATH_FAMILIES = ("path", "colgen")
+
+
+def load_recipe(name_or_path: str | Path) -> Recipe:
+    """Load a recipe by name (``arc-strong``) or path, resolving ``extends`` and checking every key
+    and block (see ``models/README.md``)."""
+    return read_recipe(name_or_path, BLOCKS)  # colgen builds its master over the columns it generated
 
 
 def build(

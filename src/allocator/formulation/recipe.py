@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
@@ -61,8 +62,9 @@ def available() -> list[str]:
     return sorted(p.stem for p in models_dir().glob("*.yaml"))
 
 
-def load_recipe(name_or_path: str | Path) -> Recipe:
-    """Load a recipe by name (``arc-strong``) or path, resolving ``extends`` and checking every key."""
+def read_recipe(name_or_path: str | Path, known_blocks: Collection[str]) -> Recipe:
+    """Read a recipe by name (``arc-strong``) or path, resolving ``extends`` and checking every key
+    and that every block is one of ``known_blocks`` (``formulation.load_recipe`` passes its own)."""
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         path = models_dir() / f"{name_or_path}.yaml"
@@ -74,7 +76,8 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
     unknown = set(doc) - RECIPE_KEYS
     if unknown:
         raise RecipeError(f"{path}: unknown keys {sorted(unknown)}; allowed {sorted(RECIPE_KEYS)}")
-    base = load_recipe(path.parent / f"{doc['extends']}.yaml") if "extends" in doc else None
+    parent = path.parent / f"{doc.get('extends')}.yaml"
+    base = read_recipe(parent, known_blocks) if "extends" in doc else None
     options = (base.options if base else {}) | (doc.get("options") or {})
     if set(options) - OPTION_KEYS:
         raise RecipeError(f"{path}: unknown options {sorted(set(options) - OPTION_KEYS)}")
@@ -86,9 +89,7 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
         math=(base.math if base else {}) | (doc.get("math") or {}),
         description=doc.get("description", base.description if base else ""),
     )
-    from allocator.formulation import BLOCKS
-
-    bad = [b for b in recipe.blocks if b not in BLOCKS]
+    bad = [b for b in recipe.blocks if b not in known_blocks]
     if bad:
-        raise RecipeError(f"{path}: unknown blocks {bad}; known: {', '.join(BLOCKS)}")
+        raise RecipeError(f"{path}: unknown blocks {bad}; known: {', '.join(known_blocks)}")
     return recipe

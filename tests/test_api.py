@@ -12,6 +12,7 @@ import pytest
 import allocator
 from allocator.cli import main
 from allocator.results import read_plan
+from allocator.results.check import check_plan
 
 
 def test_every_public_name_resolves() -> None:
@@ -49,3 +50,25 @@ def test_run_has_the_defaults_of_the_cli(tiny_folder: Path, tmp_path: Path) -> N
         written.bottlenecks.reset_index(drop=True),
         check_dtype=False,
     )
+
+
+def test_readme_python_snippet_runs(tmp_path: Path) -> None:
+    # the README's Python example, as written, with its paths pointed at the repository and tmp
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    repo = Path(__file__).resolve().parents[1]
+    code = code.replace('"instances/eurasia"', repr(str(repo / "instances" / "eurasia")))
+    code = code.replace('"out/api"', repr(str(tmp_path / "api")))
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
+    res = namespace["res"]
+    assert res.result.termination == "optimal"
+    checked = check_plan(res.plan, res.instance)  # the plan re-verified without the model
+    assert checked.ok, checked.errors
+    assert checked.recomputed_objective == pytest.approx(res.plan.objective, rel=1e-9)
+    assert (tmp_path / "api" / "report.html").is_file()
+    assert (tmp_path / "api" / "flows.csv").is_file()
+    # a short repr: status, objective, bound and gap, not the tables
+    text = repr(res)
+    assert len(text) < 400
+    assert "optimal" in text

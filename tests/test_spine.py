@@ -1,10 +1,9 @@
-"""The spine: typed hand-offs between the stages, methods looked up by family, one-way imports."""
+"""The spine: typed hand-offs between the stages, methods looked up by family (the import
+contract is in test_architecture.py)."""
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-from pathlib import Path
 
 import pytest
 from helpers import FREE_TIME, build, leg, lot, node, short_capacity
@@ -17,52 +16,6 @@ from allocator.methods import METHODS, method_of
 from allocator.pipeline import RunOptions, run
 from allocator.preprocess import preprocess
 from allocator.solve import SolveOptions, Termination, solve
-
-SRC = Path(__file__).resolve().parents[1] / "src" / "allocator"
-# a module may import its own stage or stages to its left (BRIEF.md)
-STAGES = [
-    ("errors", "_version"),
-    ("instance",),
-    ("preprocess",),
-    ("formulation",),
-    ("solve",),
-    ("methods",),
-    ("results",),
-    ("analysis",),
-    ("report",),
-    ("options", "pipeline", "deliver"),
-    ("batch", "research"),
-    ("cli",),
-]
-RANK = {name: i for i, names in enumerate(STAGES) for name in names}
-
-
-def _stage(module: str) -> int | None:
-    parts = module.split(".")
-    return RANK.get(parts[1]) if len(parts) > 1 and parts[0] == "allocator" else None
-
-
-def test_no_module_imports_a_stage_to_its_right() -> None:
-    upward = []
-    for path in SRC.rglob("*.py"):
-        rel = path.relative_to(SRC.parent).with_suffix("")
-        own = _stage(".".join(rel.parts))
-        if own is None:  # the package face and __main__
-            continue
-        for node_ in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node_, ast.ImportFrom) and node_.module:
-                names = [node_.module]
-            elif isinstance(node_, ast.Import):
-                names = [a.name for a in node_.names]
-            else:
-                continue
-            for name in names:
-                target = _stage(name)
-                if target is not None and target > own:
-                    upward.append(f"{rel} -> {name}")
-                if name == "highspy" and rel.parts[1] != "solve":
-                    upward.append(f"{rel} -> highspy")
-    assert upward == []
 
 
 def _two_legs(**settings: object):

@@ -55,7 +55,9 @@ PATH_FAMILIES = ("path", "colgen")
 def load_recipe(name_or_path: str | Path) -> Recipe:
     """Load a recipe by name (``arc-strong``) or path, resolving ``extends`` and checking every key
     and block (see ``models/README.md``)."""
-    return read_recipe(name_or_path, BLOCKS)  # colgen builds its master over the columns it generated
+    return read_recipe(
+        name_or_path, BLOCKS
+    )  # colgen builds its master over the columns it generated
 
 
 def build(

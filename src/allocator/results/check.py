@@ -54,9 +54,10 @@ def leg_costs(inst: Instance) -> pd.DataFrame:
     gc = haversine_km(
         a["lat"].to_numpy(), a["lon"].to_numpy(), b["lat"].to_numpy(), b["lon"].to_numpy()
     )
-    circuity = legs["mode"].map(lambda m: s.circuity.get(m)).to_numpy()
+    # astype(float): mapping an empty str column gives a str column
+    circuity = legs["mode"].map(lambda m: s.circuity.get(m)).astype(float).to_numpy()
     dist = legs["distance_km"].fillna(pd.Series(gc * circuity, index=legs.index))
-    speed = legs["mode"].map(lambda m: s.speed_kmh.get(m))
+    speed = legs["mode"].map(lambda m: s.speed_kmh.get(m)).astype(float)
     transit = legs["transit_hours"].fillna(dist / speed)
     freight = legs["cost_per_teu"].copy()
     for leg in freight[freight.isna()].index:
@@ -74,7 +75,9 @@ def leg_costs(inst: Instance) -> pd.DataFrame:
     handling = b["handling_cost_per_teu"].to_numpy()
     hours = transit + border["dwell_hours"].fillna(0) + b["dwell_hours"].to_numpy()
     co2 = (
-        legs["co2_kg_per_teu_km"].fillna(legs["mode"].map(lambda m: s.co2_kg_per_teu_km.get(m)))
+        legs["co2_kg_per_teu_km"].fillna(
+            legs["mode"].map(lambda m: s.co2_kg_per_teu_km.get(m)).astype(float)
+        )
         * dist
     )
     return pd.DataFrame(

@@ -184,7 +184,7 @@ def validate(source: RawInstance | Instance, strict: bool = False) -> Instance:
         "country": COUNTRIES,
     }
     missing = {n for n in ("nodes", "borders", "classes") if n not in tables} | reported
-    naming: dict[str, list[str]] = defaultdict(list)  # missing table -> "21 legs", ...
+    naming: dict[str, list[tuple[int, str]]] = defaultdict(list)  # table -> (21, "legs"), ...
     for name, ts in schema.items():
         _check_refs(typed[name], ts, ids, where[name], probs, missing, naming)
     _check_restrictions(
@@ -193,10 +193,11 @@ def validate(source: RawInstance | Instance, strict: bool = False) -> Instance:
     for table, counts in naming.items():
         if schema[table].required or table in reported:
             continue  # "required table is missing" or the table's own problem says it all
-        noun = _NOUN[table]
+        text = " and ".join(f"{n} {word if n > 1 else word[:-1]}" for n, word in counts)
+        verb = "names" if len(counts) == 1 and counts[0][0] == 1 else "name"
         probs.add(
             str(raw.path),
-            f"{raw.table_word} '{table}' is missing; {' and '.join(counts)} name a {noun}",
+            f"{raw.table_word} '{table}' is missing; {text} {verb} a {_NOUN[table]}",
         )
     _check_legs(typed["legs"], where["legs"], probs)
     _check_cargo(typed["cargo"], where["cargo"], probs)
@@ -306,6 +307,7 @@ def _settings(raw: RawInstance, probs: _Problems) -> Settings | None:
             f"a date ({shown}); {key} is not a date",
             key,
         )
+        del values[key]  # reported; pydantic need not say it again
         ok = False
     for key in ("circuity", "co2_kg_per_teu_km", "speed_kmh"):
         if isinstance(values.get(key), dict):  # a partial per-mode table keeps the other defaults
@@ -672,7 +674,7 @@ def _check_refs(
     where: Any,
     probs: _Problems,
     missing: set[str],
-    naming: dict[str, list[str]],
+    naming: dict[str, list[tuple[int, str]]],
 ) -> None:
     """Unknown references; references into a table that is not given are counted in ``naming``
     (one root-cause message) instead."""
@@ -684,7 +686,7 @@ def _check_refs(
         if col.ref in missing:
             n = int(values.notna().sum())
             if n:
-                naming[col.ref].append(f"{n} {ts.name if n > 1 else ts.name.rstrip('s')}")
+                naming[col.ref].append((n, ts.name))
             continue
         bad = values.notna() & ~values.isin(known)
         for i in np.flatnonzero(bad):
@@ -705,7 +707,7 @@ def _check_restrictions(
     where: Any,
     probs: _Problems,
     missing: set[str],
-    naming: dict[str, list[str]],
+    naming: dict[str, list[tuple[int, str]]],
 ) -> None:
     targets = {
         "country": ids["country"],
@@ -717,7 +719,7 @@ def _check_restrictions(
     tables = {"border": "borders", "node": "nodes"}
     absent = Counter(scope for scope in frame["scope"] if tables.get(scope, "") in missing)
     for scope, n in absent.items():
-        naming[tables[scope]].append(f"{n} restriction{'s' if n > 1 else ''}")
+        naming[tables[scope]].append((n, "restrictions"))
     for i, (scope, target) in enumerate(zip(frame["scope"], frame["target"], strict=True)):
         if scope in absent:
             continue

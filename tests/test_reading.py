@@ -511,3 +511,23 @@ def test_dow_number_too_large_for_int64_names_its_line(tmp_path: Path) -> None:
     [p] = info.value.problems
     assert p.where == f"{path} line 5"
     assert p.message == "number 99999999999999999999 is too large (64-bit integers)"
+
+
+def test_empty_sheet_of_a_required_table_is_one_error_and_of_an_optional_one_no_rows(
+    tiny_folder: Path, tmp_path: Path
+) -> None:
+    path = _xlsx(tiny_folder, tmp_path)
+    wb = openpyxl.load_workbook(path)
+    for name in ("restrictions", "classes"):
+        ws = wb[name]
+        ws.delete_rows(1, ws.max_row)
+    wb.save(path)
+    [p] = _errors(path)  # no "unknown class" for each lot
+    assert p.where == "tiny.xlsx sheet 'classes'"
+    assert p.message == "is empty; expected the column names in row 1 (id, value_per_teu_day)"
+    wb = openpyxl.load_workbook(path)
+    wb["classes"].append(["id", "value_per_teu_day"])
+    wb["classes"].append(["general", 20])
+    wb["classes"].append(["reefer", 45])
+    wb.save(path)
+    assert read_instance(path).restrictions.empty

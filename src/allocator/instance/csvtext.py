@@ -250,7 +250,7 @@ def read_csv_text(
             break
         except csv.Error as exc:
             raise _fail(f"{shown} line {start}", f"is not valid CSV: {exc}; {SAVE_HINT}") from exc
-        if any(c.strip() for c in row):
+        if "".join(row).strip():  # blank lines and rows of empty fields are skipped
             records.append((start, row))
     if not records:
         raise _fail(shown, "is empty; expected a header line with the column names")

@@ -49,6 +49,7 @@ class RawTable:
     numbers: list[int] | None = None  # line/row number of each row when blank rows were dropped
     labels: list[str] | None = None  # where each row is, when rows are not numbered (edits)
     broken: set[int] = field(default_factory=set)  # rows already reported as malformed
+    formulas: bool = False  # holds FormulaCell cells (a workbook sheet)
 
     def where(self, i: int) -> str:
         """Where row ``i`` (0-based) is, as the user sees it."""
@@ -218,7 +219,7 @@ def _read_table_file(name: str, file: Path, shown: str) -> tuple[RawTable, list[
         return RawTable(name, frame, shown, "row", 1), []
     columns, numeric = _schema_names(name)
     text = read_csv_text(data, shown, columns, numeric)
-    frame = pd.DataFrame(text.rows, columns=[h.strip() for h in text.header], dtype=object)
+    frame = pd.DataFrame(text.rows, columns=[h.strip() for h in text.header], dtype="str")
     return RawTable(name, frame, shown, "line", 2, text.numbers, broken=text.broken), text.problems
 
 
@@ -265,7 +266,8 @@ def _read_excel(path: Path) -> RawInstance:
         frame, numbers = _drop_blank_rows(frame, k + 2)
         if numbers is None:
             numbers = list(range(k + 2, k + 2 + len(frame)))
-        tables[title] = RawTable(title, frame, source, "row", 2, numbers)
+        formulas = any(isinstance(c, FormulaCell) for r in body for c in r)
+        tables[title] = RawTable(title, frame, source, "row", 2, numbers, formulas=formulas)
     return RawInstance(
         path,
         settings,

@@ -345,6 +345,8 @@ def _locator(table: RawTable | None) -> Any:
 
 
 def _empty(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
+        return series.isna() | (series.str.strip() == "")
     return series.isna() | series.map(lambda v: isinstance(v, str) and v.strip() == "")
 
 
@@ -420,9 +422,17 @@ def _type_table(
     out: dict[str, pd.Series] = {}
     schema_cols: dict[str, int] = {}
     extras: dict[str, int] = {}
+    required = [c.name for c in ts.columns if c.required]
+    if table is not None and not len(frame.columns) and table.row_word != "item" and ts.required:
+        probs.add(  # an empty optional sheet, or JSON list, is an empty table
+            table.source,
+            f"is empty; expected the column names in {table.row_word} 1 "
+            f"({', '.join(required or ts.column_names)})",
+        )
+        probs.headless.add(ts.name)
+        table = None
     if table is not None and len(frame.columns):
         schema_cols, extras = _header(ts, table, probs, strict)
-        required = [c.name for c in ts.columns if c.required]
         if not schema_cols and required:
             found = ", ".join(f"'{c}'" for c in list(extras)[:4]) or "nothing"
             probs.add(
@@ -468,6 +478,8 @@ def _formulas(
     tname: str, column: str, values: pd.Series, table: RawTable, probs: _Problems
 ) -> pd.Series:
     """Report formula cells without a computed value; they become missing (already reported)."""
+    if not table.formulas:
+        return values
     formula = values.map(lambda v: isinstance(v, FormulaCell))
     for i in np.flatnonzero(formula.to_numpy()):
         probs.add(

@@ -503,11 +503,12 @@ def test_excel_unknown_setting_and_sheet(tiny_folder: Path, tmp_path: Path) -> N
     path = _xlsx(tiny_folder, tmp_path)
     wb = openpyxl.load_workbook(path)
     wb["settings"].append(["circuity.rial", 1.1])
+    row = wb["settings"].max_row
     wb.create_sheet("cargos").append(["id"])
     wb.save(path)
     errors = _errors(path)
     setting = next(p for p in errors if p.column == "circuity.rial")
-    assert setting.where == "tiny.xlsx sheet 'settings'"
+    assert setting.where == f"tiny.xlsx sheet 'settings' row {row}"
     assert setting.message.startswith("unknown setting")
     assert setting.value == 1.1
     table = next(p for p in errors if "unknown table" in p.message)

@@ -5,8 +5,8 @@
 >>> res.plan.summary                                     # doctest: +SKIP
 
 ``run`` reads, validates, preprocesses, builds, solves and extracts; ``RunOptions`` says which
-model and how (the same defaults as ``allocator solve``); ``deliver`` checks a plan and writes it
-with its reports, atomically. The solving stages are imported on
+model and how (the same defaults as ``allocator solve``); ``allocator.deliver.deliver`` checks a
+plan and writes it with its reports, atomically. The solving stages are imported on
 first use, so ``import allocator`` and the CLI start fast.
 """
 
@@ -27,7 +27,6 @@ from allocator.errors import (
 from allocator.instance import Instance, read_instance, read_raw, validate, write_instance
 
 if TYPE_CHECKING:
-    from allocator.deliver import deliver
     from allocator.options import RollingOptions, RunOptions
     from allocator.pipeline import RunResult, run
     from allocator.results import Plan
@@ -40,7 +39,6 @@ _LAZY = {
     "RollingOptions": "allocator.options",
     "SolveOptions": "allocator.solve",
     "Plan": "allocator.results",
-    "deliver": "allocator.deliver",
 }
 
 __all__ = [
@@ -57,7 +55,6 @@ __all__ = [
     "SolveOptions",
     "SolverError",
     "__version__",
-    "deliver",
     "read_instance",
     "read_raw",
     "run",

@@ -40,7 +40,7 @@ from pyomo.core.base.var import VarData
 
 from allocator.formulation import ArcData, BuiltModel
 from allocator.formulation.arc import strong_linking_terms
-from allocator.instance.model import Instance
+from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.preprocess import Preprocessed
 from allocator.preprocess.costs import shortest_paths
 from allocator.preprocess.graph import route_legs
@@ -341,7 +341,7 @@ def corridor_prices(plan: Plan, inst: Instance, pre: Preprocessed, prices: Price
     cargo = inst.cargo
     routes = plan.routes[plan.routes["teu"] > 1e-9] if len(plan.routes) else plan.routes
     for lot, legs in zip(routes.get("lot", []), routes.get("legs", []), strict=True):
-        idx = [net.leg_to_idx[leg] for leg in str(legs).split(" > ")]
+        idx = [net.leg_to_idx[leg] for leg in str(legs).split(ROUTE_SEPARATOR)]
         key = (cargo.at[lot, "class"], cargo.at[lot, "origin"], cargo.at[lot, "destination"])
         used[key].add(_corridor(np.array(idx), tags))
 

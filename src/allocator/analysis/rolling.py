@@ -27,7 +27,7 @@ from scipy.sparse import coo_array, csc_array
 
 from allocator.formulation import ArcData, BuiltModel
 from allocator.formulation.stability import mapped_paths, pair_index
-from allocator.instance.model import Instance
+from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.preprocess import Preprocessed
 from allocator.results import Plan
 from allocator.solve import SolveResult
@@ -92,7 +92,9 @@ def _fill_paths(
     for k, route in enumerate(pre.commodities["cheapest_route"]):
         if left[k] <= EPS or not route:
             continue
-        legs = np.array([net.leg_to_idx[leg] for leg in str(route).split(" > ")], dtype=np.int64)
+        legs = np.array(
+            [net.leg_to_idx[leg] for leg in str(route).split(ROUTE_SEPARATOR)], dtype=np.int64
+        )
         g = int(d.com_group[k])
         if all((g, int(a)) in pair_of for a in legs):
             coms.append(k)

@@ -38,7 +38,7 @@ import pyomo.environ as pyo
 from allocator.analysis.prices import in_time_legs
 from allocator.errors import AllocatorError, InfeasibleError, SolverError
 from allocator.formulation import Recipe, build, load_recipe
-from allocator.instance.model import Instance
+from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.preprocess import Network, Preprocessed
 from allocator.preprocess.costs import cost_matrix, restriction_scopes, shortest_paths
 from allocator.preprocess.graph import route_legs
@@ -140,7 +140,7 @@ class _Context:
         return ok
 
     def legs_text(self, legs: list[int]) -> str:
-        return " > ".join(self.net.leg_ids[legs])
+        return ROUTE_SEPARATOR.join(self.net.leg_ids[legs])
 
 
 def no_route_detail(inst: Instance, pre: Preprocessed, k: int, ctx: _Context | None = None) -> str:

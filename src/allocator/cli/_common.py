@@ -12,13 +12,18 @@ from rich.markup import escape
 
 from allocator.errors import AllocatorError, InstanceError, PlanCheckError, Problem
 
-__all__ = ["InstancePath", "console", "err", "fail", "print_problems"]
+__all__ = ["InstancePath", "Strict", "console", "err", "fail", "print_problems"]
 
-console = Console(highlight=False, soft_wrap=True)  # paths and messages never break mid-line
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# paths and messages never break mid-line; ':x:' in a value stays text
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 InstancePath = Annotated[
     Path, typer.Argument(help="Instance: folder, instance .toml, .xlsx or .json.")
+]
+Strict = Annotated[
+    bool,
+    typer.Option("--strict", help="Unknown columns and sheets are errors, not warnings."),
 ]
 
 

@@ -8,16 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from allocator.cli._common import InstancePath, console, fail, print_problems
+from allocator.cli._common import InstancePath, Strict, console, fail, print_problems
 from allocator.errors import AllocatorError
 
 
-def validate(path: InstancePath) -> None:
+def validate(path: InstancePath, strict: Strict = False) -> None:
     """Check an instance and report every problem at once (exit 0 sound, 2 invalid)."""
     from allocator.instance.validate import read_instance
 
     try:
-        inst = read_instance(path)
+        inst = read_instance(path, strict=strict)
     except AllocatorError as exc:
         raise fail(exc, str(path)) from None
     print_problems(inst.warnings)

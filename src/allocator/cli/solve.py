@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from allocator.cli._common import InstancePath, console, err, fail, print_problems
+from allocator.cli._common import InstancePath, Strict, console, err, fail, print_problems
 from allocator.errors import AllocatorError, ExitCode, InstanceError, Problem
 
 
@@ -58,6 +58,7 @@ def solve(
         bool, typer.Option("--report/--no-report", help="Also write report.md and report.html.")
     ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
+    strict: Strict = False,
     prices: Annotated[
         bool,
         typer.Option(
@@ -78,6 +79,7 @@ def solve(
     """Solve an instance and write the cost-optimal plan (exit 3 infeasible, 4 no plan in time,
     5 the plan failed the checker and was not written)."""
     from allocator.deliver import check_format, check_target, default_out, deliver, plan_path
+    from allocator.instance.validate import read_instance
     from allocator.options import RunOptions
     from allocator.pipeline import run
     from allocator.report.markdown import print_summary
@@ -106,7 +108,7 @@ def solve(
         check_format(fmt)
         if out is not None:  # refused before the solve, not after it
             check_target(out, fmt)
-        res = run(instance, opts)
+        res = run(read_instance(instance, strict=strict), opts)
         plan_out = out or default_out(res.instance)
         checked = deliver(res, plan_out, fmt=fmt, report=report)
     except AllocatorError as exc:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.formulation.data import ArcData
-from allocator.instance.model import Instance
+from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.preprocess import Network, Preprocessed
 
 EPS = 1e-9
@@ -87,7 +87,7 @@ def mapped_paths(
             continue
         k = int(pre.lot_commodity[lot_pos[lot]])
         g = int(d.com_group[k])
-        ids = legs_text.split(" > ")
+        ids = legs_text.split(ROUTE_SEPARATOR)
         if any(leg not in net.leg_to_idx for leg in ids):
             continue
         legs = np.array([net.leg_to_idx[leg] for leg in ids], dtype=np.int64)

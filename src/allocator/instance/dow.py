@@ -29,6 +29,7 @@ from allocator.instance.model import Instance
 from allocator.instance.validate import validate
 
 TAG = "MULTIGEN.DAT:"
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 REFERENCE_OPTIMA: dict[str, float] = {
     # c33: or-tools network_design_ilph_test.cc (known optimum); the rest were proven optimal by
@@ -67,41 +68,48 @@ def parse_dow(path: str | os.PathLike[str]) -> Dow:
         lines = p.read_text(encoding="ascii").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise InstanceError([Problem(str(p), f"cannot be read: {exc}")]) from exc
-    lines = [ln for ln in lines if ln.strip()]
-    if not lines or lines[0].strip() != TAG:
+    numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]  # file line numbers
+    if not numbered or numbered[0][1].strip() != TAG:
         raise InstanceError([Problem(f"{p} line 1", f"expected the tag {TAG!r}")])
 
     def ints(i: int, count: int) -> list[int]:
-        parts = lines[i].split() if i < len(lines) else []
+        number = numbered[i][0] if i < len(numbered) else len(lines) + 1
+        parts = numbered[i][1].split() if i < len(numbered) else []
         if len(parts) != count:
             raise InstanceError(
-                [Problem(f"{p} line {i + 1}", f"expected {count} integers, found {len(parts)}")]
+                [Problem(f"{p} line {number}", f"expected {count} integers, found {len(parts)}")]
             )
         try:
-            return [int(x) for x in parts]
+            values = [int(x) for x in parts]
         except ValueError as exc:
-            raise InstanceError([Problem(f"{p} line {i + 1}", f"not an integer: {exc}")]) from exc
+            raise InstanceError([Problem(f"{p} line {number}", f"not an integer: {exc}")]) from exc
+        for v in values:
+            if not INT64_MIN <= v <= INT64_MAX:
+                raise InstanceError(
+                    [Problem(f"{p} line {number}", f"number {v} is too large (64-bit integers)")]
+                )
+        return values
 
     n, m, k = ints(1, 3)
-    if len(lines) != 2 + m + k:
+    if len(numbered) != 2 + m + k:
         raise InstanceError(
             [
                 Problem(
                     str(p),
                     f"header says {m} arcs and {k} commodities ({2 + m + k} lines), "
-                    f"file has {len(lines)} lines",
+                    f"file has {len(numbered)} non-blank lines",
                 )
             ]
         )
     arcs = np.array([ints(2 + i, 7)[:5] for i in range(m)], dtype=np.int64).reshape(m, 5)
     com = np.array([ints(2 + m + i, 3) for i in range(k)], dtype=np.int64).reshape(k, 3)
     bad = [
-        Problem(f"{p} line {2 + i + 1}", f"node {v} outside 1..{n}")
+        Problem(f"{p} line {numbered[2 + i][0]}", f"node {v} outside 1..{n}")
         for i, row in enumerate(arcs)
         for v in row[:2]
         if not 1 <= v <= n
     ] + [
-        Problem(f"{p} line {2 + m + i + 1}", f"node {v} outside 1..{n}")
+        Problem(f"{p} line {numbered[2 + m + i][0]}", f"node {v} outside 1..{n}")
         for i, row in enumerate(com)
         for v in row[:2]
         if not 1 <= v <= n

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import logging
 import math
@@ -17,11 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import tomli_w
 
 from allocator.errors import InstanceError, Problem
-from allocator.instance.schema import load_schema
+from allocator.instance.csvtext import header_index, read_csv_text, title_problem
+from allocator.instance.schema import TableSchema, load_schema
 
 if TYPE_CHECKING:
     from allocator.instance.model import Instance
@@ -33,7 +36,10 @@ SETTINGS_SHEET = "settings"
 
 @dataclass
 class RawTable:
-    """One table as read from a file, before typing: cells are str, numbers, bools or None."""
+    """One table as read from a file, before typing: cells are str, numbers, bools, dates or None.
+
+    Column names are as written (trimmed); ``validate`` matches them to the schema, ignoring case.
+    """
 
     name: str
     frame: pd.DataFrame
@@ -41,13 +47,26 @@ class RawTable:
     row_word: str = "line"  # "line" (CSV), "row" (Excel, Parquet), "item" (JSON)
     first_row: int = 2
     numbers: list[int] | None = None  # line/row number of each row when blank rows were dropped
+    labels: list[str] | None = None  # where each row is, when rows are not numbered (edits)
+    broken: set[int] = field(default_factory=set)  # rows already reported as malformed
+    formulas: bool = False  # holds FormulaCell cells (a workbook sheet)
 
     def where(self, i: int) -> str:
         """Where row ``i`` (0-based) is, as the user sees it."""
+        if self.labels is not None:
+            return self.labels[i]
         if self.row_word == "item":
             return f"{self.source}[{i}]"
         number = self.numbers[i] if self.numbers is not None else i + self.first_row
         return f"{self.source} {self.row_word} {number}"
+
+
+@dataclass(frozen=True)
+class FormulaCell:
+    """An Excel formula cell the workbook holds no computed value for (written by a script and
+    never opened in Excel); ``validate`` reports it where it is used, never reads it as empty."""
+
+    formula: str
 
 
 def _drop_blank_rows(frame: pd.DataFrame, first_row: int) -> tuple[pd.DataFrame, list[int] | None]:
@@ -68,6 +87,11 @@ class RawInstance:
     tables: dict[str, RawTable]
     settings_source: str
     problems: list[Problem] = field(default_factory=list)
+    settings_where: dict[str, str] = field(default_factory=dict)  # dotted key -> its row
+    table_word: str = "table"  # what the container calls a table ("sheet" in a workbook)
+    unknown_tables: str = "error"  # unknown table names: "error", or "warning" (workbook sheets)
+    unreadable: set[str] = field(default_factory=set)  # tables named but not read (reported)
+    settings_unreadable: bool = False  # the settings could not be read (reported)
 
 
 # ---------------------------------------------------------------- reading
@@ -92,9 +116,7 @@ def read_raw(path: str | os.PathLike[str]) -> RawInstance:
             return _read_excel(p)
         if suffix == ".json":
             return _read_json(p)
-        if (
-            suffix in READERS
-        ):  # benchmark formats (e.g. Canad ``.dow``), registered by their modules
+        if suffix in READERS:  # benchmark formats (e.g. Canad ``.dow``), registered by modules
             return READERS[suffix](p)
     except InstanceError:
         raise
@@ -110,6 +132,20 @@ def read_raw(path: str | os.PathLike[str]) -> RawInstance:
     )
 
 
+def table_schema(name: str) -> TableSchema | None:
+    """The schema of table ``name``, matched trimmed and case-insensitively; None if unknown."""
+    return load_schema().get(str(name).strip().casefold())
+
+
+def _schema_names(name: str) -> tuple[set[str], set[str]]:
+    """Case-folded column names of table ``name``: all of them, and the number columns."""
+    ts = table_schema(name)
+    if ts is None:
+        return set(), set()
+    numeric = {c.name.casefold() for c in ts.columns if c.type in ("float", "int")}
+    return {c.casefold() for c in ts.column_names}, numeric
+
+
 def _read_folder(toml_path: Path) -> RawInstance:
     if not toml_path.exists():
         raise InstanceError(
@@ -117,7 +153,7 @@ def _read_folder(toml_path: Path) -> RawInstance:
         )
     try:
         doc = tomllib.loads(toml_path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InstanceError([Problem(str(toml_path), f"is not valid TOML: {exc}")]) from exc
     problems: list[Problem] = []
     unknown = set(doc) - {"settings", "tables"}
@@ -131,6 +167,7 @@ def _read_folder(toml_path: Path) -> RawInstance:
             [Problem(str(toml_path), "[tables] must map table names to file paths")]
         )
     tables = {}
+    unreadable: set[str] = set()
     for name, rel in table_paths.items():
         file = (toml_path.parent / str(rel)).resolve()
         shown = _shown(file)
@@ -138,24 +175,52 @@ def _read_folder(toml_path: Path) -> RawInstance:
             problems.append(
                 Problem(f"{toml_path} [tables]", f"file for table '{name}' not found: {shown}")
             )
+            unreadable.add(name)
             continue
-        if file.suffix.lower() == ".parquet":
-            frame = pd.read_parquet(file).astype(object)
-            frame = frame.where(frame.notna(), None)
-            tables[name] = RawTable(name, frame, shown, "row", 1)
-        else:
-            frame = pd.read_csv(
-                file,
-                dtype=str,
-                keep_default_na=False,
-                skipinitialspace=True,
-                skip_blank_lines=False,
-            )
-            frame.columns = [str(c).strip() for c in frame.columns]
-            frame, numbers = _drop_blank_rows(frame, 2)  # blank lines still count as lines
-            tables[name] = RawTable(name, frame, shown, "line", 2, numbers)
+        try:
+            tables[name], found = _read_table_file(name, file, shown)
+        except InstanceError as exc:
+            problems += exc.problems
+            unreadable.add(name)
+            continue
+        problems += found
     settings = doc.get("settings", {})
-    return RawInstance(toml_path, settings, tables, f"{toml_path} [settings]", problems)
+    bad_settings = not isinstance(settings, dict)
+    if bad_settings:
+        problems.append(Problem(f"{toml_path} [settings]", "must be a table of settings"))
+        settings = {}
+    return RawInstance(
+        toml_path,
+        settings,
+        tables,
+        f"{toml_path} [settings]",
+        problems,
+        unreadable=unreadable,
+        settings_unreadable=bad_settings,
+    )
+
+
+def _read_table_file(name: str, file: Path, shown: str) -> tuple[RawTable, list[Problem]]:
+    """One table file of a folder instance and the problems of its rows; InstanceError names the
+    file (and line) it cannot read at all."""
+    if file.is_dir():
+        raise InstanceError([Problem(shown, "is a folder; a table is a .csv or .parquet file")])
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InstanceError([Problem(shown, f"cannot be read: {exc.strerror or exc}")]) from exc
+    if file.suffix.lower() == ".parquet":
+        try:
+            frame = pd.read_parquet(io.BytesIO(data)).astype(object)
+        except Exception as exc:  # pyarrow's errors have no common base class
+            raise InstanceError([Problem(shown, f"is not a readable Parquet file: {exc}")]) from exc
+        frame = frame.where(frame.notna(), None)
+        frame.columns = [str(c).strip() for c in frame.columns]
+        return RawTable(name, frame, shown, "row", 1), []
+    columns, numeric = _schema_names(name)
+    text = read_csv_text(data, shown, columns, numeric)
+    frame = pd.DataFrame(text.rows, columns=[h.strip() for h in text.header], dtype="str")
+    return RawTable(name, frame, shown, "line", 2, text.numbers, broken=text.broken), text.problems
 
 
 def _shown(file: Path) -> str:
@@ -166,42 +231,154 @@ def _shown(file: Path) -> str:
 
 
 def _read_excel(path: Path) -> RawInstance:
-    sheets = pd.read_excel(path, sheet_name=None, dtype=object, engine="openpyxl")
+    sheets = _workbook_rows(path)
     tables: dict[str, RawTable] = {}
     settings: dict[str, Any] = {}
-    for name, frame in sheets.items():
-        frame = frame.where(frame.notna(), None)
-        frame.columns = [str(c).strip() for c in frame.columns]
-        if name == SETTINGS_SHEET:
-            settings = _unflatten(
-                {str(k): v for k, v in zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True) if k}
-            )
-        else:
-            frame, numbers = _drop_blank_rows(frame, 2)  # blank rows still count as rows
-            tables[name] = RawTable(name, frame, f"{path.name} sheet '{name}'", "row", 2, numbers)
-    return RawInstance(path, settings, tables, f"{path.name} sheet '{SETTINGS_SHEET}'")
+    settings_where: dict[str, str] = {}
+    problems: list[Problem] = []
+    settings_source = f"{path.name} sheet '{SETTINGS_SHEET}'"
+    for title, rows in sheets.items():
+        source = f"{path.name} sheet '{title}'"
+        if title.strip().casefold() == SETTINGS_SHEET:
+            settings_source = source
+            flat: dict[str, Any] = {}
+            for number, row in enumerate(rows[1:], start=2):
+                key = str(row[0]).strip() if row and row[0] is not None else ""
+                if not key:
+                    continue
+                value = row[1] if len(row) > 1 else None
+                if isinstance(value, FormulaCell):
+                    problems.append(_formula_problem(f"{source} row {number}", key, value))
+                    continue
+                flat[key] = value.strip() if isinstance(value, str) else value
+                settings_where[key] = f"{source} row {number}"
+            settings = _unflatten(flat)
+            continue
+        columns, _ = _schema_names(title)
+        k = header_index([[str(c or "") for c in r] for r in rows], columns)
+        if k > 0:
+            problems.append(title_problem(f"{source} row 1", "row", rows[0], k + 1))
+        header = [str(c).strip() if c is not None else "" for c in (rows[k] if rows else [])]
+        width = max([len(header)] + [len(r) for r in rows[k + 1 :] if any(_filled(c) for c in r)])
+        header += [""] * (width - len(header))
+        body = [(r + [None] * width)[:width] for r in rows[k + 1 :]]
+        frame = pd.DataFrame(body, columns=header, dtype=object)
+        frame, numbers = _drop_blank_rows(frame, k + 2)
+        if numbers is None:
+            numbers = list(range(k + 2, k + 2 + len(frame)))
+        formulas = any(isinstance(c, FormulaCell) for r in body for c in r)
+        tables[title] = RawTable(title, frame, source, "row", 2, numbers, formulas=formulas)
+    return RawInstance(
+        path,
+        settings,
+        tables,
+        settings_source,
+        problems,
+        settings_where=settings_where,
+        table_word="sheet",
+        unknown_tables="warning",
+    )
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _formula_problem(where: str, column: str, cell: FormulaCell) -> Problem:
+    return Problem(
+        where,
+        f"formula '{cell.formula}' has no computed value; open and save the workbook in Excel, "
+        "or enter the number",
+        column,
+    )
+
+
+def _workbook_rows(path: Path) -> dict[str, list[list[Any]]]:
+    """Every sheet's cell values, row by row (row 1 first); formulas without a computed value
+    become FormulaCell. Formulas are read from the workbook, values from its cached results."""
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        sheets: dict[str, list[list[Any]]] = {}
+        formulas: dict[str, list[tuple[int, int, str]]] = {}
+        for ws in wb.worksheets:
+            ws.reset_dimensions()  # workbooks written by scripts may state no or wrong dimensions
+            rows = []
+            for r, cells in enumerate(ws.iter_rows()):
+                row = []
+                for c, cell in enumerate(cells):
+                    if cell.data_type == "f":
+                        formulas.setdefault(ws.title, []).append((r, c, str(cell.value)))
+                    row.append(cell.value)
+                rows.append(row)
+            sheets[ws.title] = rows
+    finally:
+        wb.close()
+    if formulas:
+        values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            for title, cells in formulas.items():
+                ws = values[title]
+                ws.reset_dimensions()
+                cached = [[cell.value for cell in row] for row in ws.iter_rows()]
+                for r, c, formula in cells:
+                    value = cached[r][c] if r < len(cached) and c < len(cached[r]) else None
+                    text = formula if formula.startswith("=") else f"={formula}"
+                    sheets[title][r][c] = FormulaCell(text) if value is None else value
+        finally:
+            values.close()
+    return sheets
 
 
 def _read_json(path: Path) -> RawInstance:
+    repeated: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in items]
+        repeated.extend(k for k in dict.fromkeys(keys) if keys.count(k) > 1)
+        return dict(items)
+
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8-sig"), object_pairs_hook=pairs)
+    except UnicodeDecodeError as exc:
+        raise InstanceError([Problem(str(path), f"is not UTF-8 text: {exc.reason}")]) from exc
     except json.JSONDecodeError as exc:
         raise InstanceError([Problem(str(path), f"is not valid JSON: {exc}")]) from exc
     if not isinstance(doc, dict):
         raise InstanceError([Problem(str(path), "must hold one object with settings and tables")])
     tables = {}
-    problems = []
+    unreadable: set[str] = set()
+    problems = [
+        Problem(path.name, f"key '{k}' is given twice in one object; keep one") for k in repeated
+    ]
     for name, rows in doc.items():
         if name == "settings":
             continue
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             problems.append(Problem(f"{path.name} {name}", "must be a list of objects"))
+            unreadable.add(name)
             continue
         frame = pd.DataFrame.from_records(rows).astype(object) if rows else pd.DataFrame()
         frame = frame.where(frame.notna(), None)
         tables[name] = RawTable(name, frame, f"{path.name} {name}", "item", 0)
     settings = doc.get("settings", {})
-    return RawInstance(path, settings, tables, f"{path.name} settings", problems)
+    bad_settings = not isinstance(settings, dict)
+    if bad_settings:
+        problems.append(
+            Problem(
+                f"{path.name} settings",
+                f"must be an object of settings (key: value), not a {type(settings).__name__}",
+            )
+        )
+        settings = {}
+    return RawInstance(
+        path,
+        settings,
+        tables,
+        f"{path.name} settings",
+        problems,
+        unreadable=unreadable,
+        settings_unreadable=bad_settings,
+    )
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -223,6 +400,66 @@ def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[leaf] = value
     return out
+
+
+# ---------------------------------------------------------------- editing an Instance's tables
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, pandas NA and NaN."""
+    if value is None or value is pd.NA:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def as_object(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame of plain Python cells with None for missing, as the validator reads raw files."""
+    out = frame.astype(object)
+    return out.map(lambda v: None if is_missing(v) else (v.item() if hasattr(v, "item") else v))
+
+
+def instance_tables(
+    inst: Instance, prefix: str = ""
+) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
+    """An Instance's tables as raw frames (ids as a column, every leg explicit with ``reverse``
+    false, ``reverse_of`` kept) and a label per row (``{prefix}legs 'ID'``, ``{prefix}tariffs
+    row 2``) for problem messages."""
+    tables: dict[str, pd.DataFrame] = {}
+    labels: dict[str, list[str]] = {}
+    for name, ts in load_schema().items():
+        frame = getattr(inst, name)
+        frame = frame.reset_index() if ts.key else frame.reset_index(drop=True)
+        tables[name] = as_object(frame).reset_index(drop=True)
+        if ts.key:
+            labels[name] = [f"{prefix}{name} '{i}'" for i in tables[name][ts.key]]
+        else:
+            labels[name] = [f"{prefix}{name} row {k + 1}" for k in range(len(frame))]
+    tables["legs"]["reverse"] = False  # twins are folded back by fold_reverse
+    return tables, labels
+
+
+def fold_reverse(tables: dict[str, pd.DataFrame], labels: dict[str, list[str]]) -> None:
+    """Fold every ``X~r`` leg still identical to its source ``X`` back into ``X.reverse = true``;
+    a twin that differs stays a leg of its own. Drops the ``reverse_of`` column."""
+    legs = tables["legs"]
+    pos = {v: k for k, v in enumerate(legs["id"])}
+    same = [c for c in legs.columns if c not in ("id", "from", "to", "reverse", "reverse_of")]
+    drop = []
+    for k, source in enumerate(legs["reverse_of"]):
+        if is_missing(source) or source not in pos:
+            continue
+        s = pos[source]
+        a, b = legs.iloc[s], legs.iloc[k]
+        equal = all(
+            (is_missing(a[c]) and is_missing(b[c])) or (not is_missing(a[c]) and a[c] == b[c])
+            for c in same
+        )
+        if equal and a["from"] == b["to"] and a["to"] == b["from"]:
+            legs.iat[s, legs.columns.get_loc("reverse")] = True
+            drop.append(k)
+    keep = [k for k in range(len(legs)) if k not in set(drop)]
+    tables["legs"] = legs.iloc[keep].drop(columns="reverse_of").reset_index(drop=True)
+    labels["legs"] = [labels["legs"][k] for k in keep]
 
 
 # ---------------------------------------------------------------- writing

@@ -13,6 +13,9 @@ import pandas as pd
 from allocator.errors import Problem
 from allocator.instance.schema import Settings
 
+ROUTE_SEPARATOR = " > "
+"""Joins the legs and nodes of a route in plan tables; validation refuses ids that contain it."""
+
 
 @dataclass(frozen=True)
 class Instance:

@@ -21,8 +21,6 @@ from 1) and the key. Closing is done with restriction rows (per class), so nothi
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
 import os
 import tomllib
 from collections.abc import Iterable
@@ -34,7 +32,15 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from allocator.errors import InstanceError, Problem
-from allocator.instance.io import RawInstance, RawTable
+from allocator.instance.hints import did_you_mean
+from allocator.instance.io import (
+    RawInstance,
+    RawTable,
+    as_object,
+    fold_reverse,
+    instance_tables,
+    is_missing,
+)
 from allocator.instance.model import Instance
 from allocator.instance.schema import MODES, Settings, load_schema
 
@@ -145,11 +151,6 @@ class Scenario(BaseModel):
         return str(self._source) if self._source is not None else f"scenario '{self.name}'"
 
 
-def _suggest(value: str, candidates: Iterable[str]) -> str:
-    match = difflib.get_close_matches(str(value), sorted(set(candidates)), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
-
-
 def _change_where(label: str, index: int, kind: str | None = None) -> str:
     return f"{label} [[change]] #{index + 1}" + (f" ({kind})" if kind else "")
 
@@ -186,7 +187,7 @@ def scenario_from_dict(doc: dict[str, Any], source: Path | None = None) -> Scena
                         Problem(
                             _change_where(label, i, ch.kind),
                             f"unknown selector for {of}; expected one of "
-                            f"{', '.join(SELECT_KEYS[of])}" + _suggest(key, SELECT_KEYS[of]),
+                            f"{', '.join(SELECT_KEYS[of])}" + did_you_mean(key, SELECT_KEYS[of]),
                             f"where.{key}",
                         )
                     )
@@ -204,7 +205,7 @@ def scenario_from_dict(doc: dict[str, Any], source: Path | None = None) -> Scena
                     problems.append(
                         Problem(
                             _change_where(label, i, ch.kind),
-                            "unknown setting" + _suggest(key, Settings.model_fields),
+                            "unknown setting" + did_you_mean(key, Settings.model_fields),
                             f"set.{key}",
                         )
                     )
@@ -216,7 +217,7 @@ def scenario_from_dict(doc: dict[str, Any], source: Path | None = None) -> Scena
                         problems.append(
                             Problem(
                                 _change_where(label, i, ch.kind),
-                                "unknown leg column" + _suggest(key, columns),
+                                "unknown leg column" + did_you_mean(key, columns),
                                 f"legs[{j}].{key}",
                             )
                         )
@@ -268,31 +269,6 @@ def _pydantic_problems(exc: ValidationError, label: str, doc: dict[str, Any]) ->
 # ---------------------------------------------------------------- applying
 
 
-class _Table(RawTable):
-    """A raw table whose rows are located by labels (base row or the change that touched it)."""
-
-    labels: list[str]
-
-    def __init__(self, name: str, frame: pd.DataFrame, labels: list[str]) -> None:
-        super().__init__(name, frame, f"{name} table", "row", 1)
-        self.labels = labels
-
-    def where(self, i: int) -> str:  # noqa: D102 - see RawTable.where
-        return self.labels[i]
-
-
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _as_object(frame: pd.DataFrame) -> pd.DataFrame:
-    """A frame of plain Python cells with None for missing, as the validator reads raw files."""
-    out = frame.astype(object)
-    return out.map(lambda v: None if _missing(v) else (v.item() if hasattr(v, "item") else v))
-
-
 @dataclass
 class _Work:
     """The tables being changed, with a label per row for problem messages."""
@@ -311,20 +287,7 @@ class _Work:
 
 
 def _start(base: Instance, label: str) -> _Work:
-    schema = load_schema()
-    tables: dict[str, pd.DataFrame] = {}
-    for name, ts in schema.items():
-        frame = getattr(base, name)
-        frame = frame.reset_index() if ts.key else frame.reset_index(drop=True)
-        tables[name] = _as_object(frame).reset_index(drop=True)
-    legs = tables["legs"]
-    legs["reverse"] = False  # every leg explicit while changing; twins folded back at the end
-    labels = {}
-    for name, frame in tables.items():
-        if "id" in frame.columns:
-            labels[name] = [f"base {name} '{i}'" for i in frame["id"]]
-        else:
-            labels[name] = [f"base {name} row {k + 1}" for k in range(len(frame))]
+    tables, labels = instance_tables(base, "base ")
     settings = base.settings.model_dump(mode="python")
     return _Work(label, tables, labels, settings)
 
@@ -378,7 +341,7 @@ def _select(
             else:
                 noun = f"{_SINGULAR[of]} id" if key == "id" else key
                 text = f"unknown {noun} '{v}'"
-            problems.append(Problem(where, text + _suggest(v, known), f"where.{key}", v))
+            problems.append(Problem(where, text + did_you_mean(v, known), f"where.{key}", v))
         want = set(values)
         if key == "id":
             hit = frame["id"].isin(want)
@@ -412,7 +375,7 @@ def _select(
 
 def _scale(value: Any, factor: float) -> Any:
     """value x factor; missing stays missing, a non-number is left for validation to report."""
-    if _missing(value) or isinstance(value, bool):
+    if is_missing(value) or isinstance(value, bool):
         return value
     try:
         return float(value) * factor
@@ -433,16 +396,16 @@ def _apply_scale_capacity(
         changed = []
         for r in rows:
             did = False
-            if not _missing(legs.at[r, "capacity_teu"]):
+            if not is_missing(legs.at[r, "capacity_teu"]):
                 legs.at[r, "capacity_teu"] = _scale(legs.at[r, "capacity_teu"], ch.factor)
                 did = True
-            if not _missing(legs.at[r, "service_capacity_teu"]):
+            if not is_missing(legs.at[r, "service_capacity_teu"]):
                 if ch.service == "slots":
                     legs.at[r, "service_capacity_teu"] = _scale(
                         legs.at[r, "service_capacity_teu"], ch.factor
                     )
                     did = True
-                elif _missing(legs.at[r, "max_services"]):
+                elif is_missing(legs.at[r, "max_services"]):
                     problems.append(
                         Problem(
                             where,
@@ -483,7 +446,7 @@ def _apply_scale_capacity(
         ("borders", "capacity_teu") if ch.of == "borders" else ("nodes", "handling_capacity_teu")
     )
     frame = t[table]
-    changed = [r for r in rows if not _missing(frame.at[r, column])]
+    changed = [r for r in rows if not is_missing(frame.at[r, column])]
     for r in changed:
         frame.at[r, column] = _scale(frame.at[r, column], ch.factor)
     if not changed:
@@ -504,7 +467,9 @@ def _apply_close(
     wanted = ch.classes if ch.classes is not None else classes
     for c in wanted:
         if c not in classes:
-            problems.append(Problem(where, "unknown class" + _suggest(c, classes), "classes", c))
+            problems.append(
+                Problem(where, "unknown class" + did_you_mean(c, classes), "classes", c)
+            )
     if ch.of == "countries" and "id" not in ch.where:
         problems.append(
             Problem(where, "give the countries to close: where = { id = [...] }", "where")
@@ -526,7 +491,7 @@ def _apply_close(
         if (c, scope, target) not in have
     ]
     if new:
-        added = _as_object(pd.DataFrame(new, columns=old.columns if len(old.columns) else None))
+        added = as_object(pd.DataFrame(new, columns=old.columns if len(old.columns) else None))
         t["restrictions"] = pd.concat([old, added], ignore_index=True)
         work.labels["restrictions"] += [
             f"{where} -> restriction {r['class']}/{scope}/{r['target']}" for r in new
@@ -597,29 +562,6 @@ def _apply_add_legs(
     notes.append(f"added {len(ch.legs)} leg(s): {', '.join(str(r.get('id')) for r in ch.legs)}")
 
 
-def _fold_reverse(work: _Work) -> None:
-    """Fold every ``X~r`` leg still identical to its source ``X`` back into ``X.reverse = true``."""
-    legs = work.tables["legs"]
-    pos = {v: k for k, v in enumerate(legs["id"])}
-    same = [c for c in legs.columns if c not in ("id", "from", "to", "reverse", "reverse_of")]
-    drop = []
-    for k, source in enumerate(legs["reverse_of"]):
-        if _missing(source) or source not in pos:
-            continue
-        s = pos[source]
-        a, b = legs.iloc[s], legs.iloc[k]
-        equal = all(
-            (_missing(a[c]) and _missing(b[c])) or (not _missing(a[c]) and a[c] == b[c])
-            for c in same
-        )
-        if equal and a["from"] == b["to"] and a["to"] == b["from"]:
-            legs.iat[s, legs.columns.get_loc("reverse")] = True
-            drop.append(k)
-    keep = [k for k in range(len(legs)) if k not in set(drop)]
-    work.tables["legs"] = legs.iloc[keep].drop(columns="reverse_of").reset_index(drop=True)
-    work.labels["legs"] = [work.labels["legs"][k] for k in keep]
-
-
 def apply_scenario(
     scenario: Scenario | str | os.PathLike[str],
     base: Instance | str | os.PathLike[str] | None = None,
@@ -655,13 +597,20 @@ def apply_scenario(
             _apply_add_legs(work, ch, where, problems, lines)
     if problems:
         raise InstanceError(_keys(problems))
-    _fold_reverse(work)
+    fold_reverse(work.tables, work.labels)
     settings = dict(work.settings) | {"name": f"{inst.name}+{sc.name}"}
     raw = RawInstance(
         path=sc.source or Path(f"<scenario {sc.name}>"),
         settings=settings,
         tables={
-            name: _Table(name, frame.reset_index(drop=True), work.labels[name])
+            name: RawTable(
+                name,
+                frame.reset_index(drop=True),
+                f"{name} table",
+                "row",
+                1,
+                labels=work.labels[name],
+            )
             for name, frame in work.tables.items()
             if not (frame.empty and not load_schema()[name].required)
         },

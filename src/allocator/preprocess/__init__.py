@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from allocator.instance.model import Instance
+from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.preprocess import kernels
 from allocator.preprocess.costs import (
     LegData,
@@ -156,4 +156,4 @@ def _route(pred: np.ndarray, net: Network, origin: int, dest: int) -> str:
     while node != origin and pred[node] >= 0 and len(legs) <= net.n_nodes:
         legs.append(pred[node])
         node = net.leg_from[pred[node]]
-    return " > ".join(net.leg_ids[legs[::-1]]) if node == origin else ""
+    return ROUTE_SEPARATOR.join(net.leg_ids[legs[::-1]]) if node == origin else ""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from allocator.instance.model import Instance
+from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.results import Plan
 
 TOL = 1e-5  # TEU
@@ -54,9 +54,10 @@ def leg_costs(inst: Instance) -> pd.DataFrame:
     gc = haversine_km(
         a["lat"].to_numpy(), a["lon"].to_numpy(), b["lat"].to_numpy(), b["lon"].to_numpy()
     )
-    circuity = legs["mode"].map(lambda m: s.circuity.get(m)).to_numpy()
+    # astype(float): mapping an empty str column gives a str column
+    circuity = legs["mode"].map(lambda m: s.circuity.get(m)).astype(float).to_numpy()
     dist = legs["distance_km"].fillna(pd.Series(gc * circuity, index=legs.index))
-    speed = legs["mode"].map(lambda m: s.speed_kmh.get(m))
+    speed = legs["mode"].map(lambda m: s.speed_kmh.get(m)).astype(float)
     transit = legs["transit_hours"].fillna(dist / speed)
     freight = legs["cost_per_teu"].copy()
     for leg in freight[freight.isna()].index:
@@ -74,7 +75,9 @@ def leg_costs(inst: Instance) -> pd.DataFrame:
     handling = b["handling_cost_per_teu"].to_numpy()
     hours = transit + border["dwell_hours"].fillna(0) + b["dwell_hours"].to_numpy()
     co2 = (
-        legs["co2_kg_per_teu_km"].fillna(legs["mode"].map(lambda m: s.co2_kg_per_teu_km.get(m)))
+        legs["co2_kg_per_teu_km"].fillna(
+            legs["mode"].map(lambda m: s.co2_kg_per_teu_km.get(m)).astype(float)
+        )
         * dist
     )
     return pd.DataFrame(
@@ -210,7 +213,7 @@ def _check_routes(rep: CheckReport, plan: Plan, flows: pd.DataFrame, inst: Insta
     routes = plan.routes
     rows = []
     for lot, legs_text, teu in zip(routes["lot"], routes["legs"], routes["teu"], strict=True):
-        rows.extend((lot, leg, float(teu)) for leg in str(legs_text).split(" > "))
+        rows.extend((lot, leg, float(teu)) for leg in str(legs_text).split(ROUTE_SEPARATOR))
     from_routes = (
         pd.DataFrame(rows, columns=["lot", "leg", "teu"]).groupby(["lot", "leg"])["teu"].sum()
     )
@@ -224,7 +227,7 @@ def _check_routes(rep: CheckReport, plan: Plan, flows: pd.DataFrame, inst: Insta
     due = inst.cargo["due_days"]
     exact = str(plan.summary["due_days_exact"].iloc[0]).lower() in ("true", "1")
     for lot, legs_text in zip(routes["lot"], routes["legs"], strict=True):
-        days = hours[str(legs_text).split(" > ")].sum() / 24.0
+        days = hours[str(legs_text).split(ROUTE_SEPARATOR)].sum() / 24.0
         if pd.notna(due[lot]) and days > due[lot] + 1e-6:
             msg = f"lot {lot} route {legs_text} takes {days:.2f} days, over its due {due[lot]:g}"
             (rep.errors if exact else rep.warnings).append(

@@ -11,7 +11,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from allocator.formulation import ArcData, BuiltModel
-from allocator.instance.model import Instance
+from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.preprocess import Preprocessed
 from allocator.results.plan import Plan, route_corridor
 from allocator.solve import SolveResult
@@ -179,8 +179,8 @@ def _routes_table(
             {
                 "lot": lot_ids[lot],
                 "route": counter[lot],
-                "legs": " > ".join(net.leg_ids[legs_arr]),
-                "nodes": " > ".join(nodes),
+                "legs": ROUTE_SEPARATOR.join(net.leg_ids[legs_arr]),
+                "nodes": ROUTE_SEPARATOR.join(nodes),
                 "corridor": tags,
                 "teu": teu,
                 "cost_per_teu": cost,

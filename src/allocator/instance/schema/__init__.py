@@ -7,9 +7,17 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
-from allocator.instance.schema.settings import MODES, Settings
+from allocator.instance.schema.settings import MAX_MAGNITUDE, MODES, Settings
 
-__all__ = ["MAX_PER_KIND", "MODES", "Column", "Settings", "TableSchema", "load_schema"]
+__all__ = [
+    "MAX_MAGNITUDE",
+    "MAX_PER_KIND",
+    "MODES",
+    "Column",
+    "Settings",
+    "TableSchema",
+    "load_schema",
+]
 
 MAX_PER_KIND = 20  # problems validation lists per (table, column, kind) before "... and N more"
 
@@ -33,6 +41,20 @@ class Column:
     def min_value(self) -> float | None:
         """Lower bound as a number, or None."""
         return float(self.min.lstrip(">")) if self.min else None
+
+    @property
+    def max_value(self) -> float | None:
+        """Upper bound as a number: the column's ``max``, else MAX_MAGNITUDE for number columns."""
+        if self.max:
+            return float(self.max)
+        return MAX_MAGNITUDE if self.type in ("float", "int") else None
+
+    @property
+    def max_text(self) -> str:
+        """The upper bound as written (``90``, ``1e9``)."""
+        if self.max or self.max_value is None:
+            return self.max
+        return f"{self.max_value:g}".replace("e+0", "e").replace("e+", "e")
 
     @property
     def min_exclusive(self) -> bool:

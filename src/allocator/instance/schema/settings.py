@@ -7,6 +7,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 MODES: tuple[str, ...] = ("rail", "road", "sea", "ferry", "river")
+MAX_MAGNITUDE = 1e9
+"""Largest quantity, cost, distance or time an instance may hold (the ``max`` of the schema's
+number columns): far above any real value, and small enough that sums of products over many
+lots and legs stay well inside what double precision and HiGHS (infinity 1e20) handle."""
 
 
 class ModeFactors(BaseModel):
@@ -14,11 +18,11 @@ class ModeFactors(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    rail: float = Field(ge=0)
-    road: float = Field(ge=0)
-    sea: float = Field(ge=0)
-    ferry: float = Field(ge=0)
-    river: float = Field(ge=0)
+    rail: float = Field(ge=0, le=MAX_MAGNITUDE)
+    road: float = Field(ge=0, le=MAX_MAGNITUDE)
+    sea: float = Field(ge=0, le=MAX_MAGNITUDE)
+    ferry: float = Field(ge=0, le=MAX_MAGNITUDE)
+    river: float = Field(ge=0, le=MAX_MAGNITUDE)
 
     def get(self, mode: str) -> float:
         """The factor of ``mode``."""
@@ -42,9 +46,9 @@ class Settings(BaseModel):
     """Planning period the cargo belongs to, e.g. 2026-W47; capacities are per period."""
     unserved: Literal["penalty", "forbid"] = "penalty"
     """penalty: a lot may stay unmoved at its penalty; forbid: every TEU must move or the plan is infeasible."""
-    default_penalty_per_teu: float = Field(default=10_000.0, ge=0)
+    default_penalty_per_teu: float = Field(default=10_000.0, ge=0, le=MAX_MAGNITUDE)
     """Cost of leaving one TEU unmoved, for lots without penalty_per_teu (currency/TEU)."""
-    co2_price_per_t: float = Field(default=0.0, ge=0)
+    co2_price_per_t: float = Field(default=0.0, ge=0, le=MAX_MAGNITUDE)
     """Price of one tonne of CO2 added to the generalised cost (currency/t)."""
     circuity: ModeFactors = _factors(rail=1.25, road=1.2, sea=1.3, ferry=1.15, river=1.4)
     """Route length over great-circle distance per mode, for legs without distance_km (-)."""

@@ -7,9 +7,10 @@ from typing import Any
 
 import pandas as pd
 
+from allocator.errors import InstanceError, Problem
 from allocator.instance.io import RawInstance, RawTable
 from allocator.instance.model import Instance
-from allocator.instance.validate import validate
+from allocator.instance.validate import read_instance, validate
 
 
 def build(settings: dict[str, Any] | None = None, **tables: list[dict[str, Any]]) -> Instance:
@@ -119,3 +120,17 @@ def sea_or_rail(*cargo: dict[str, Any], **settings: Any) -> Instance:
         classes=FREE_TIME,
         cargo=list(cargo),
     )
+
+
+def problems_of(path: Path, strict: bool = False) -> list[Problem]:
+    """The problems reading ``path`` raises (it must be invalid)."""
+    import pytest
+
+    with pytest.raises(InstanceError) as info:
+        read_instance(path, strict=strict)
+    return info.value.problems
+
+
+def errors_of(path: Path, strict: bool = False) -> list[Problem]:
+    """The errors among ``problems_of(path)``."""
+    return [p for p in problems_of(path, strict) if p.severity == "error"]

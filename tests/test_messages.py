@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import errors_of
 
 from allocator.errors import InstanceError, Problem
 from allocator.instance.hints import close_matches, did_you_mean
@@ -15,16 +16,6 @@ from allocator.instance.io import read_raw, to_json_dict
 from allocator.instance.validate import MAX_PER_KIND, read_instance, validate
 from allocator.pipeline import run
 from allocator.results.check import check_plan
-
-
-def _problems(path: Path) -> list[Problem]:
-    with pytest.raises(InstanceError) as info:
-        read_instance(path)
-    return info.value.problems
-
-
-def _errors(path: Path) -> list[Problem]:
-    return [p for p in _problems(path) if p.severity == "error"]
 
 
 def _tail(p: Problem) -> str:
@@ -54,7 +45,7 @@ def test_an_invalid_cell_raises_no_follow_on_problems(
         .replace(",true\n", ",true,,,\n")
         .replace("2000,70,500,", "2000,70,abc,")  # cost_per_teu: no "no tariff" follow-on
     )
-    errors = _errors(make_instance_folder(legs=legs))
+    errors = errors_of(make_instance_folder(legs=legs))
     assert [(_tail(p), p.column, p.value, p.message) for p in errors] == [
         ("legs.csv line 2", "cost_per_teu", "abc", "expected a number"),
         ("legs.csv line 3", "service_capacity_teu", "fifty", "expected a number"),
@@ -65,7 +56,7 @@ def test_decimal_comma_in_a_comma_file_says_how_to_write_decimals(
     make_instance_folder: Any, tiny_instance_files: dict[str, str]
 ) -> None:
     cargo = tiny_instance_files["cargo.csv"].replace(",30,", ',"30,5",')
-    [p] = _errors(make_instance_folder(cargo=cargo))
+    [p] = errors_of(make_instance_folder(cargo=cargo))
     assert (_tail(p), p.column, p.value) == ("cargo.csv line 3", "teu", "30,5")
     assert p.message == "expected a number (write decimals with a point, e.g. 12.5)"
 
@@ -77,7 +68,7 @@ def test_problems_are_sorted_by_file_and_line(
         legs=tiny_instance_files["legs.csv"].replace("300,50,", "300,abc,"),
         cargo=tiny_instance_files["cargo.csv"].replace(",30,", ",0,").replace(",40,", ",forty,"),
     )
-    errors = _errors(folder)
+    errors = errors_of(folder)
     assert [(_tail(p), p.column) for p in errors] == [
         ("cargo.csv line 2", "teu"),
         ("cargo.csv line 3", "teu"),
@@ -104,7 +95,7 @@ def test_magnitudes_are_bounded(
 ) -> None:
     table = "cargo" if "cargo" in where else "legs"
     text = tiny_instance_files[f"{table}.csv"].replace(old, new)
-    [p] = _errors(make_instance_folder(**{table: text}))
+    [p] = errors_of(make_instance_folder(**{table: text}))
     assert (_tail(p), p.column, p.value, p.message) == (where, column, value, message)
 
 
@@ -119,7 +110,7 @@ def test_ids_must_not_contain_the_route_separator(
     make_instance_folder: Any, tiny_instance_files: dict[str, str]
 ) -> None:
     legs = tiny_instance_files["legs.csv"].replace("MNG-BAK,", "MNG > BAK,")
-    [p] = _errors(make_instance_folder(legs=legs))
+    [p] = errors_of(make_instance_folder(legs=legs))
     assert (_tail(p), p.column, p.value) == ("legs.csv line 3", "id", "MNG > BAK")
     assert p.message.startswith("an id must not contain ' > '")
 
@@ -130,7 +121,7 @@ def test_missing_borders_table_is_one_root_cause(make_instance_folder: Any) -> N
     )
     toml = folder / "instance.toml"
     toml.write_text(toml.read_text().replace('borders = "borders.csv"\n', ""))
-    [p] = _errors(folder)
+    [p] = errors_of(folder)
     assert p.where == str(folder / "instance.toml")
     assert p.message == "table 'borders' is missing; 1 leg and 1 restriction name a border"
 
@@ -142,7 +133,7 @@ def test_several_close_ids_are_offered(
         tiny_instance_files["nodes.csv"] + "KZ_ALA,Ala,KZ,45,60,hub,,\nKZ_YAL,Yal,KZ,45,61,hub,,\n"
     )
     legs = tiny_instance_files["legs.csv"].replace("AAU-MNG,KZ_AAU,", "AAU-MNG,KZ_AL,")
-    [p] = _errors(make_instance_folder(nodes=nodes, legs=legs))
+    [p] = errors_of(make_instance_folder(nodes=nodes, legs=legs))
     assert p.message == "unknown node; expected an id in nodes (did you mean 'KZ_ALA' or 'KZ_YAL'?)"
 
 
@@ -160,7 +151,7 @@ def test_json_key_given_twice_is_an_error(tiny_folder: Path, tmp_path: Path) -> 
     text = json.dumps(doc).replace('"teu": 40', '"teu": 40, "teu": 4', 1)
     path = tmp_path / "tiny.json"
     path.write_text(text)
-    [p] = _errors(path)
+    [p] = errors_of(path)
     assert p.where == "tiny.json"
     assert p.message == "key 'teu' is given twice in one object; keep one"
 

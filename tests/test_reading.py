@@ -18,8 +18,9 @@ from typing import Any
 
 import openpyxl
 import pytest
+from helpers import errors_of
 
-from allocator.errors import InstanceError, Problem
+from allocator.errors import InstanceError
 from allocator.instance.dow import parse_dow
 from allocator.instance.io import read_raw, write_instance
 from allocator.instance.validate import read_instance
@@ -55,16 +56,6 @@ def _comma(cell: str) -> str:
     except ValueError:
         return cell
     return cell.replace(".", ",")
-
-
-def _problems(path: Path, strict: bool = False) -> list[Problem]:
-    with pytest.raises(InstanceError) as info:
-        read_instance(path, strict=strict)
-    return info.value.problems
-
-
-def _errors(path: Path, strict: bool = False) -> list[Problem]:
-    return [p for p in _problems(path, strict) if p.severity == "error"]
 
 
 CARGO = [
@@ -117,7 +108,7 @@ def test_ambiguous_single_byte_encoding_is_one_error_naming_the_file(
     rows = _rows(tiny_instance_files["nodes.csv"])
     rows[3][1] = "Praha Uhříněves"  # letters in Windows-1250 and in Windows-1252
     _write_csv(tiny_folder / "nodes.csv", rows, encoding="cp1250")
-    [p] = _errors(tiny_folder)
+    [p] = errors_of(tiny_folder)
     assert p.where.endswith("nodes.csv line 4")
     assert "encoding is ambiguous: 'Uhříněves' in Windows-1250 or 'Uhøínìves' in Windows-1252" in (
         p.message
@@ -130,7 +121,7 @@ def test_mixed_decimal_separators_are_ambiguous(tiny_folder: Path) -> None:
     rows[1][3], rows[1][6] = "12,5", ""
     rows[2][3] = "0.25"
     _write_csv(tiny_folder / "cargo.csv", rows, delimiter=";")
-    [p] = _errors(tiny_folder)
+    [p] = errors_of(tiny_folder)
     assert p.where.endswith("cargo.csv")
     assert p.message == (
         f"mixes decimal commas (line 2: '12,5') and decimal points (line 3: '0.25'); {SAVE_HINT}"
@@ -141,14 +132,14 @@ def test_thousands_or_decimal_point_is_ambiguous(tiny_folder: Path) -> None:
     rows = [r[:] for r in CARGO]
     rows[1][3], rows[1][6] = "12", "1.234"
     _write_csv(tiny_folder / "cargo.csv", rows, delimiter=";")
-    [p] = _errors(tiny_folder)
+    [p] = errors_of(tiny_folder)
     assert p.where.endswith("cargo.csv line 2")
     assert p.message.startswith("'1.234' may be a decimal or a thousands separator")
 
 
 def test_undecidable_delimiter_is_one_error(tiny_folder: Path) -> None:
     (tiny_folder / "cargo.csv").write_text("id;origin,destination\nL1;KZ_AAU,GE_TBS\n")
-    [p] = _errors(tiny_folder)
+    [p] = errors_of(tiny_folder)
     assert p.where.endswith("cargo.csv")
     assert p.message == (
         f"cannot tell whether the fields are separated by commas or semicolons; {SAVE_HINT}"
@@ -171,7 +162,7 @@ def test_unreadable_table_file_names_the_file_and_line(
     tiny_folder: Path, data: bytes, where: str, message: str
 ) -> None:
     (tiny_folder / "cargo.csv").write_bytes(data)
-    [p] = _errors(tiny_folder)  # no follow-on "required table 'cargo' is missing"
+    [p] = errors_of(tiny_folder)  # no follow-on "required table 'cargo' is missing"
     assert p.where.endswith(where), p.where
     assert message in p.message
 
@@ -182,7 +173,7 @@ def test_table_path_outside_the_folder_names_that_file(tiny_folder: Path, tmp_pa
     outside.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/bin/sh\n")
     toml = tiny_folder / "instance.toml"
     toml.write_text(toml.read_text().replace('"classes.csv"', f'"{outside}"'))
-    [p] = _errors(tiny_folder)  # and no "unknown class" for every lot
+    [p] = errors_of(tiny_folder)  # and no "unknown class" for every lot
     assert p.where == str(outside)
     assert p.message.startswith("no column of the schema in the header (it holds 'root:x:0:0:")
     assert p.message.endswith("expected the columns id, value_per_teu_day")
@@ -192,7 +183,7 @@ def test_a_folder_given_as_table_is_named(tiny_folder: Path) -> None:
     (tiny_folder / "sub").mkdir()
     toml = tiny_folder / "instance.toml"
     toml.write_text(toml.read_text().replace('"borders.csv"', '"sub"'))
-    [p] = _errors(tiny_folder)
+    [p] = errors_of(tiny_folder)
     assert p.where.endswith("sub")
     assert p.message == "is a folder; a table is a .csv or .parquet file"
 
@@ -205,7 +196,7 @@ def test_short_row_is_a_located_error_not_padded(
 ) -> None:
     legs = tiny_instance_files["legs.csv"].replace("500,,,true\n", "500,,\n", 1)
     (tiny_folder / "legs.csv").write_text(legs)
-    [p] = _errors(tiny_folder)  # the shifted cells of that row are not reported again
+    [p] = errors_of(tiny_folder)  # the shifted cells of that row are not reported again
     assert p.where.endswith("legs.csv line 2")
     assert p.message == "9 fields, the header has 10; a value or its delimiter is missing"
 
@@ -217,7 +208,7 @@ def test_long_row_is_a_located_error_and_trailing_empty_fields_are_not(
     lines[1] += ",,,"  # Excel's stray empty cells
     lines[2] += ",x"
     (tiny_folder / "cargo.csv").write_text("\n".join(lines) + "\n")
-    [p] = _errors(tiny_folder)
+    [p] = errors_of(tiny_folder)
     assert p.where.endswith("cargo.csv line 3")
     assert p.message == "7 fields, the header has 6"
 
@@ -236,7 +227,7 @@ def test_corrected_rows_read_with_the_right_values(
 def test_duplicate_column_is_an_error(tiny_folder: Path) -> None:
     rows = [r[:5] + ["teu"] for r in CARGO[:1]] + [r[:5] + ["1"] for r in CARGO[1:]]
     _write_csv(tiny_folder / "cargo.csv", rows)
-    [p] = _errors(tiny_folder)
+    [p] = errors_of(tiny_folder)
     assert p.where.endswith("cargo.csv")
     assert p.message == "column 'teu' is given twice (field 4 and field 6); keep one"
 
@@ -255,7 +246,7 @@ def test_misspelt_column_warns_with_did_you_mean_and_strict_makes_it_an_error(
     assert w.where.endswith("cargo.csv")
     assert inst.cargo["due_days"].isna().all()
     assert inst.cargo.loc["L2", "due_day"] == "3"
-    [e] = [p for p in _errors(tiny_folder, strict=True) if p.where.endswith("cargo.csv")]
+    [e] = [p for p in errors_of(tiny_folder, strict=True) if p.where.endswith("cargo.csv")]
     assert "column 'due_day' is not in the schema (did you mean 'due_days'?)" in e.message
     assert "strict" in e.message
 
@@ -265,7 +256,7 @@ def test_extra_column_far_from_the_schema_is_kept_silently_unless_strict(
 ) -> None:
     inst = read_instance(tiny_folder)  # nodes.csv has a 'note' column
     assert inst.warnings == ()
-    [e] = _errors(tiny_folder, strict=True)
+    [e] = errors_of(tiny_folder, strict=True)
     assert e.where.endswith("nodes.csv")
     assert e.message.startswith("column 'note' is not in the schema")
 
@@ -289,7 +280,7 @@ def test_title_line_above_the_csv_header_is_one_error(
 ) -> None:
     text = "Cargo W47 (draft);;;;;\n" + tiny_instance_files["cargo.csv"].replace(",", ";")
     (tiny_folder / "cargo.csv").write_text(text)
-    [p] = _errors(tiny_folder)
+    [p] = errors_of(tiny_folder)
     assert p.where.endswith("cargo.csv line 1")
     assert p.message == (
         "the header is expected in line 1, but line 1 holds 'Cargo W47 (draft)' and the column "
@@ -318,7 +309,7 @@ def test_formula_without_a_computed_value_is_located_never_empty(
     ws = wb["cargo"]
     ws.cell(row=2, column=_col(ws, "teu"), value="=SUM(100,34)")  # required: not "empty"
     wb.save(path)
-    errors = _errors(path)
+    errors = errors_of(path)
     assert [(p.where, p.column) for p in errors] == [
         ("tiny.xlsx sheet 'cargo' row 2", "teu"),
         ("tiny.xlsx sheet 'legs' row 3", "capacity_teu"),
@@ -363,7 +354,7 @@ def test_title_row_above_the_sheet_header_is_one_error(tiny_folder: Path, tmp_pa
     wb["cargo"].insert_rows(1, amount=2)
     wb["cargo"]["A1"] = "Cargo W47 (draft)"
     wb.save(path)
-    [p] = _errors(path)
+    [p] = errors_of(path)
     assert p.where == "tiny.xlsx sheet 'cargo' row 1"
     assert p.message == (
         "the header is expected in row 1, but row 1 holds 'Cargo W47 (draft)' and the column "
@@ -381,7 +372,7 @@ def test_dates_are_shown_as_dates(tiny_folder: Path, tmp_path: Path) -> None:
     settings.cell(row=rows["period"], column=2, value=dt.datetime(2026, 11, 16))
     settings.cell(row=rows["time_limit_s"], column=2, value=dt.datetime(2026, 1, 1))
     wb.save(path)
-    errors = _errors(path)
+    errors = errors_of(path)
     assert [(p.where, p.column, p.value, p.message) for p in errors] == [
         (
             "tiny.xlsx sheet 'cargo' row 2",
@@ -414,7 +405,7 @@ def test_settings_errors_name_the_settings_row(tiny_folder: Path, tmp_path: Path
     settings = wb["settings"]
     settings.append(["speed_kmh.rial", 25])
     wb.save(path)
-    [p] = _errors(path)
+    [p] = errors_of(path)
     assert p.where == f"tiny.xlsx sheet 'settings' row {settings.max_row}"
     assert p.message == "unknown setting (did you mean 'speed_kmh.rail'?)"
 
@@ -449,7 +440,7 @@ def test_unknown_sheet_is_ignored_with_a_warning_and_an_error_when_strict(
     assert w.where == "tiny.xlsx sheet 'my notes'"
     assert w.message.startswith("not a table of the instance (nodes, legs,")
     assert w.message.endswith("; ignored")
-    [e] = [p for p in _errors(path, strict=True) if "my notes" in p.where]  # nodes has 'note'
+    [e] = [p for p in errors_of(path, strict=True) if "my notes" in p.where]  # nodes has 'note'
     assert e.severity == "error"
     assert e.message.startswith("unknown table 'my notes'")
 
@@ -461,7 +452,7 @@ def test_duplicate_sheet_column_names_the_columns(tiny_folder: Path, tmp_path: P
     ws.cell(row=1, column=ws.max_column + 1, value="TEU")
     ws.cell(row=2, column=ws.max_column, value=5)
     wb.save(path)
-    [p] = _errors(path)
+    [p] = errors_of(path)
     assert p.where == "tiny.xlsx sheet 'cargo'"
     assert p.message == "column 'TEU' is given twice (column D and column H); keep one"
 
@@ -471,7 +462,7 @@ def test_missing_borders_sheet_is_one_root_cause(tiny_folder: Path, tmp_path: Pa
     wb = openpyxl.load_workbook(path)
     del wb["borders"]
     wb.save(path)
-    [p] = _errors(path)
+    [p] = errors_of(path)
     assert p.where == str(path)
     assert p.message == "sheet 'borders' is missing; 1 leg names a border"
 
@@ -488,7 +479,7 @@ def test_json_settings_that_is_a_list_is_one_located_error(
         .replace('"settings": {', '"settings": [{', 1)
         .replace('},\n "nodes"', '}],\n "nodes"', 1)
     )
-    [p] = _errors(path)
+    [p] = errors_of(path)
     assert p.where == "tiny.json settings"
     assert p.message == "must be an object of settings (key: value), not a list"
 
@@ -522,7 +513,7 @@ def test_empty_sheet_of_a_required_table_is_one_error_and_of_an_optional_one_no_
         ws = wb[name]
         ws.delete_rows(1, ws.max_row)
     wb.save(path)
-    [p] = _errors(path)  # no "unknown class" for each lot
+    [p] = errors_of(path)  # no "unknown class" for each lot
     assert p.where == "tiny.xlsx sheet 'classes'"
     assert p.message == "is empty; expected the column names in row 1 (id, value_per_teu_day)"
     wb = openpyxl.load_workbook(path)

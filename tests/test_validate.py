@@ -8,8 +8,8 @@ from typing import Any
 
 import openpyxl
 import pytest
+from helpers import errors_of, problems_of
 
-from allocator.errors import InstanceError, Problem
 from allocator.instance.io import to_json_dict, write_instance
 from allocator.instance.validate import MAX_PER_KIND, read_instance
 
@@ -25,16 +25,6 @@ def _folder(make: Any, files: dict[str, str], edits: list[Edit], **extra: str | 
         assert old in text, f"{old!r} not in {file}"
         replace[table] = text.replace(old, new, 1)
     return make(**replace)
-
-
-def _problems(path: Path) -> list[Problem]:
-    with pytest.raises(InstanceError) as info:
-        read_instance(path)
-    return info.value.problems
-
-
-def _errors(path: Path) -> list[Problem]:
-    return [p for p in _problems(path) if p.severity == "error"]
 
 
 TARIFFS_TOML = (
@@ -362,7 +352,7 @@ def test_error_is_located_and_explained(
     message: str,
 ) -> None:
     folder = _folder(make_instance_folder, tiny_instance_files, edits, **extra)
-    errors = _errors(folder)
+    errors = errors_of(folder)
     hits = [p for p in errors if message in p.message]
     assert hits, f"no error with {message!r} in {[str(p) for p in errors]}"
     p = hits[0]
@@ -376,7 +366,7 @@ def test_duplicate_id_names_the_first_line(
     make_instance_folder: Any, tiny_instance_files: dict[str, str]
 ) -> None:
     folder = _folder(make_instance_folder, tiny_instance_files, [("cargo", "L2,", "L1,")])
-    [p] = _errors(folder)
+    [p] = errors_of(folder)
     assert p.where.endswith("cargo.csv line 3")
     assert (p.column, p.value) == ("id", "L1")
     assert p.message.startswith("duplicate id (first used at ")
@@ -397,7 +387,7 @@ def test_unknown_restriction_target_per_scope(
     make_instance_folder: Any, scope: str, target: str, message: str
 ) -> None:
     folder = make_instance_folder(restrictions=f"class,scope,target\nreefer,{scope},{target}\n")
-    [p] = _errors(folder)
+    [p] = errors_of(folder)
     assert p.where.endswith("restrictions.csv line 2")
     assert (p.column, p.value) == ("target", target)
     assert p.message == message
@@ -423,7 +413,7 @@ def test_all_problems_are_reported_at_once(
             ("cargo", ",30,", ",0,"),
         ],
     )
-    errors = _errors(folder)
+    errors = errors_of(folder)
     assert len(errors) >= 3
     found = {(p.where.rsplit("/", 1)[-1], p.column) for p in errors}
     assert {
@@ -439,7 +429,7 @@ def test_many_problems_of_one_kind_are_capped(
     n = MAX_PER_KIND + 5
     rows = "".join(f"X{i},KZ_AAU,GE_TBS,zero,general,\n" for i in range(n))
     folder = make_instance_folder(cargo=tiny_instance_files["cargo.csv"] + rows)
-    errors = _errors(folder)
+    errors = errors_of(folder)
     assert sum(p.message == "expected a number" for p in errors) == MAX_PER_KIND
     assert any("... and 5 more like 'not a number'" in p.message for p in errors)
 
@@ -450,25 +440,25 @@ def test_csv_line_numbers_count_blank_lines(
     cargo = (
         tiny_instance_files["cargo.csv"].replace("\nL2,", "\n\n,,,,,\nL2,").replace(",30,", ",abc,")
     )
-    [p] = _errors(make_instance_folder(cargo=cargo))
+    [p] = errors_of(make_instance_folder(cargo=cargo))
     assert p.where.endswith("cargo.csv line 5"), p.where  # header 1, L1 2, blank 3, empty 4
     assert (p.column, p.value) == ("teu", "abc")
 
 
 def test_missing_file_is_an_error(tmp_path: Path) -> None:
-    [p] = _problems(tmp_path / "nowhere")
+    [p] = problems_of(tmp_path / "nowhere")
     assert p.message == "no such file or folder"
     assert p.where == str(tmp_path / "nowhere")
 
 
 def test_folder_without_instance_toml(tmp_path: Path) -> None:
-    [p] = _problems(tmp_path)
+    [p] = problems_of(tmp_path)
     assert p.where.endswith("instance.toml")
     assert "needs instance.toml" in p.message
 
 
 def test_invalid_toml_is_named(make_instance_folder: Any) -> None:
-    [p] = _problems(make_instance_folder(toml="[settings\nname = 1\n"))
+    [p] = problems_of(make_instance_folder(toml="[settings\nname = 1\n"))
     assert p.where.endswith("instance.toml")
     assert p.message.startswith("is not valid TOML")
 
@@ -490,7 +480,7 @@ def test_excel_row_numbers_match_the_spreadsheet(tiny_folder: Path, tmp_path: Pa
     cargo.insert_rows(3)  # a blank spreadsheet row between L1 (row 2) and L2 (now row 4)
     cargo.cell(row=4, column=[c.value for c in cargo[1]].index("teu") + 1, value=0)
     wb.save(path)
-    errors = _errors(path)
+    errors = errors_of(path)
     by_column = {p.column: p for p in errors}
     assert by_column["capacity_teu"].where == "tiny.xlsx sheet 'legs' row 3"
     assert by_column["capacity_teu"].value == "abc"
@@ -506,7 +496,7 @@ def test_excel_unknown_setting_and_sheet(tiny_folder: Path, tmp_path: Path) -> N
     row = wb["settings"].max_row
     wb.create_sheet("cargos").append(["id"])
     wb.save(path)
-    errors = _errors(path)
+    errors = errors_of(path)
     setting = next(p for p in errors if p.column == "circuity.rial")
     assert setting.where == f"tiny.xlsx sheet 'settings' row {row}"
     assert setting.message.startswith("unknown setting")
@@ -532,7 +522,7 @@ def test_json_locations_are_table_index(tiny_folder: Path, tmp_path: Path) -> No
         doc["cargo"][1]["teu"] = 0
         doc["legs"][2]["from"] = "KZ_AKT"
 
-    errors = _errors(_json(tiny_folder, tmp_path, change))
+    errors = errors_of(_json(tiny_folder, tmp_path, change))
     by_column = {p.column: p for p in errors}
     assert by_column["teu"].where == "tiny.json cargo[1]"
     assert by_column["teu"].value == 0
@@ -545,14 +535,14 @@ def test_json_unknown_table_and_bad_table(tiny_folder: Path, tmp_path: Path) -> 
         doc["nodez"] = []
         doc["borders"] = {"id": "KZAZ"}
 
-    messages = {p.where: p.message for p in _errors(_json(tiny_folder, tmp_path, change))}
+    messages = {p.where: p.message for p in errors_of(_json(tiny_folder, tmp_path, change))}
     assert "unknown table 'nodez'" in messages["tiny.json nodez"]
     assert "did you mean 'nodes'" in messages["tiny.json nodez"]
     assert messages["tiny.json borders"] == "must be a list of objects"
 
 
 def test_json_missing_required_table(tiny_folder: Path, tmp_path: Path) -> None:
-    errors = _errors(_json(tiny_folder, tmp_path, lambda doc: doc.pop("cargo")))
+    errors = errors_of(_json(tiny_folder, tmp_path, lambda doc: doc.pop("cargo")))
     assert any(p.message == "required table 'cargo' is missing" for p in errors)
 
 

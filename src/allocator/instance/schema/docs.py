@@ -18,15 +18,8 @@ from typing import Any
 import annotated_types
 from pydantic import BaseModel
 
-from allocator.instance.schema import (
-    MAX_PER_KIND,
-    MODES,
-    Column,
-    Settings,
-    TableSchema,
-    load_schema,
-)
-from allocator.instance.schema.settings import MAX_MAGNITUDE
+from allocator.instance.schema import MAX_PER_KIND, Column, Settings, TableSchema, load_schema
+from allocator.instance.schema.settings import MAX_MAGNITUDE, MODES
 
 __all__ = ["json_schema", "main", "render_format_md", "render_json_schema"]
 

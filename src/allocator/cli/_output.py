@@ -36,6 +36,7 @@ __all__ = [
     "print_json",
     "print_rows",
     "progress",
+    "resolve_format",
     "set_verbosity",
 ]
 
@@ -202,7 +203,9 @@ def _fit(columns: Sequence[Column], cells: list[list[str]], width: int) -> list[
 
 
 @contextmanager
-def progress(label: str, total: int | None, show: bool | None = None) -> Iterator[Callable[[], None]]:
+def progress(
+    label: str, total: int | None, show: bool | None = None
+) -> Iterator[Callable[[], None]]:
     """A bar on stderr ("k of N", elapsed, ETA) while the block runs; yields ``advance()``.
 
     ``show`` None: only when stderr is a terminal.

@@ -24,8 +24,8 @@ from markupsafe import Markup
 from allocator.analysis.compare import run_names
 from allocator.instance.io import atomic_path
 from allocator.instance.model import Instance
-from allocator.report.markdown import NO_BOUND
 from allocator.report.map import detail_window, legend, outline_defs, render_map
+from allocator.report.markdown import NO_BOUND
 from allocator.results import Plan, binding_capacities, route_corridor
 
 CORRIDOR_COLOURS = {

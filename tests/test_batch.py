@@ -248,7 +248,7 @@ def test_runs_command_lists_and_exports(
     out = tmp_path / "out"
     assert main(["batch", str(generated / "g3"), "--out", str(out), "-q"]) == 0
     capsys.readouterr()
-    assert main(["runs", str(out), "--csv", str(tmp_path / "runs.csv")]) == 0
+    assert main(["runs", str(out), "--csv", str(tmp_path / "runs.csv"), "--format", "table"]) == 0
     text = capsys.readouterr().out
     assert "succeeded" in text
     assert "1 runs" in text

@@ -240,7 +240,7 @@ def test_bench_runs_append_to_the_ledger_and_runs_lists_them(
     assert main(args) == 0
     assert main([*args[:-4], "-m", "arc-weak", "-o", str(out)]) == 0  # a second invocation
     capsys.readouterr()
-    assert main(["runs", str(out)]) == 0
+    assert main(["runs", str(out), "--format", "table"]) == 0
     text = capsys.readouterr().out
     assert "2 runs" in text
     assert "arc-strong" in text

@@ -22,7 +22,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,11 +207,13 @@ def trace(
     recipe: Recipe | str = "arc-strong",
     solve_opts: SolveOptions | None = None,
     served: str = "fixed",
+    on_solve: Callable[[], None] | None = None,
 ) -> Frontier:
     """Trace the cost / second-objective trade-off with ``points`` points (see the module doc).
 
     ``recipe``: a Recipe or a recipe name; only the arc formulations support it (``ParetoError``
-    otherwise). ``solve_opts``: ``None`` fields take the instance settings. Raises
+    otherwise). ``solve_opts``: ``None`` fields take the instance settings. ``on_solve`` is called
+    after each of the ``points + 1`` solves (progress). Raises
     InfeasibleError or SolverError when the cost-optimal plan cannot be found; a later point
     without a plan is kept in the table with its status.
     """
@@ -243,6 +245,12 @@ def trace(
     opts = (solve_opts or SolveOptions()).for_settings(inst.settings)
     sha = instance_hash(inst)
 
+    def solve_once() -> SolveResult:
+        result = solve(built, opts)
+        if on_solve is not None:
+            on_solve()
+        return result
+
     def plan_of(result: SolveResult, eps: float) -> Plan | None:
         if not result.ok:
             return None
@@ -259,7 +267,7 @@ def trace(
         return plan
 
     # 1. min cost: the top end
-    first = solve(built, opts)
+    first = solve_once()
     if not first.ok:
         raise no_plan_error(inst, pre, recipe, first, opts)
     z_max = float(pyo.value(expr))
@@ -271,7 +279,7 @@ def trace(
     # 2. min second objective alone, then min cost at that level: the bottom end
     m.obj_total_cost.deactivate()
     m.obj_second = pyo.Objective(expr=expr, sense=pyo.minimize)
-    low = solve(built, opts)
+    low = solve_once()
     m.del_component(m.obj_second)
     m.obj_total_cost.activate()
     if not low.ok:
@@ -284,7 +292,7 @@ def trace(
 
     def capped(eps: float) -> tuple[float, SolveResult, Plan | None]:
         limit.set_value(eps)
-        result = solve(built, opts)
+        result = solve_once()
         return eps, result, plan_of(result, eps)
 
     inner = [z_max - j * (z_max - z_min) / (points - 1) for j in range(1, points - 1)]

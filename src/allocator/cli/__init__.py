@@ -8,24 +8,53 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Annotated
 
 import typer
 
+from allocator._version import __version__
 from allocator.cli import batch, instance, planning, research, solve
 from allocator.cli._common import console, err, fail
+from allocator.cli._output import Group
 from allocator.errors import AllocatorError, ExitCode
 
 __all__ = ["app", "console", "err", "main"]
 
+HELP = """Optimal cargo allocation over the Eurasian freight corridors.
+
+Exit codes: 0 done (also a plan not proven optimal: the summary says so), 1 unexpected error,
+2 invalid input or usage, 3 infeasible, 4 no plan in the time limit, 5 a plan failed the checker,
+128+N stopped by signal N (batch)."""
+
 app = typer.Typer(
     name="allocator",
-    help="Optimal cargo allocation over the Eurasian freight corridors.",
+    help=HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
+    cls=Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 for _module in (instance, solve, research, batch, planning):
     _module.register(app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"allocator {__version__}", markup=False, highlight=False)
+        raise typer.Exit(int(ExitCode.OK))
+
+
+@app.callback(cls=Group)
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Optimal cargo allocation over the Eurasian freight corridors."""
 
 
 def main(argv: list[str] | None = None) -> int:

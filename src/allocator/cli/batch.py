@@ -11,6 +11,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from allocator.cli._common import console, err, fail
+from allocator.cli._output import (
+    Column,
+    Json,
+    ListFormat,
+    Quiet,
+    Verbose,
+    command,
+    print_rows,
+    set_verbosity,
+)
 
 
 def batch(
@@ -61,7 +71,8 @@ def batch(
             "folders allocator did not write never are)."
         ),
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")] = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Solve many instances in parallel (local processes or Dask), recorded in DIR/runs.sqlite;
     re-running skips what succeeded (exit 0 all done, 1 some job failed, 128+N on signal N)."""
@@ -70,6 +81,7 @@ def batch(
     from allocator.options import RollingOptions, RunOptions
     from allocator.solve import SolveOptions
 
+    set_verbosity(verbose)
     if stability_scope not in ("lot", "leg"):
         err.print(f"[red]error[/]: --stability-scope must be lot or leg, not {stability_scope!r}")
         raise typer.Exit(2)
@@ -146,9 +158,10 @@ def _num(value: Any, fmt: str = ",.0f") -> str:
 
 def _jobs_table(report: Any, rolling: bool) -> Table:
     table = Table("instance", "period", "status", "objective", "gap", "seconds", title="batch")
-    if rolling:
+    if rolling:  # the objective includes the stability cost; both are shown
+        table.add_column("stability cost")
         table.add_column("MIP start")
-        table.add_column("TEU moved corridor")
+        table.add_column("TEU changed corridor")
     for j in report.jobs:
         r = j.result
         row = [
@@ -160,7 +173,11 @@ def _jobs_table(report: Any, rolling: bool) -> Table:
             _num(r.get("total_seconds"), ".1f"),
         ]
         if rolling:
-            row += [str(r.get("mip_start") or ""), _num(r.get("teu_changed_corridor"), ",.1f")]
+            row += [
+                _num(r.get("stability_cost")),
+                str(r.get("mip_start") or ""),
+                _num(r.get("teu_changed_corridor"), ",.1f"),
+            ]
         table.add_row(*row)
     return table
 
@@ -168,54 +185,85 @@ def _jobs_table(report: Any, rolling: bool) -> Table:
 def runs(
     folder: Annotated[Path, typer.Argument(help="Batch output folder holding runs.sqlite.")],
     csv: Annotated[
-        Path | None, typer.Option("--csv", help="Also write every row and column to this CSV.")
+        Path | None,
+        typer.Option("--csv", help="Also write every row and column to this CSV file."),
     ] = None,
-    last: Annotated[int, typer.Option(help="Show the last N rows (0: all).")] = 50,
+    last: Annotated[int, typer.Option(help="Show the last N rows (0: all).", min=0)] = 50,
+    fmt: ListFormat = "auto",
+    as_json: Json = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
-    """List the run ledger of a batch folder as a table, and export it as CSV."""
+    """List the run ledger of a batch folder (a table on a terminal, CSV when piped, --json)
+    and export it as CSV."""
     from allocator.batch import ledger
 
+    set_verbosity(verbose)
     try:
         rows = ledger.rows(folder)
     except FileNotFoundError as exc:
         err.print(f"[red]error[/]: {escape(str(exc))}")
         raise typer.Exit(2) from None
     shown = rows[-last:] if last else rows
-    table = Table(
-        "run",
-        "instance",
-        "model",
-        "period",
-        "status",
-        "objective",
-        "gap",
-        "seconds",
-        "peak MB",
-        "MIP start",
-        "moved TEU",
-        "error",
-        title=f"{folder}/runs.sqlite: {len(rows)} runs",
-        title_justify="left",
-    )
-    for r in shown:
-        table.add_row(
-            r["run_id"][:8],
-            r["instance_name"] or Path(r["instance_path"]).name,
-            r["model"],
-            r["period"] or "",
-            _status(r),
-            _num(r["objective"]),
-            _num(r["gap"], ".1e"),
-            _num(r["total_seconds"], ".1f"),
-            _num(r["peak_memory_mb"]),
-            r["mip_start"] or "",
-            _num(r["teu_changed_corridor"], ",.1f"),
-            (r["error"] or "").splitlines()[0][:60] if r["error"] else "",
+    listing = [
+        r
+        | {
+            "run": r["run_id"][:8],
+            "instance": r["instance_name"] or Path(r["instance_path"]).name,
+            "status": _status(r),
+            "seed": _seed(r),
+            "error": (r["error"] or "").splitlines()[0][:60] if r["error"] else "",
+        }
+        for r in shown
+    ]
+    if not quiet:
+        print_rows(
+            listing,
+            RUN_COLUMNS,
+            f"{folder}/runs.sqlite: {len(rows)} runs",
+            "json" if as_json else fmt,
         )
-    console.print(table)
     if csv is not None:
         n = ledger.export_csv(folder, csv)
-        console.print(f"wrote {csv}: {n} rows")
+        if not (quiet or as_json):
+            err.print(f"wrote {csv}: {n} rows", markup=False, highlight=False, soft_wrap=True)
+
+
+# the columns of `allocator runs`; at 80 columns the least useful go first
+RUN_COLUMNS = (
+    Column("run", "run", keep=2),
+    Column("instance", "instance", keep=9),
+    Column("model", "model", keep=8),
+    Column("seed", "seed", keep=6, right=True),
+    Column("period", "period", keep=4),
+    Column("status", "status", keep=9),
+    Column("objective", "objective", ",.0f", keep=7, right=True),
+    Column("gap", "gap", ".1e", keep=5, right=True),
+    Column("total_seconds", "seconds", ".1f", keep=6, right=True),
+    Column("peak_memory_mb", "peak MB", ",.0f", keep=1, right=True),
+    Column("mip_start", "MIP start", keep=1),
+    Column("teu_changed_corridor", "TEU changed corridor", ",.1f", keep=3, right=True),
+    Column("error", "error", keep=3),
+)
+
+
+def _seed(row: dict) -> int | None:
+    """The HiGHS seed the run was solved with, from its options."""
+    import json
+
+    def find(node: object) -> int | None:
+        if isinstance(node, dict):
+            if isinstance(node.get("seed"), int):
+                return node["seed"]
+            for value in node.values():
+                if (found := find(value)) is not None:
+                    return found
+        return None
+
+    try:
+        return find(json.loads(row.get("options_json") or "{}"))
+    except ValueError:
+        return None
 
 
 def _status(row: dict) -> str:
@@ -226,5 +274,5 @@ def _status(row: dict) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add the batch commands to ``app``."""
-    app.command()(batch)
-    app.command()(runs)
+    command(app, batch)
+    command(app, runs)

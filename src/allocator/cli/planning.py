@@ -9,6 +9,20 @@ import typer
 from rich.table import Table
 
 from allocator.cli._common import console, err, fail, print_problems
+from allocator.cli._output import (
+    Column,
+    Group,
+    Json,
+    ListFormat,
+    Quiet,
+    Verbose,
+    command,
+    print_rows,
+    progress,
+    resolve_format,
+    set_verbosity,
+)
+from allocator.cli.instance import OutOption, TableFormat, TableFormatAlias, output_path
 from allocator.errors import AllocatorError, ExitCode
 
 if TYPE_CHECKING:
@@ -19,6 +33,7 @@ if TYPE_CHECKING:
 scenario_app = typer.Typer(
     help="Scenario files: a base instance plus changes (see docs/planning.md#scenarios).",
     no_args_is_help=True,
+    cls=Group,
 )
 
 
@@ -117,21 +132,29 @@ def _same_instance(a: Path, b: Path) -> bool:
     return norm(a) == norm(b)
 
 
-@scenario_app.command("apply")
 def scenario_apply(
     scenario: Annotated[Path, typer.Argument(help="Scenario .toml file.")],
-    out: Annotated[Path, typer.Argument(help="Output instance: a folder, .xlsx or .json.")],
+    out: Annotated[
+        Path | None,
+        typer.Argument(help="Output instance: a folder, .xlsx or .json (or --out)."),
+    ] = None,
+    out_option: OutOption = None,
     base: Annotated[
         Path | None,
         typer.Option("--base", help="Base instance; default the scenario's `base`."),
     ] = None,
-    table_format: Annotated[
-        str, typer.Option("--table-format", help="Table files of a folder output: csv or parquet.")
-    ] = "csv",
+    table_format: TableFormat = "csv",
+    table_format_alias: TableFormatAlias = None,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Apply a scenario to its base and write the changed, validated instance."""
     from allocator.instance.io import write_instance
     from allocator.instance.scenario import apply_scenario
+
+    set_verbosity(verbose)
+    out = output_path(out, out_option)
+    table_format = table_format_alias or table_format
 
     notes: list[str] = []
     try:
@@ -140,6 +163,8 @@ def scenario_apply(
     except AllocatorError as exc:
         raise fail(exc, str(scenario)) from None
     print_problems(inst.warnings)
+    if quiet:
+        return
     for line in notes:
         console.print(f"  {line}")
     console.print(f"wrote {out} ({inst.name})")
@@ -156,6 +181,10 @@ def compare(
     report: Annotated[
         bool, typer.Option("--report", help="Also write OUT/report.html (needs --out).")
     ] = False,
+    fmt: ListFormat = "auto",
+    as_json: Json = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Compare plans side by side: cost, TEU by corridor, unserved, CO2, days, bottlenecks."""
     from allocator.analysis.compare import (
@@ -169,6 +198,7 @@ def compare(
     from allocator.errors import InstanceError, Problem
     from allocator.pipeline import read_run
 
+    set_verbosity(verbose)
     if report and out is None:
         err.print("[red]error[/]: --report needs --out DIR")
         raise typer.Exit(int(ExitCode.INVALID))
@@ -185,6 +215,18 @@ def compare(
     diff = differences(table)
     currency = str(next(iter(plans.values())).info().get("currency", ""))
     first = table.columns[0]
+    listing = resolve_format(fmt, as_json)
+    if listing in ("csv", "json") and not quiet:  # raw values and differences, one row a metric
+        rows = []
+        for metric in table.index:
+            row: dict[str, object] = {"metric": str(metric)}
+            for run in table.columns:
+                row[str(run)] = table.at[metric, run]
+                if run != first:
+                    row[f"{run} - {first}"] = diff.at[metric, f"{run} - {first}"]
+            rows.append(row)
+        keys = list(rows[0]) if rows else ["metric"]
+        print_rows(rows, [Column(k, k) for k in keys], f"comparison (Δ = run - {first})", listing)
     rows = []
     for metric in table.index:
         cells = [format_value(table.at[metric, first], metric)]
@@ -203,16 +245,18 @@ def compare(
         view.add_column(header, justify="right", no_wrap=True, min_width=width, overflow="fold")
     for metric, cells in zip(table.index, rows, strict=True):
         view.add_row(str(metric), *cells)
-    console.print(view)
+    if listing == "table" and not quiet:
+        console.print(view)
     if out is not None:
         write_comparison(table, out, currency)
-        console.print(f"wrote {out / 'compare.csv'}, {out / 'compare.md'}")
+        if listing == "table" and not quiet:
+            console.print(f"wrote {out / 'compare.csv'}, {out / 'compare.md'}")
         if report:
             from allocator.report.html import write_html_report
 
-            console.print(
-                f"wrote {write_html_report(out / 'report.html', plans, instances, table)}"
-            )
+            written = write_html_report(out / "report.html", plans, instances, table)
+            if listing == "table" and not quiet:
+                console.print(f"wrote {written}")
 
 
 def pareto(
@@ -243,7 +287,10 @@ def pareto(
         float | None, typer.Option("--gap", help="Relative MIP gap; default from settings.")
     ] = None,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
+    fmt: ListFormat = "auto",
+    as_json: Json = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Trace the cost / CO2 (or cost / days) trade-off by the epsilon-constraint method."""
     from allocator.analysis.pareto import trace
@@ -251,11 +298,19 @@ def pareto(
     from allocator.results.check import check_plan
     from allocator.solve import SolveOptions
 
-    solve = SolveOptions(time_limit_s=time_limit, mip_rel_gap=gap, threads=threads)
+    set_verbosity(verbose)
+    solve = SolveOptions(time_limit_s=time_limit, mip_rel_gap=gap, threads=threads, tee=verbose)
     try:
-        frontier = trace(
-            instance, objectives.split(","), points, recipe=model, solve_opts=solve, served=served
-        )
+        with progress("pareto solves", points + 1, None if not quiet else False) as advance:
+            frontier = trace(
+                instance,
+                objectives.split(","),
+                points,
+                recipe=model,
+                solve_opts=solve,
+                served=served,
+                on_solve=advance,
+            )
     except AllocatorError as exc:
         raise fail(exc, str(instance)) from None
     second = frontier.objectives[1]
@@ -268,33 +323,25 @@ def pareto(
     ]
     if not quiet:
         cur = frontier.instance.settings.currency
-        view = Table(title=f"trade-off cost vs {second} (served {served})", title_justify="left")
-        for header in (
-            "point",
-            f"eps ({frontier.unit})",
-            f"cost ({cur})",
-            "CO2 t",
-            "avg days",
-            "TEU moved",
-            "unserved",
-            "status",
-            "dominated",
-        ):
-            view.add_column(header, justify="right", no_wrap=True)
-        for r in frontier.table.itertuples(index=False):
-            view.add_row(
-                str(r.point),
-                f"{r.eps:,.1f}",
-                f"{r.cost:,.0f}" if r.cost == r.cost else "-",
-                f"{r.co2_t:,.1f}" if r.co2_t == r.co2_t else "-",
-                f"{r.avg_days:.2f}" if r.avg_days == r.avg_days else "-",
-                f"{r.teu_moved:,.0f}" if r.teu_moved == r.teu_moved else "-",
-                f"{r.unserved:,.0f}" if r.unserved == r.unserved else "-",
-                str(r.status),
-                "yes" if r.dominated else "",
-            )
-        console.print(view)
-        console.print(f"wrote {folder} (pareto.csv, pareto.png, pareto.svg, point-NN/)")
+        columns = [
+            Column("point", "point", keep=9, right=True),
+            Column("eps", f"eps ({frontier.unit})", ",.1f", keep=2, right=True),
+            Column("cost", f"cost ({cur})", ",.0f", keep=9, right=True),
+            Column("co2_t", "CO2 t", ",.1f", keep=8, right=True),
+            Column("avg_days", "avg days", ".2f", keep=7, right=True),
+            Column("teu_moved", "TEU moved", ",.0f", keep=4, right=True),
+            Column("unserved", "unserved", ",.0f", keep=5, right=True),
+            Column("status", "status", keep=6),
+            Column("dominated", "dominated", keep=3),
+        ]
+        listing = [
+            r | {"dominated": "yes" if r["dominated"] else ""}
+            for r in frontier.table.to_dict("records")
+        ]
+        title = f"trade-off cost vs {second} (served {served})"
+        print_rows(listing, columns, title, "json" if as_json else fmt)
+        if resolve_format(fmt, as_json) == "table":
+            console.print(f"wrote {folder} (pareto.csv, pareto.png, pareto.svg, point-NN/)")
     if bad:
         err.print(f"[red]plans of points {bad} failed the checker[/]")
         raise typer.Exit(int(ExitCode.PLAN_INVALID))
@@ -302,6 +349,7 @@ def pareto(
 
 def register(app: typer.Typer) -> None:
     """Add the commands to the main app."""
+    command(scenario_app, scenario_apply, name="apply")
     app.add_typer(scenario_app, name="scenario")
-    app.command()(compare)
-    app.command()(pareto)
+    command(app, compare)
+    command(app, pareto)

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from allocator.cli._common import console, err
+from allocator.cli._output import Quiet, Verbose, command, progress, set_verbosity
 
 
 def bench(
@@ -46,6 +47,8 @@ def bench(
     more: Annotated[
         list[str] | None, typer.Argument(help="More instance paths (e.g. a shell-expanded glob).")
     ] = None,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Run every (instance, model) pair in its own process; write bench.csv, the run ledger
     runs.sqlite (see `allocator runs`), summary.md (shifted geometric means) and
@@ -54,6 +57,7 @@ def bench(
     from allocator.research.bench import BenchOptions, expand, geomeans, run_bench
     from allocator.solve import SolveOptions
 
+    set_verbosity(verbose)
     try:
         files = expand([*instances, *(more or [])])
     except FileNotFoundError as exc:
@@ -79,14 +83,22 @@ def bench(
         run=RunOptions(paths=paths, solve=solve, prices=False), grace_s=grace, seeds=seed_list
     )
 
-    def show(row: dict) -> None:
-        obj = row.get("objective")
-        console.print(
-            f"{row['instance']:>12} s{row['seed']:<3} {row['model']:<14} {row['status']:<22} "
-            f"{'' if obj is None else f'{obj:,.2f}':>16} {row.get('time_s') or 0:8.2f} s"
-        )
+    total = len(files) * len(names) * max(1, len(seed_list))
+    with progress("bench", total) as advance:
 
-    rows = run_bench(files, names, out, opts, progress=show)
+        def show(row: dict) -> None:
+            advance()
+            if quiet:
+                return
+            obj = row.get("objective")
+            console.print(
+                f"{row['instance']:>12} s{row['seed']:<3} {row['model']:<14} {row['status']:<22} "
+                f"{'' if obj is None else f'{obj:,.2f}':>16} {row.get('time_s') or 0:8.2f} s"
+            )
+
+        rows = run_bench(files, names, out, opts, progress=show)
+    if quiet:
+        return
     for model, v in geomeans(rows, time_limit).items():
         console.print(
             f"{model}: shifted geomean {v['sgm_s']:.2f} s, solved {v['solved']}/{v['runs']}"
@@ -96,4 +108,4 @@ def bench(
 
 def register(app: typer.Typer) -> None:
     """Add the research commands to ``app``."""
-    app.command(name="bench")(bench)
+    command(app, bench, name="bench")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from allocator.cli._common import InstancePath, Strict, console, err, fail, print_problems
+from allocator.cli._output import Json, Quiet, Verbose, command, print_json, set_verbosity
 from allocator.errors import AllocatorError, ExitCode, InstanceError, Problem
+
+if TYPE_CHECKING:
+    from allocator.results import Plan
 
 
 def solve(
@@ -57,7 +61,9 @@ def solve(
     report: Annotated[
         bool, typer.Option("--report/--no-report", help="Also write report.md and report.html.")
     ] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+    as_json: Json = False,
     strict: Strict = False,
     prices: Annotated[
         bool,
@@ -76,13 +82,13 @@ def solve(
         ),
     ] = None,
 ) -> None:
-    """Solve an instance and write the cost-optimal plan (exit 3 infeasible, 4 no plan in time,
-    5 the plan failed the checker and was not written)."""
+    """Solve an instance and write the cost-optimal plan (exit 0 also for a plan not proven
+    optimal, 3 infeasible, 4 no plan in time, 5 the plan failed the checker and was not written)."""
     from allocator.deliver import check_format, check_target, default_out, deliver, plan_path
     from allocator.instance.validate import read_instance
     from allocator.options import RunOptions
     from allocator.pipeline import run
-    from allocator.report.markdown import print_summary
+    from allocator.report.markdown import gap_text, print_summary
     from allocator.solve import SolveOptions
 
     opts = RunOptions(
@@ -97,9 +103,11 @@ def solve(
             threads=threads,
             seed=seed,
             log_file=str(log) if log else None,
+            tee=verbose,
         ),
         prices=prices,
     )
+    set_verbosity(verbose)
     if scenario:  # the base and each scenario, one plan folder each
         from allocator.cli.planning import solve_scenarios
 
@@ -114,33 +122,67 @@ def solve(
     except AllocatorError as exc:
         raise fail(exc, str(instance)) from None
     assert res.plan is not None  # deliver raises without a plan
-    if not quiet:
+    written = plan_path(plan_out, fmt)
+    if as_json:
+        print_json(
+            res.plan.info() | {"plan": str(written), "check_warnings": list(checked.warnings)}
+        )
+    elif not quiet:
         print_problems(res.instance.warnings)
         print_summary(res.plan, console)
-        console.print(f"wrote {plan_path(plan_out, fmt)}")
+        console.print(f"wrote {written}")
     for w in checked.warnings:
         err.print(f"[yellow]check warning[/]: {w}", soft_wrap=True)
-    if res.result.termination != "optimal" and not quiet:
+    if quiet or as_json:  # unserved lots are a planner's problem: one line even when quiet
+        line = unserved_line(res.plan, written)
+        if line:
+            err.print(f"[yellow]{line}[/]", soft_wrap=True)
+    if res.result.termination != "optimal":
         err.print(
-            f"[yellow]not proven optimal[/]: {res.result.termination}, gap {res.result.gap:.2e}"
+            f"[yellow]not proven optimal[/]: {res.result.termination}, "
+            f"gap {gap_text(res.result.gap)}",
+            soft_wrap=True,
         )
+
+
+def unserved_line(plan: Plan, written: Path) -> str:
+    """ "2 lots (70 TEU) unserved, see PLAN/unserved.csv", or "" when every lot moves."""
+    if plan.unserved.empty:
+        return ""
+    teu = float(plan.unserved["teu"].sum())
+    where = written / "unserved.csv" if written.is_dir() else f"{written} (sheet unserved)"
+    return f"{len(plan.unserved)} lots ({teu:,.0f} TEU) unserved, see {where}"
 
 
 def check(
     plan_path: Annotated[Path, typer.Argument(help="Plan folder or .xlsx written by solve.")],
     instance: InstancePath,
+    as_json: Json = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Re-verify a written plan from its tables alone (exit 0 sound, 5 violations)."""
     from allocator.instance.validate import read_instance
     from allocator.results import read_plan
     from allocator.results.check import check_plan
 
+    set_verbosity(verbose)
     try:
         inst = read_instance(instance)
         plan = read_plan(plan_path)
     except AllocatorError as exc:
         raise fail(exc, str(instance)) from None
     rep = check_plan(plan, inst)
+    if as_json:
+        print_json(
+            {
+                "plan": str(plan_path),
+                "sound": rep.ok,
+                "recomputed_objective": rep.recomputed_objective,
+                "errors": list(rep.errors),
+                "warnings": list(rep.warnings),
+            }
+        )
     for w in rep.warnings:
         err.print(f"[yellow]warning[/]: {w}", soft_wrap=True)
     for e in rep.errors:
@@ -148,9 +190,11 @@ def check(
     if not rep.ok:
         err.print(f"[red bold]{plan_path}: {len(rep.errors)} violation(s)[/]")
         raise typer.Exit(int(ExitCode.PLAN_INVALID))
-    console.print(
-        f"{plan_path}: sound; recomputed cost {rep.recomputed_objective:,.2f} equals the objective"
-    )
+    if not (quiet or as_json):
+        console.print(
+            f"{plan_path}: sound; recomputed cost {rep.recomputed_objective:,.2f} equals the "
+            "objective"
+        )
 
 
 def report(
@@ -162,21 +206,24 @@ def report(
         typer.Option(
             "--out",
             "-o",
-            help="HTML file; default RUN_DIR/report.html for one run, ./report.html for several.",
+            help="HTML file; default RUN_DIR/report.html for one run, "
+            "out/report-<first run>-and-<n>.html for several.",
         ),
     ] = None,
     instance: Annotated[
         Path | None,
         typer.Option("--instance", help="Instance for the map of runs without instance.json."),
     ] = None,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Write one self-contained HTML report of a run, or of several side by side."""
     from allocator.instance.model import Instance
     from allocator.instance.validate import read_instance
     from allocator.pipeline import read_run
     from allocator.report.html import run_labels, write_html_report
-    from allocator.results import Plan
 
+    set_verbosity(verbose)
     fallback = None
     if instance is not None:
         try:
@@ -199,7 +246,8 @@ def report(
 
         comparison = compare_plans(plans)
     default = runs[0] / "report.html" if runs[0].is_dir() else runs[0].with_suffix(".html")
-    target = out or (default if len(runs) == 1 else Path("report.html"))
+    several = Path("out") / f"report-{next(iter(plans))}-and-{len(plans) - 1}.html"
+    target = out or (default if len(runs) == 1 else several)
     write_html_report(target, plans, instances, comparison)
     for name, inst in instances.items():
         if inst is None:
@@ -208,10 +256,11 @@ def report(
                 markup=False,
                 highlight=False,
             )
-    console.print(f"wrote {target}")
+    if not quiet:
+        console.print(f"wrote {target}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the solve commands to ``app``."""
-    for command in (solve, check, report):
-        app.command()(command)
+    for function in (solve, check, report):
+        command(app, function)

@@ -25,6 +25,7 @@ from allocator.analysis.compare import run_names
 from allocator.instance.io import atomic_path
 from allocator.instance.model import Instance
 from allocator.report.map import detail_window, legend, outline_defs, render_map
+from allocator.report.markdown import NO_BOUND
 from allocator.results import Plan, binding_capacities, route_corridor
 
 CORRIDOR_COLOURS = {
@@ -90,8 +91,8 @@ def pct(v: Any) -> str:
 
 
 def auto(v: Any) -> str:
-    """Any cell: numbers by magnitude, booleans as yes/no, missing as '–'."""
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+    """Any cell: numbers by magnitude, booleans as yes/no, missing or infinite as '–'."""
+    if v is None or (_isnum(v) and not math.isfinite(float(v))) or v is pd.NA:
         return "–"
     if isinstance(v, bool | np.bool_):
         return "yes" if v else "no"
@@ -103,6 +104,11 @@ def auto(v: Any) -> str:
             return f"{x:,.1f}"
         return f"{x:.3g}"
     return str(v)
+
+
+def _gap(v: Any) -> str:
+    """The status card's small print: the gap, or "no bound yet" while it is infinite."""
+    return f"gap {auto(v)}" if _isnum(v) and math.isfinite(float(v)) else NO_BOUND
 
 
 def _text(v: Any, missing: str = "") -> str:
@@ -245,7 +251,7 @@ def headline(plan: Plan) -> tuple[list[tuple[str, str, str]], list[tuple[str, st
         ("TEU unserved", num(unserved), f"{unserved / total:.1%}" if total > 0 else ""),
         ("CO2", num(s.get("co2_t"), 1), "t"),
         ("average transit", num(s.get("avg_days"), 1), "days (TEU-weighted)"),
-        ("status", _text(s.get("status")), f"gap {auto(s.get('gap'))}"),
+        ("status", _text(s.get("status")), _gap(s.get("gap"))),
     ]
     meta = [
         ("instance", _text(s.get("instance"))),

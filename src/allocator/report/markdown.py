@@ -26,6 +26,17 @@ def has_prices(plan: Plan) -> bool:
     return "price_per_teu" in plan.bottlenecks.columns
 
 
+NO_BOUND = "no bound yet"
+
+
+def gap_text(gap: object) -> str:
+    """The relative MIP gap as shown to a planner: "no bound yet" while the solver has no finite
+    bound (a time limit that stopped it with a plan before its first bound)."""
+    if isinstance(gap, int | float) and math.isfinite(gap):
+        return format(gap, ".2e")
+    return NO_BOUND
+
+
 def headline(plan: Plan) -> dict[str, str]:
     """The numbers a planner reads first, formatted."""
     s = plan.info()
@@ -39,7 +50,7 @@ def headline(plan: Plan) -> dict[str, str]:
         "model": str(s["model"]),
         "status": str(s["status"]),
         "total cost": f"{num(s['objective'])} {cur}",
-        "gap": num(s["gap"], ".2e"),
+        "gap": gap_text(s["gap"]),
         "TEU moved": f"{num(s['teu_moved'])} of {num(s['teu_total'])}",
         "TEU unserved": num(s["teu_unserved"]),
         "CO2": f"{num(s['co2_t'], ',.1f')} t",

@@ -33,6 +33,16 @@ class Plan:
     bottlenecks: pd.DataFrame = field(default_factory=pd.DataFrame)
     corridor_prices: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    def __repr__(self) -> str:
+        s = self.info()
+        objective = s.get("objective")
+        cost = f"{objective:,.2f}" if isinstance(objective, int | float) else objective
+        return (
+            f"Plan({s.get('instance')!r}, model={s.get('model')!r}, status={s.get('status')!r}, "
+            f"objective={cost}, {len(self.routes)} routes, {len(self.flows)} flows, "
+            f"{len(self.unserved)} unserved)"
+        )
+
     @classmethod
     def table_names(cls) -> list[str]:
         """Table names in writing order."""

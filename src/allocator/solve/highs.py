@@ -8,7 +8,13 @@ user MIP start), then by branch and bound.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import importlib.metadata
 import logging
+import os
+import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
@@ -57,8 +63,46 @@ HIGHS_STATUS = {
 
 
 def solver_version() -> str:
-    """HiGHS version string."""
-    return highspy.Highs().version()
+    """HiGHS version string, from the package metadata (constructing a solver would print)."""
+    return importlib.metadata.version("highspy")
+
+
+_banner_lock = threading.Lock()
+_banner_done: list[bool] = []  # HiGHS prints its banner once per process, at the first Highs()
+
+
+def new_highs(output: bool = False) -> highspy.Highs:
+    """A ``Highs`` with ``output_flag`` set to ``output``.
+
+    HiGHS writes its copyright banner to the process's stdout (file descriptor 1, below Python's
+    ``sys.stdout``) when the first ``Highs`` of a process is constructed, before any option can be
+    set. That first construction runs with descriptor 1 pointed at the null device, so the banner
+    never reaches a user's or a script's stdout.
+    """
+    with _banner_lock:
+        if _banner_done:
+            h = highspy.Highs()
+        else:
+            sys.stdout.flush()
+            saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, 1)
+                h = highspy.Highs()
+                _flush_c_stdout()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+                os.close(null)
+            _banner_done.append(True)
+    h.setOptionValue("output_flag", bool(output))
+    return h
+
+
+def _flush_c_stdout() -> None:
+    """Flush the C library's stdout buffer (the banner sits there when stdout is a pipe)."""
+    # no C library by that handle (Windows): nothing to flush
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).fflush(None)
 
 
 _scheduler_threads: list[int] = []  # the thread count HiGHS's global scheduler was started with
@@ -75,8 +119,7 @@ def set_threads(h: highspy.Highs, threads: int) -> None:
 
 
 def highs_model(c: Compiled, opts: SolveOptions) -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(opts.tee or opts.log_file))
+    h = new_highs(bool(opts.tee or opts.log_file))
     h.setOptionValue("log_to_console", bool(opts.tee))
     if opts.log_file:
         h.setOptionValue("log_file", str(opts.log_file))

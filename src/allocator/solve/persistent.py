@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import highspy
 import numpy as np
 
-from allocator.solve.highs import HIGHS_STATUS, set_threads
+from allocator.solve.highs import HIGHS_STATUS, new_highs, set_threads
 from allocator.solve.status import SolveOptions, Termination
 
 
@@ -20,8 +19,7 @@ class PersistentLP:
         opts: SolveOptions | None = None,
     ) -> None:
         opts = (opts or SolveOptions()).under()
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", bool(opts.tee))
+        self.h = new_highs(bool(opts.tee))
         self.h.setOptionValue("random_seed", int(opts.seed))
         set_threads(self.h, opts.threads or 0)
         n = len(row_lower)

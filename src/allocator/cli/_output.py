@@ -1,0 +1,237 @@
+"""How commands print for people and for scripts.
+
+A table prints as a rich table on a terminal (columns fold, low-value columns are dropped when the
+terminal is narrow), as CSV when stdout is not a terminal, and as one JSON document with
+``--json``. ``-q`` prints only problems, ``-v`` logs more (and streams the HiGHS log on solving
+commands). Progress goes to stderr, and only when stderr is a terminal. Imports only typer, rich
+and the standard library, so that ``allocator --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Literal, TypeVar
+
+import typer
+from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
+
+from allocator.cli._common import console, err
+
+__all__ = [
+    "Cell",
+    "Column",
+    "Json",
+    "ListFormat",
+    "Quiet",
+    "Verbose",
+    "command",
+    "print_json",
+    "print_rows",
+    "progress",
+    "resolve_format",
+    "set_verbosity",
+]
+
+Cell = str | int | float | bool | None
+
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print only problems (and unserved lots).")
+]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Log more on stderr; solving commands stream the HiGHS log."
+    ),
+]
+Json = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document to stdout and nothing else there.")
+]
+ListFormat = Annotated[
+    Literal["auto", "table", "csv", "json"],
+    typer.Option("--format", help="auto: a table on a terminal, CSV when stdout is not one."),
+]
+
+
+_Params = TypeVar("_Params", bound=list)
+
+
+def _flags_without_metavar(params: _Params) -> _Params:
+    """Boolean flags take no value: their help shows no ``<bool>``."""
+    for p in params:
+        if getattr(p, "is_flag", False) and p.metavar is None:
+            p.metavar = ""
+    return params
+
+
+class Command(TyperCommand):
+    """A typer command whose flags read as flags in ``--help``."""
+
+    def get_params(self, ctx: typer.Context):  # noqa: ANN201 (typer's vendored click types)
+        return _flags_without_metavar(super().get_params(ctx))
+
+
+class Group(TyperGroup):
+    """A typer group whose flags read as flags in ``--help``."""
+
+    def get_params(self, ctx: typer.Context):  # noqa: ANN201 (typer's vendored click types)
+        return _flags_without_metavar(super().get_params(ctx))
+
+
+def command(app: typer.Typer, function: Callable[..., None], name: str | None = None) -> None:
+    """Register ``function`` on ``app`` as a command whose flags read as flags."""
+    app.command(name=name, cls=Command)(function)
+
+
+def set_verbosity(verbose: bool) -> None:
+    """``-v``: allocator's own INFO messages on stderr."""
+    if verbose:
+        logging.getLogger("allocator").setLevel(logging.INFO)
+
+
+def _plain(value: object) -> Cell:
+    """A JSON- and CSV-safe scalar: numpy numbers as Python numbers, NaN and infinity as None."""
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()  # numpy scalar
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _jsonable(doc: object) -> object:
+    if isinstance(doc, Mapping):
+        return {str(k): _jsonable(v) for k, v in doc.items()}
+    if isinstance(doc, list | tuple):
+        return [_jsonable(v) for v in doc]
+    return _plain(doc)
+
+
+def print_json(doc: object) -> None:
+    """One JSON document on stdout; NaN and infinity (no bound yet) as null."""
+    sys.stdout.write(json.dumps(_jsonable(doc), indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a listing: its key in the rows, header, text format and how much it matters
+    (columns of lower ``keep`` are dropped first when the terminal is too narrow)."""
+
+    key: str
+    header: str
+    fmt: str = ""
+    keep: int = 5
+    right: bool = False
+
+    def text(self, value: object) -> str:
+        v = _plain(value)
+        if v is None:
+            return "–" if self.fmt else ""
+        if self.fmt and isinstance(v, int | float) and not isinstance(v, bool):
+            return format(v, self.fmt)
+        return str(v)
+
+
+def resolve_format(fmt: str, as_json: bool = False) -> str:
+    """``auto`` as the output allows: a table on a terminal, CSV otherwise."""
+    if as_json:
+        return "json"
+    if fmt == "auto":
+        return "table" if console.is_terminal else "csv"
+    return fmt
+
+
+def print_rows(
+    rows: Sequence[Mapping[str, object]],
+    columns: Sequence[Column],
+    title: str = "",
+    fmt: str = "auto",
+) -> None:
+    """A listing as a table, CSV (the raw values, every column) or JSON (a list of objects)."""
+    fmt = resolve_format(fmt)
+    if fmt == "json":
+        print_json([{c.key: r.get(c.key) for c in columns} for r in rows])
+        return
+    if fmt == "csv":
+        if title:
+            err.print(title, markup=False, highlight=False, soft_wrap=True)
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow([c.key for c in columns])
+        writer.writerows([[_plain(r.get(c.key)) for c in columns] for r in rows])
+        sys.stdout.flush()
+        return
+    cells = [[c.text(r.get(c.key)) for c in columns] for r in rows]
+    shown = _fit(columns, cells, console.width)
+    table = Table(title=title or None, title_justify="left")
+    for j in shown:
+        c = columns[j]
+        table.add_column(c.header, justify="right" if c.right else "left", overflow="fold")
+    for row in cells:
+        table.add_row(*(row[j] for j in shown))
+    console.print(table)
+    dropped = [columns[j].header for j in range(len(columns)) if j not in shown]
+    if dropped:
+        err.print(
+            f"(not shown at this width: {', '.join(dropped)}; --format csv shows every column)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _fit(columns: Sequence[Column], cells: list[list[str]], width: int) -> list[int]:
+    """The columns to show: all that fit ``width``, dropping the least important first."""
+
+    def need(j: int) -> int:
+        longest = max((len(row[j]) for row in cells), default=0)
+        # a header may wrap to its longest word; the cell values should not wrap
+        return max(longest, *(len(w) for w in columns[j].header.split()), 1) + 3
+
+    shown = list(range(len(columns)))
+    while len(shown) > 1 and sum(need(j) for j in shown) + 1 > width:
+        shown.remove(min(shown, key=lambda j: (columns[j].keep, -j)))
+    return shown
+
+
+@contextmanager
+def progress(
+    label: str, total: int | None, show: bool | None = None
+) -> Iterator[Callable[[], None]]:
+    """A bar on stderr ("k of N", elapsed, ETA) while the block runs; yields ``advance()``.
+
+    ``show`` None: only when stderr is a terminal.
+    """
+    if show is None:
+        show = err.is_terminal
+    if not show:
+        yield lambda: None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn(f"[bold]{label}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)

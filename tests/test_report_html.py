@@ -268,8 +268,81 @@ def test_eurasia_report_in_chromium(browser: object, eurasia_run: Path, tmp_path
     page.close()
 
 
+def visible_rows(page: object, selector: str) -> int:
+    """Rows of a table that the page shows (the search box hides the others)."""
+    return int(
+        page.evaluate(  # type: ignore[attr-defined]
+            f"() => [...document.querySelectorAll('{selector} tbody tr')]"
+            ".filter(r => r.offsetParent !== null).length"
+        )
+    )
+
+
+def test_route_table_and_search(browser: object, eurasia_run: Path, tmp_path: Path) -> None:
+    html = eurasia_run / "report.html"
+    loaded = open_page(browser, html)
+    loaded.assert_clean(html)
+    page = loaded.page
+    plan, inst = read_run(eurasia_run)
+    assert inst is not None
+    routes = plan.routes
+    assert count(page, "#r0-routes tbody tr") == visible_rows(page, "#r0-routes") == len(routes)
+    # every row names the lot's origin and destination from the cargo table, with their ids
+    first = routes.iloc[0]
+    lot = inst.cargo.loc[first["lot"]]
+    cells = page.locator("#r0-routes tbody tr").first.locator("td").all_inner_texts()  # type: ignore[attr-defined]
+    assert cells[0] == first["lot"]
+    origin, destination = (inst.nodes.loc[lot[k], "name"] for k in ("origin", "destination"))
+    assert cells[1] == f"{origin} ({lot['origin']}) →\n{destination} ({lot['destination']})"
+    assert cells[2] == lot["class"]
+    names = [inst.nodes.loc[n, "name"] for n in first["nodes"].split(" > ")]
+    assert cells[4].startswith(" → ".join(names))
+    assert cells[8] == f"{first['teu']:,.1f}"
+    assert cells[9] == f"{first['cost_per_teu']:,.0f}"
+    # late / on time / no due, as many as the routes table says
+    statuses = page.locator("#r0-routes td.status").all_inner_texts()  # type: ignore[attr-defined]
+    due = routes["due_days"].notna()
+    assert statuses.count("late") == int(routes["late"].sum())
+    assert statuses.count("no due") == int((~due).sum())
+    assert statuses.count("on time") == int((due & ~routes["late"]).sum())
+
+    box = page.locator("#r0-route-search")  # type: ignore[attr-defined]
+    # a lot id: only that lot's routes (a split lot has several); the id is in no node or leg
+    split = routes["lot"].value_counts()
+    lot_id = str(split.index[0])
+    assert split.iloc[0] >= 2
+    others = [*inst.nodes.index, *inst.nodes["name"], *inst.legs.index]
+    assert not any(lot_id.lower() in str(x).lower() for x in others)
+    expected = sum(lot_id.lower() in str(x).lower() for x in routes["lot"])
+    assert expected == split.iloc[0]
+    box.fill(lot_id.lower())
+    assert visible_rows(page, "#r0-routes") == expected
+    assert text(page, "#r0-route-count") == f"{expected} of {len(routes)} routes"
+    # a node name: the routes passing through that node, whatever their lot
+    box.fill("Duisburg")
+    through = routes["nodes"].str.split(" > ").map(lambda ns: "DE_DUI" in ns)
+    assert not any("duisburg" in str(x).lower() for x in [*routes["lot"], *inst.legs.index])
+    assert 0 < visible_rows(page, "#r0-routes") == int(through.sum()) < len(routes)
+    screenshot(page, tmp_path, "report-routes-search")
+    box.fill("")
+    assert visible_rows(page, "#r0-routes") == len(routes)
+    page.close()
+
+
+# the page's one script: the route search, inlined from the package
+FILTER_JS = files("allocator.report").joinpath("templates/filter.js").read_text(encoding="utf-8")
+
+
+def without_own_script(page: str) -> str:
+    """The page without its one script, which must be exactly the packaged route search."""
+    scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", page, re.S | re.I)
+    assert [s.strip() for s in scripts] == [FILTER_JS.strip()]
+    return re.sub(r"<script>.*?</script>", "", page, flags=re.S)
+
+
 def test_no_external_urls(eurasia_run: Path) -> None:
-    page = (eurasia_run / "report.html").read_text(encoding="utf-8")
+    page = without_own_script((eurasia_run / "report.html").read_text(encoding="utf-8"))
+    assert "<script" not in page.lower()
     assert "http" not in page.lower()
     assert "//" not in re.sub(r"<title>.*?</title>", "", page)  # no protocol-relative URLs
     assert not re.search(r"<(script|link|img|iframe|object|embed)\b", page, re.I)
@@ -454,7 +527,7 @@ def test_hostile_names_are_escaped_everywhere(browser: object, tmp_path: Path) -
     )
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     for html in (one, two):  # rendered with StrictUndefined: every template name was defined
-        source = html.read_text(encoding="utf-8")
+        source = without_own_script(html.read_text(encoding="utf-8"))
         assert "<script" not in source
         assert '"onmouseover=' not in source
         assert source.count("alert(1)") == source.count(escaped) > 0
@@ -465,8 +538,10 @@ def test_hostile_names_are_escaped_everywhere(browser: object, tmp_path: Path) -
         loaded = open_page(browser, html)
         page = loaded.page
         loaded.assert_clean(html)
-        # no script element and no event-handler attribute: nothing from the names runs
-        assert page.evaluate("() => document.querySelectorAll('script').length") == 0
+        # no script element but the packaged one and no event-handler attribute: nothing from the
+        # names runs
+        scripts = page.evaluate("() => [...document.querySelectorAll('script')].map(s => s.text)")
+        assert [s.strip() for s in scripts] == [FILTER_JS.strip()]
         assert not page.evaluate(
             "() => [...document.querySelectorAll('*')].some("
             "e => [...e.attributes].some(a => a.name.startsWith('on')))"

@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from allocator.analysis.compare import run_names
 from allocator.instance.io import atomic_path
-from allocator.instance.model import Instance
+from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.report.map import detail_window, legend, outline_defs, render_map
 from allocator.results import Plan, binding_capacities, route_corridor
 
@@ -167,6 +167,35 @@ class Prices:
     corridor_routes: str
 
 
+class RouteRow(NamedTuple):
+    """One route of one lot, as text; ``search`` is the lower-case text the search box matches
+    (lot, node ids and names, leg ids)."""
+
+    lot: str
+    route: str  # "2 of 3" when the lot is split, else ""
+    origin: str
+    destination: str
+    cls: str
+    corridor: str
+    path: str  # node names along the route
+    legs: str  # leg ids along the route
+    days: str
+    due: str
+    status: str  # "late", "on time" or "no due"
+    teu: str
+    cost_per_teu: str
+    search: str
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    """Every route of the plan, one row per lot (and route, when the lot is split)."""
+
+    rows: Sequence[RouteRow]
+    lots: int
+    currency: str
+
+
 @dataclass(frozen=True)
 class PlanView:
     """Everything the sections of one plan show."""
@@ -181,6 +210,7 @@ class PlanView:
     unserved: Table | None  # None: every lot served
     costs: Table | None  # None: no cost
     objective: str  # "" when the plan has no finite objective
+    routes: RouteTable | None  # None: no cargo moved
 
 
 # ---------------------------------------------------------------- plan views
@@ -403,6 +433,57 @@ def cost_table(plan: Plan) -> Table | None:
     return Table("costs", head, rows, foot)
 
 
+def _named(node: str, names: Mapping[str, str]) -> str:
+    name = names.get(node, "")
+    return f"{name} ({node})" if name and name != node else node
+
+
+def route_table(plan: Plan, inst: Instance | None, currency: str) -> RouteTable | None:
+    """Plan.routes with the lots' origin, destination and class (from the instance, else the
+    route's ends) and the nodes' names; None when no cargo moved."""
+    r = plan.routes
+    if r.empty:
+        return None
+    names = {str(k): str(v) for k, v in inst.nodes["name"].items()} if inst is not None else {}
+    cargo = inst.cargo if inst is not None else None
+    splits = r.groupby("lot")["route"].transform("size")
+    rows = []
+    for rec, n in zip(r.to_dict("records"), splits, strict=True):
+        lot = str(rec["lot"])
+        nodes = str(rec["nodes"]).split(ROUTE_SEPARATOR)
+        legs = str(rec["legs"]).split(ROUTE_SEPARATOR)
+        known = cargo is not None and lot in cargo.index
+        origin = str(cargo.at[lot, "origin"]) if known else nodes[0]
+        destination = str(cargo.at[lot, "destination"]) if known else nodes[-1]
+        cls = str(cargo.at[lot, "class"]) if known else "–"
+        days, due = _float(rec["days"]), _float(rec["due_days"])
+        status = "no due" if not math.isfinite(due) else "late" if rec["late"] else "on time"
+        words = [lot, *nodes, *(names.get(x, "") for x in nodes), *legs]
+        rows.append(
+            RouteRow(
+                lot=lot,
+                route=f"{rec['route']} of {n}" if n > 1 else "",
+                origin=_named(origin, names),
+                destination=_named(destination, names),
+                cls=cls,
+                corridor=main_corridor(rec["corridor"]),
+                path=" → ".join(names.get(x, x) for x in nodes),
+                legs=" · ".join(legs),
+                days=num(days, 1),
+                due=num(due, 1),
+                status=status,
+                teu=num(rec["teu"], 1),
+                cost_per_teu=num(rec["cost_per_teu"]),
+                search=" ".join(w for w in words if w).lower(),
+            )
+        )
+    return RouteTable(rows, int(r["lot"].nunique()), currency)
+
+
+def _float(v: Any) -> float:
+    return float(v) if _isnum(v) else math.nan
+
+
 def map_view(plan: Plan, inst: Instance, uid: str) -> MapView:
     """The map of the legs and borders, with a detail map of the densest part when it helps."""
     flow = plan.legs["flow_teu"].to_numpy(dtype=float) if not plan.legs.empty else np.zeros(0)
@@ -434,6 +515,7 @@ def plan_view(plan: Plan, inst: Instance | None, uid: str) -> PlanView:
         unserved=unserved_table(plan, currency),
         costs=cost_table(plan),
         objective=num(objective) if _isnum(objective) and math.isfinite(float(objective)) else "",
+        routes=route_table(plan, inst, currency),
     )
 
 

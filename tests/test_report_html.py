@@ -329,6 +329,63 @@ def test_route_table_and_search(browser: object, eurasia_run: Path, tmp_path: Pa
     page.close()
 
 
+def rgb(hex_colour: str) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def test_map_modes_labels_and_names(browser: object, eurasia_run: Path, tmp_path: Path) -> None:
+    from allocator.report.map import CORRIDOR_COLOURS
+
+    html = eurasia_run / "report.html"
+    loaded = open_page(browser, html)
+    loaded.assert_clean(html)
+    page = loaded.page
+    plan, inst = read_run(eurasia_run)
+    assert inst is not None
+    # labels: none overlaps another on either map (boxes as Chromium lays the text out)
+    for svg in ("#r0-map", "#r0-detail"):
+        boxes = page.evaluate(  # type: ignore[attr-defined]
+            f"() => [...document.querySelectorAll('{svg} g.labels text')].map(t => {{"
+            "const b = t.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; })"
+        )
+        assert len(boxes) >= 12
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    # the key ports outside the Caspian are labelled on the overview
+    labels = set(page.locator("#r0-map g.labels text").all_text_contents())  # type: ignore[attr-defined]
+    assert {"Rotterdam", "Dalian", "Qingdao", "Nhava Sheva", "St Petersburg"} <= labels
+    # utilisation mode first: the stroke is the leg's utilisation colour
+    legs = page.locator("#r0-map path.leg.used")  # type: ignore[attr-defined]
+    tags = inst.legs["corridor"].fillna("local")
+    for i in range(legs.count()):
+        path = legs.nth(i)
+        stroke = page.evaluate("e => getComputedStyle(e).stroke", path.element_handle())  # type: ignore[attr-defined]
+        assert stroke == rgb(path.get_attribute("stroke"))
+    assert page.locator("section.network .legend .corridor").first.is_hidden()  # type: ignore[attr-defined]
+    # corridor mode: every used leg in its corridor's colour, the corridor legend shown
+    page.locator('input[name="r0-colour"][value="corridor"]').check()  # type: ignore[attr-defined]
+    for i in range(legs.count()):
+        path = legs.nth(i)
+        stroke = page.evaluate("e => getComputedStyle(e).stroke", path.element_handle())  # type: ignore[attr-defined]
+        assert stroke == rgb(CORRIDOR_COLOURS[tags[path.get_attribute("data-leg")]])
+    shown = page.locator("section.network .legend .corridor").all_inner_texts()  # type: ignore[attr-defined]
+    assert {t.strip() for t in shown} >= {"northern", "middle", "local"}
+    assert page.locator("section.network .legend .util").first.is_hidden()  # type: ignore[attr-defined]
+    # names beside ids in hovers, and the reverse suffix explained in the legend
+    reverse = next(str(x) for x in plan.flows["leg"] if str(x).endswith("~r"))
+    a, b = inst.legs.loc[reverse, ["from", "to"]]
+    hover = title(page, f'#r0-map path.leg.used[data-leg="{reverse}"] title')
+    assert f"{inst.nodes.loc[a, 'name']} ({a}) → {inst.nodes.loc[b, 'name']} ({b})" in hover
+    assert f"reverse of {reverse.removesuffix('~r')}" in hover
+    assert "~r after a leg id: the same leg in the opposite direction" in text(
+        page, "section.network .legend"
+    )
+    screenshot(page, tmp_path, "report-corridor-mode")
+    page.close()
+
+
 # the page's one script: the route search, inlined from the package
 FILTER_JS = files("allocator.report").joinpath("templates/filter.js").read_text(encoding="utf-8")
 

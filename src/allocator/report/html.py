@@ -24,17 +24,16 @@ from markupsafe import Markup
 from allocator.analysis.compare import run_names
 from allocator.instance.io import atomic_path
 from allocator.instance.model import ROUTE_SEPARATOR, Instance
-from allocator.report.map import detail_window, legend, outline_defs, render_map
+from allocator.report.map import (
+    corridor_colour,
+    corridor_order,
+    detail_window,
+    legend,
+    outline_defs,
+    render_map,
+)
 from allocator.results import Plan, binding_capacities, route_corridor
 
-CORRIDOR_COLOURS = {
-    "northern": "#3b6fb6",
-    "middle": "#e08a2c",
-    "instc": "#3f9a5b",
-    "sea": "#2a9ab3",
-    "local": "#8c8c8c",
-}
-OTHER_COLOURS = ("#8e5ea2", "#c4566b", "#6b8e23", "#b8860b", "#4b6584", "#a0522d")
 COMPONENTS = {
     "freight": "freight",
     "border": "border fees",
@@ -238,10 +237,6 @@ def corridor_table(plan: Plan) -> pd.DataFrame:
     ]
 
 
-def _colour(corridor: str, i: int) -> str:
-    return CORRIDOR_COLOURS.get(corridor, OTHER_COLOURS[i % len(OTHER_COLOURS)])
-
-
 def corridor_chart(split: pd.DataFrame, currency: str) -> Chart | None:
     """TEU and route cost of each corridor (``corridor_table``); None when no cargo moved."""
     if split.empty:
@@ -258,7 +253,7 @@ def corridor_chart(split: pd.DataFrame, currency: str) -> Chart | None:
     money = [f"{v / 1e6:,.2f} M" if v >= 1e5 else f"{v:,.0f}" for v in cost]
     cost_bars = bars(cost, money, [""] * len(cost))
     return Chart(
-        corridors=[(str(c), _colour(str(c), i)) for i, c in enumerate(split["corridor"])],
+        corridors=[(str(c), corridor_colour(str(c), i)) for i, c in enumerate(split["corridor"])],
         panels=[("TEU moved", "", teu_bars), ("route cost", f" ({currency})", cost_bars)],
     )
 
@@ -493,7 +488,12 @@ def map_view(plan: Plan, inst: Instance, uid: str) -> MapView:
         detail = trusted_svg(render_map(plan.legs, plan.borders, inst, uid, window=window))
     return MapView(
         overview=trusted_svg(render_map(plan.legs, plan.borders, inst, uid, frame=window)),
-        legend=trusted_svg(legend(float(flow.max()) if flow.size and flow.max() > 0 else 1.0)),
+        legend=trusted_svg(
+            legend(
+                float(flow.max()) if flow.size and flow.max() > 0 else 1.0,
+                corridor_order(plan.legs),
+            )
+        ),
         detail=detail,
     )
 

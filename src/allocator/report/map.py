@@ -36,7 +36,22 @@ MIN_LEG_WIDTH = 1.4
 GRID_RES = 0.25  # degrees per land-grid cell
 LAND_PENALTY = 30.0
 ROUTE_IF_LAND = 0.15  # route a sea leg along the lanes when this share of its line is land
-LABELS = 14  # node labels drawn on the overview, busiest first (the detail map labels them all)
+LABELS = (
+    40  # node labels tried on the overview (the detail map tries them all); overlaps are dropped
+)
+KEY_KINDS = ("port", "hub")  # labelled first, busiest first; then the other nodes, busiest first
+LABEL_CHAR = 7.0  # width of a character of a 12 px label, in map units (generous)
+LABEL_HEIGHT = 15.0
+
+CORRIDOR_COLOURS = {
+    "northern": "#3b6fb6",
+    "middle": "#e08a2c",
+    "instc": "#3f9a5b",
+    "sea": "#2a9ab3",
+    "local": "#8c8c8c",
+}
+OTHER_COLOURS = ("#8e5ea2", "#c4566b", "#6b8e23", "#b8860b", "#4b6584", "#a0522d")
+REVERSE_SUFFIX = "~r"  # a leg created by ``reverse``: the opposite direction of the leg it names
 
 # utilisation bins: (upper bound, colour, legend text); binding at results.BINDING
 UTIL_BINS: tuple[tuple[float, str, str], ...] = (
@@ -279,6 +294,42 @@ def util_colour(utilisation: float) -> str:
     return next(colour for bound, colour, _ in UTIL_BINS if utilisation < bound)
 
 
+def corridor_colour(corridor: str, i: int = 0) -> str:
+    """Colour of a corridor (the bar chart's and the map's); others by their position ``i``."""
+    return CORRIDOR_COLOURS.get(corridor, OTHER_COLOURS[i % len(OTHER_COLOURS)])
+
+
+def leg_corridor(tag: object) -> str:
+    """The corridor a leg is drawn in: its tag, ``local`` when it has none."""
+    return tag.strip() if isinstance(tag, str) and tag.strip() else "local"
+
+
+Box = tuple[float, float, float, float]
+
+
+def place_label(
+    x: float, y: float, text: str, placed: list[Box], width: float, height: float
+) -> tuple[float, float, str] | None:
+    """Where the label of a node at (x, y) goes: (text x, text y, anchor) right, left, above or
+    below the node, the first whose box stays inside the map and clear of ``placed`` (the box is
+    appended); None when every place collides."""
+    w = LABEL_CHAR * len(text) + 2
+    h = LABEL_HEIGHT
+    candidates = (
+        (x + 6, y - 4, "start", (x + 5, y - 4 - h + 3, x + 5 + w, y - 4 + 4)),
+        (x - 6, y - 4, "end", (x - 5 - w, y - 4 - h + 3, x - 5, y - 4 + 4)),
+        (x, y - 8, "middle", (x - w / 2, y - 8 - h + 3, x + w / 2, y - 8 + 4)),
+        (x, y + 16, "middle", (x - w / 2, y + 16 - h + 3, x + w / 2, y + 16 + 4)),
+    )
+    for tx, ty, anchor, box in candidates:
+        if box[0] < 2 or box[2] > width - 2 or box[1] < 2 or box[3] > height - 2:
+            continue
+        if all(b[2] < box[0] or b[0] > box[2] or b[3] < box[1] or b[1] > box[3] for b in placed):
+            placed.append(box)
+            return tx, ty, anchor
+    return None
+
+
 def _float(v: Any) -> float:
     """A table cell as a float; NaN for missing or non-numbers."""
     try:
@@ -426,11 +477,21 @@ def render_map(
     out.append("</g>")
 
     rows = legs.rename(columns={"from": "src", "to": "dst"}).assign(is_used=used)
+    names = {str(k): str(v) for k, v in nodes["name"].items()}
+    corridors = corridor_order(plan_legs)
     unused_svg, used_svg = [], []
     for r in rows.sort_values("flow_teu", ascending=False).itertuples(index=False):
         leg, a, b = str(r.leg), str(r.src), str(r.dst)
         pts = [proj.xy(p) for p in geometry[leg]]
-        label = f"{leg} ({r.mode}, {r.corridor if isinstance(r.corridor, str) else 'no corridor'}): {a} → {b}"
+        reverse = (
+            f", reverse of {leg.removesuffix(REVERSE_SUFFIX)}"
+            if leg.endswith(REVERSE_SUFFIX)
+            else ""
+        )
+        label = (
+            f"{leg} ({r.mode}, {r.corridor if isinstance(r.corridor, str) else 'no corridor'}"
+            f"{reverse}): {names.get(a, a)} ({a}) → {names.get(b, b)} ({b})"
+        )
         if not r.is_used:
             unused_svg.append(
                 f'<path class="leg unused" data-leg="{escape(leg)}" d="{_path_d(pts)}">'
@@ -448,7 +509,8 @@ def render_map(
             state = "no capacity limit"
         used_svg.append(
             f'<path class="leg used" data-leg="{escape(leg)}" d="{_path_d(pts)}" '
-            f'stroke="{util_colour(util)}" stroke-width="{w:.2f}">'
+            f'stroke="{util_colour(util)}" stroke-width="{w:.2f}" '
+            f'style="--corridor:{corridors[leg_corridor(r.corridor)]}">'
             f"<title>{escape(label)}: {_num(_float(r.flow_teu))} TEU, {escape(state)}</title></path>"
         )
     out += ['<g class="legs-unused">', *unused_svg, "</g>"]
@@ -510,32 +572,46 @@ def render_map(
         )
     out.append("</g>")
     out.append('<g class="labels">')
-    placed: list[tuple[float, float, float, float]] = []
-    # busiest first; a label goes right of its node, else left, else is left out
-    order = sorted(coords, key=lambda n: -through.get(n, 0.0))
+    # ports and hubs first, then the other nodes, busiest first within each; the overview leaves
+    # the nodes inside the detail frame to the detail map; a label that collides with one already
+    # placed is left out
+    kind = {str(k): str(v) for k, v in nodes["kind"].items()}
+
+    def inside(node: str) -> bool:
+        lon, lat = coords[node]
+        return frame is not None and frame[0] <= lon <= frame[2] and frame[1] <= lat <= frame[3]
+
+    order = sorted(
+        (n for n in coords if not inside(n)),
+        key=lambda n: (kind.get(n) not in KEY_KINDS, -through.get(n, 0.0), n),
+    )
+    placed: list[Box] = []
     for node in order[:n_labels]:
         x, y = proj.xy(coords[node])
-        text = str(nodes.loc[node, "name"]).split(" (")[0].split(" / ")[0]
-        w = 6.6 * len(text)
-        for anchor, x0 in (("start", x + 6), ("end", x - 6 - w)):
-            box = (x0, y - 14, x0 + w, y + 1)
-            if box[0] < 2 or box[2] > proj.width - 2 or box[1] < 2 or box[3] > proj.height - 2:
-                continue
-            if all(
-                b[2] < box[0] or b[0] > box[2] or b[3] < box[1] or b[1] > box[3] for b in placed
-            ):
-                placed.append(box)
-                tx = x + 6 if anchor == "start" else x - 6
-                out.append(
-                    f'<text x="{tx:.1f}" y="{y - 4:.1f}" text-anchor="{anchor}">{escape(text)}</text>'
-                )
-                break
+        text = names[node].split(" (")[0].split(" / ")[0]
+        spot = place_label(x, y, text, placed, proj.width, proj.height)
+        if spot is not None:
+            tx, ty, anchor = spot
+            out.append(
+                f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}" data-node="{escape(node)}">'
+                f"{escape(text)}</text>"
+            )
     out.append("</g></svg>")
     return "".join(out)
 
 
-def legend(max_teu: float) -> str:
-    """The HTML legend under a map."""
+def corridor_order(plan_legs: pd.DataFrame) -> dict[str, str]:
+    """Colour of every corridor a leg of the plan is tagged with (``local`` for untagged legs),
+    the named corridors first."""
+    tags = sorted({leg_corridor(t) for t in plan_legs["corridor"]} if len(plan_legs) else set())
+    tags.sort(key=lambda t: (t not in CORRIDOR_COLOURS, t))
+    others = [t for t in tags if t not in CORRIDOR_COLOURS]
+    return {t: corridor_colour(t, others.index(t) if t in others else 0) for t in tags}
+
+
+def legend(max_teu: float, corridors: dict[str, str] | None = None) -> str:
+    """The HTML legend under a map: utilisation colours, and the corridors' (``corridor_order``)
+    for the corridor mode; each shown in its own mode (report.css)."""
 
     def swatch(colour: str, w: float = 6.0) -> str:
         return (
@@ -543,8 +619,12 @@ def legend(max_teu: float) -> str:
             f'stroke="{colour}" stroke-width="{w:.1f}" stroke-linecap="round"/></svg>'
         )
 
-    items = [f"<span>{swatch(c)} {escape(t)}</span>" for _, c, t in UTIL_BINS]
-    items.append(f"<span>{swatch(NO_LIMIT)} no capacity limit</span>")
+    items = [f'<span class="util">{swatch(c)} {escape(t)}</span>' for _, c, t in UTIL_BINS]
+    items.append(f'<span class="util">{swatch(NO_LIMIT)} no capacity limit</span>')
+    items += [
+        f'<span class="corridor">{swatch(c)} {escape(t)}</span>'
+        for t, c in (corridors or {}).items()
+    ]
     items.append(f"<span>{swatch(UNUSED, 1.4)} unused</span>")
     for share in (1.0, 0.5, 0.1):
         w = max(MIN_LEG_WIDTH, MAX_LEG_WIDTH * share)
@@ -552,5 +632,8 @@ def legend(max_teu: float) -> str:
     items.append(
         '<span><svg width="16" height="14" aria-hidden="true"><rect x="4" y="3" width="8" height="8" '
         'transform="rotate(45 8 7)" fill="#777" stroke="#fff"/></svg> border crossing</span>'
+    )
+    items.append(
+        f"<span>{REVERSE_SUFFIX} after a leg id: the same leg in the opposite direction</span>"
     )
     return '<div class="legend">' + "".join(items) + "</div>"

@@ -119,6 +119,16 @@ def title(page: object, selector: str) -> str:
     return str(page.locator(selector).first.text_content() or "")  # type: ignore[attr-defined]
 
 
+def unfold(page: object) -> list[bool]:
+    """Open every run's folded section; returns whether each was open before."""
+    return list(
+        page.evaluate(  # type: ignore[attr-defined]
+            "() => [...document.querySelectorAll('details.run')].map(d => {"
+            " const was = d.open; d.open = true; return was; })"
+        )
+    )
+
+
 def solve_run(folder: Path, out: Path) -> Path:
     assert main(["solve", str(folder), "--out", str(out), "-q"]) == 0
     return out
@@ -438,6 +448,7 @@ def test_several_runs_side_by_side(
         "() => [...document.querySelectorAll('section.comparison, section.run')].map(s => s.id)"
     )
     assert order == ["side-by-side", "r0", "r1"]
+    assert unfold(page) == [False, False]  # each run's report is folded
     assert count(page, "#r0-map") == 1
     assert count(page, "#r1-map") == 1
     assert text(page, '#r0 .card[data-key="TEU unserved"] .v') == "20"
@@ -454,6 +465,61 @@ def test_several_runs_side_by_side(
     # 10 headline metrics, one corridor ("(none)"), binding capacities
     assert rows.group(1).count("<tr>") == 12
     assert "TEU (none)" in rows.group(1)
+
+
+def test_scenario_comparison_tells_the_story(browser: object, tmp_path: Path) -> None:
+    from conftest import TINY_FILES
+
+    from allocator.analysis.compare import read_scenarios
+
+    # the tiny instance: 20 of 70 TEU stay behind the 50 TEU ferry; doubling it moves all 70, so
+    # AAU-MNG and MNG-BAK carry 50 -> 70 TEU and BAK-TBS (L1's 40 TEU and 20 unserved) 20 -> 40
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    for name, body in TINY_FILES.items():
+        (folder / name).write_text(body, encoding="utf-8")
+    (tmp_path / "x2.toml").write_text(
+        'name = "ferry-x2"\nbase = "."\ndescription = "The Aktau ferry sails twice as often."\n'
+        '[[change]]\nkind = "scale_capacity"\nof = "legs"\nwhere = { id = "MNG-BAK" }\n'
+        "factor = 2\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    args = ["solve", str(folder), "-s", str(tmp_path / "x2.toml"), "--out", str(out), "-q"]
+    assert main(args) == 0
+    notes = read_scenarios(out)
+    assert list(notes) == ["base", "ferry-x2"]
+    assert notes["ferry-x2"].description == "The Aktau ferry sails twice as often."
+    assert notes["ferry-x2"].changes == ("capacity of 1 leg(s) x2",)
+    md = (out / "compare.md").read_text(encoding="utf-8")
+    assert md.index("The Aktau ferry sails twice as often.") < md.index("| metric |")
+
+    html = out / "report.html"
+    loaded = open_page(browser, html)
+    loaded.assert_clean(html)
+    page = loaded.page
+    # the story first: what each run is, then the numbers, then where the cargo shifted
+    order = page.evaluate(  # type: ignore[attr-defined]
+        "() => [...document.querySelectorAll('main > section')].map(s => s.className)"
+    )
+    assert order[:3] == ["scenarios", "comparison", "changes"]
+    assert page.locator(".scenarios dt").all_inner_texts() == ["base", "ferry-x2"]  # type: ignore[attr-defined]
+    story = text(page, ".scenarios")
+    assert "The Aktau ferry sails twice as often." in story
+    assert notes["ferry-x2"].changes[0] in story
+    gains = page.locator("#d1-map path.leg.used.gain")  # type: ignore[attr-defined]
+    assert {gains.nth(i).get_attribute("data-leg") for i in range(gains.count())} == {
+        "AAU-MNG",
+        "MNG-BAK",
+        "BAK-TBS",
+    }
+    assert count(page, "#d1-map path.leg.used.loss") == 0
+    for leg_id in ("AAU-MNG", "MNG-BAK", "BAK-TBS"):
+        assert "+20 TEU against base" in title(page, f'#d1-map [data-leg="{leg_id}"] title')
+    assert "3 legs changed, +60 / −0 TEU" in text(page, "section.changes h3")
+    assert unfold(page) == [False, False]
+    screenshot(page, tmp_path, "report-scenarios")
+    page.close()
 
 
 # ---------------------------------------------------------------- CLI errors, missing instance
@@ -595,6 +661,7 @@ def test_hostile_names_are_escaped_everywhere(browser: object, tmp_path: Path) -
         loaded = open_page(browser, html)
         page = loaded.page
         loaded.assert_clean(html)
+        assert unfold(page) == ([] if html == one else [False, False])
         # no script element but the packaged one and no event-handler attribute: nothing from the
         # names runs
         scripts = page.evaluate("() => [...document.querySelectorAll('script')].map(s => s.text)")
@@ -619,6 +686,7 @@ def test_hostile_names_are_escaped_everywhere(browser: object, tmp_path: Path) -
     loaded.page.close()
     loaded = open_page(browser, two)
     page = loaded.page
+    unfold(page)
     assert page.locator("nav a").all_inner_texts() == ["R" + h, "Q" + h]  # type: ignore[attr-defined]
     heads = page.locator("table.comparison thead th").all_inner_texts()  # type: ignore[attr-defined]
     assert heads == ["metric", "R" + h, "Q" + h]

@@ -21,10 +21,12 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from allocator.analysis.compare import run_names
+from allocator.analysis.compare import ScenarioNote, leg_changes, run_names
 from allocator.instance.io import atomic_path
 from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.report.map import (
+    GAIN,
+    LOSS,
     corridor_colour,
     corridor_order,
     detail_window,
@@ -579,6 +581,46 @@ def comparison_table(frame: pd.DataFrame) -> Table:
     return Table("comparison", head, rows)
 
 
+@dataclass(frozen=True)
+class ChangeMap:
+    """A run's legs gaining or losing TEU against the first run, drawn on one map."""
+
+    name: str
+    svg: Markup
+    gained: str  # TEU-legs gained, summed over the legs that gained
+    lost: str
+    legs: int  # legs whose flow changed
+
+
+def change_maps(
+    plans: Mapping[str, Plan], instances: Mapping[str, Instance | None]
+) -> list[ChangeMap]:
+    """One difference map per run after the first that has an instance (its coordinates)."""
+    names = list(plans)
+    first = plans[names[0]]
+    out = []
+    for i, name in enumerate(names[1:], start=1):
+        inst = instances.get(name)
+        if inst is None:
+            continue
+        delta = leg_changes(first, plans[name])
+        # the legs' from/to/mode/corridor from either plan, the run's own rows first
+        rows = pd.concat([plans[name].legs, first.legs]).drop_duplicates("leg")
+        rows = rows.set_index("leg").reindex(delta.index).reset_index()
+        rows["flow_teu"] = delta.to_numpy()
+        svg = render_map(rows, plans[name].borders, inst, f"d{i}", change=names[0])
+        out.append(
+            ChangeMap(
+                name=name,
+                svg=trusted_svg(svg),
+                gained=num(delta[delta > 0].sum()),
+                lost=num(abs(float(delta[delta < 0].sum()))),
+                legs=len(delta),
+            )
+        )
+    return out
+
+
 # ---------------------------------------------------------------- page
 
 
@@ -586,9 +628,11 @@ def render_html(
     plans: Mapping[str, Plan],
     instances: Mapping[str, Instance | None] | None = None,
     comparison: pd.DataFrame | None = None,
+    scenarios: Mapping[str, ScenarioNote] | None = None,
 ) -> str:
-    """The report page as one string; several plans get the side-by-side view first (from
-    ``comparison``, or headline figures when it is None)."""
+    """The report page as one string; several plans get, first, what each scenario run changed
+    (``scenarios``, by run name), the side-by-side view (from ``comparison``, or headline figures
+    when it is None) and the difference maps, then each run folded."""
     from allocator._version import __version__
 
     if not plans:
@@ -603,12 +647,14 @@ def render_html(
         s = plans[first].info()
         title = f"Plan {s.get('instance', first)}"
         subtitle = [_text(s.get("period")), first, _text(s.get("currency"))]
-        table, frame = None, None
+        table, frame, maps = None, None, []
     else:
         title = f"Comparison of {len(runs)} runs"
         subtitle = []
         frame = comparison if comparison is not None else minimal_comparison(plans)
         table = comparison_table(frame)
+        maps = change_maps(plans, instances)
+    notes = scenarios or {}
     return (
         environment()
         .get_template("report.html.j2")
@@ -618,6 +664,10 @@ def render_html(
             runs=runs,
             comparison=table,
             baseline=str(frame.columns[0]) if frame is not None and len(frame.columns) else "",
+            scenarios=[(name, notes[name]) for name in plans if name in notes],
+            change_maps=maps,
+            gain=GAIN,
+            loss=LOSS,
             outline=trusted_svg(outline_defs()),
             version=__version__,
         )
@@ -629,10 +679,12 @@ def write_html_report(
     plans: Mapping[str, Plan],
     instances: Mapping[str, Instance | None] | None = None,
     comparison: pd.DataFrame | None = None,
+    scenarios: Mapping[str, ScenarioNote] | None = None,
 ) -> Path:
-    """Write one self-contained HTML report atomically; several plans get the side-by-side view first."""
+    """Write one self-contained HTML report atomically; several plans get the side-by-side view
+    first (see ``render_html``)."""
     target = Path(target)
-    text = render_html(plans, instances, comparison)
+    text = render_html(plans, instances, comparison, scenarios)
     with atomic_path(target) as work:
         work.write_text(text, encoding="utf-8")
     return target

@@ -62,6 +62,7 @@ UTIL_BINS: tuple[tuple[float, str, str], ...] = (
     (math.inf, "#b2182b", "binding (≥ 99.9 %)"),
 )
 NO_LIMIT = "#5d6d7e"  # used legs without a capacity
+GAIN, LOSS = "#1a9850", "#d73027"  # difference maps: legs carrying more / less than the first run
 UNUSED = "#b4bac2"
 
 # approximate sea lanes (lon, lat): every point lies at sea in the 1:110m outline
@@ -436,11 +437,14 @@ def render_map(
     *,
     window: tuple[float, float, float, float] | None = None,
     frame: tuple[float, float, float, float] | None = None,
+    change: str = "",
 ) -> str:
     """The map SVG of one plan: ``plan_legs`` / ``borders`` are the Plan's tables.
 
     Without ``window`` the overview, fitted to the nodes and the drawn legs (``frame``: a window
-    to outline on it); with ``window`` (lon0, lat0, lon1, lat1) a zoomed detail map of it.
+    to outline on it); with ``window`` (lon0, lat0, lon1, lat1) a zoomed detail map of it. With
+    ``change`` (the name of the run compared against), ``flow_teu`` holds each leg's difference
+    to that run: legs are drawn by its size, in ``GAIN`` or ``LOSS``, and borders are left out.
     """
     nodes = inst.nodes
     coords = {
@@ -456,7 +460,8 @@ def render_map(
         proj = fit(corners, aspect=(0.45, 0.62), margin=1.0)
         ident, cls, n_labels = f"{uid}-detail", "map detail", len(coords)
     legs = plan_legs[plan_legs["leg"].astype(str).isin(geometry)]
-    flow = legs["flow_teu"].to_numpy(dtype=float)
+    signed = legs["flow_teu"].to_numpy(dtype=float)
+    flow = np.abs(signed) if change else signed
     used = flow > EPS
     max_teu = float(flow[used].max()) if used.any() else 1.0
     pairs_used = {(a, b) for a, b, u in zip(legs["from"], legs["to"], used, strict=True) if u}
@@ -476,7 +481,7 @@ def render_map(
         out.append(f'<use href="#ol-{escape(country)}" class="host"/>')
     out.append("</g>")
 
-    rows = legs.rename(columns={"from": "src", "to": "dst"}).assign(is_used=used)
+    rows = legs.rename(columns={"from": "src", "to": "dst"}).assign(is_used=used, signed=signed)
     names = {str(k): str(v) for k, v in nodes["name"].items()}
     corridors = corridor_order(plan_legs)
     unused_svg, used_svg = [], []
@@ -498,9 +503,17 @@ def render_map(
                 f"<title>{escape(label)}: unused</title></path>"
             )
             continue
-        w = width(_float(r.flow_teu))
+        w = width(abs(_float(r.flow_teu)))
         if (b, a) in pairs_used:  # both directions carry cargo: keep them side by side
             pts = _offset(pts, w / 2 + 0.6)
+        if change:
+            d = float(r.signed)
+            used_svg.append(
+                f'<path class="leg used {"gain" if d > 0 else "loss"}" data-leg="{escape(leg)}" '
+                f'd="{_path_d(pts)}" stroke="{GAIN if d > 0 else LOSS}" stroke-width="{w:.2f}">'
+                f"<title>{escape(label)}: {d:+,.0f} TEU against {escape(change)}</title></path>"
+            )
+            continue
         util = _float(r.utilisation)
         if math.isfinite(util):
             limit = float(np.fmin(_float(r.capacity_teu), _float(r.service_slots_teu)))
@@ -523,9 +536,10 @@ def render_map(
             f'height="{y1 - y0:.1f}"><title>area of the detail map</title></rect>'
         )
     out.append('<g class="borders">')
+    marked = legs.iloc[:0] if change else legs  # a difference map shows no border markers
     # one marker per border and pair of nodes, halfway along the first leg drawn between them
     crossings: dict[str, dict[frozenset[str], str]] = defaultdict(dict)
-    for leg, a, b, border in legs[["leg", "from", "to", "border"]].itertuples(index=False):
+    for leg, a, b, border in marked[["leg", "from", "to", "border"]].itertuples(index=False):
         if isinstance(border, str) and border:
             crossings[border].setdefault(frozenset((str(a), str(b))), str(leg))
     info = {str(r["border"]): r for r in borders.to_dict("records")} if not borders.empty else {}
@@ -568,7 +582,8 @@ def render_map(
         out.append(
             f'<circle class="{cls}" cx="{x:.1f}" cy="{y:.1f}" r="{3.2 if teu > EPS else 2.2}">'
             f"<title>{escape(str(node))} {escape(str(place['name']))} ({escape(str(place['country']))}, "
-            f"{escape(str(place['kind']))}): {_num(teu)} TEU through</title></circle>"
+            f"{escape(str(place['kind']))}): {_num(teu)} TEU {'changed' if change else 'through'}"
+            "</title></circle>"
         )
     out.append("</g>")
     out.append('<g class="labels">')

@@ -1,8 +1,8 @@
 """One self-contained HTML report of one plan, or of several side by side.
 
 The page has no external URLs at all: inline CSS, system font stacks, inline SVG for the map (over
-the packaged Natural Earth outline, see ``allocator/report/outline/``) and the charts, and no
-JavaScript. The markup lives in Jinja2 templates (``report/templates/``, the CSS inlined from
+the packaged Natural Earth outline, see ``allocator/report/outline/``) and the charts, and one
+inline script, the route search (``templates/filter.js``). The markup lives in Jinja2 templates (``report/templates/``, the CSS inlined from
 ``report.css``); this module builds only the context of formatted text, which the engine escapes.
 The one exception is the SVG drawn by ``report.map``, passed through ``trusted_svg``.
 """

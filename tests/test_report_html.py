@@ -119,6 +119,16 @@ def title(page: object, selector: str) -> str:
     return str(page.locator(selector).first.text_content() or "")  # type: ignore[attr-defined]
 
 
+def unfold(page: object) -> list[bool]:
+    """Open every run's folded section; returns whether each was open before."""
+    return list(
+        page.evaluate(  # type: ignore[attr-defined]
+            "() => [...document.querySelectorAll('details.run')].map(d => {"
+            " const was = d.open; d.open = true; return was; })"
+        )
+    )
+
+
 def solve_run(folder: Path, out: Path) -> Path:
     assert main(["solve", str(folder), "--out", str(out), "-q"]) == 0
     return out
@@ -268,8 +278,138 @@ def test_eurasia_report_in_chromium(browser: object, eurasia_run: Path, tmp_path
     page.close()
 
 
+def visible_rows(page: object, selector: str) -> int:
+    """Rows of a table that the page shows (the search box hides the others)."""
+    return int(
+        page.evaluate(  # type: ignore[attr-defined]
+            f"() => [...document.querySelectorAll('{selector} tbody tr')]"
+            ".filter(r => r.offsetParent !== null).length"
+        )
+    )
+
+
+def test_route_table_and_search(browser: object, eurasia_run: Path, tmp_path: Path) -> None:
+    html = eurasia_run / "report.html"
+    loaded = open_page(browser, html)
+    loaded.assert_clean(html)
+    page = loaded.page
+    plan, inst = read_run(eurasia_run)
+    assert inst is not None
+    routes = plan.routes
+    assert count(page, "#r0-routes tbody tr") == visible_rows(page, "#r0-routes") == len(routes)
+    # every row names the lot's origin and destination from the cargo table, with their ids
+    first = routes.iloc[0]
+    lot = inst.cargo.loc[first["lot"]]
+    cells = page.locator("#r0-routes tbody tr").first.locator("td").all_inner_texts()  # type: ignore[attr-defined]
+    assert cells[0] == first["lot"]
+    origin, destination = (inst.nodes.loc[lot[k], "name"] for k in ("origin", "destination"))
+    assert cells[1] == f"{origin} ({lot['origin']}) →\n{destination} ({lot['destination']})"
+    assert cells[2] == lot["class"]
+    names = [inst.nodes.loc[n, "name"] for n in first["nodes"].split(" > ")]
+    assert cells[4].startswith(" → ".join(names))
+    assert cells[8] == f"{first['teu']:,.1f}"
+    assert cells[9] == f"{first['cost_per_teu']:,.0f}"
+    # late / on time / no due, as many as the routes table says
+    statuses = page.locator("#r0-routes td.status").all_inner_texts()  # type: ignore[attr-defined]
+    due = routes["due_days"].notna()
+    assert statuses.count("late") == int(routes["late"].sum())
+    assert statuses.count("no due") == int((~due).sum())
+    assert statuses.count("on time") == int((due & ~routes["late"]).sum())
+
+    box = page.locator("#r0-route-search")  # type: ignore[attr-defined]
+    # a lot id: only that lot's routes (a split lot has several); the id is in no node or leg
+    split = routes["lot"].value_counts()
+    lot_id = str(split.index[0])
+    assert split.iloc[0] >= 2
+    others = [*inst.nodes.index, *inst.nodes["name"], *inst.legs.index]
+    assert not any(lot_id.lower() in str(x).lower() for x in others)
+    expected = sum(lot_id.lower() in str(x).lower() for x in routes["lot"])
+    assert expected == split.iloc[0]
+    box.fill(lot_id.lower())
+    assert visible_rows(page, "#r0-routes") == expected
+    assert text(page, "#r0-route-count") == f"{expected} of {len(routes)} routes"
+    # a node name: the routes passing through that node, whatever their lot
+    box.fill("Duisburg")
+    through = routes["nodes"].str.split(" > ").map(lambda ns: "DE_DUI" in ns)
+    assert not any("duisburg" in str(x).lower() for x in [*routes["lot"], *inst.legs.index])
+    assert 0 < visible_rows(page, "#r0-routes") == int(through.sum()) < len(routes)
+    screenshot(page, tmp_path, "report-routes-search")
+    box.fill("")
+    assert visible_rows(page, "#r0-routes") == len(routes)
+    page.close()
+
+
+def rgb(hex_colour: str) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def test_map_modes_labels_and_names(browser: object, eurasia_run: Path, tmp_path: Path) -> None:
+    from allocator.report.map import CORRIDOR_COLOURS
+
+    html = eurasia_run / "report.html"
+    loaded = open_page(browser, html)
+    loaded.assert_clean(html)
+    page = loaded.page
+    plan, inst = read_run(eurasia_run)
+    assert inst is not None
+    # labels: none overlaps another on either map (boxes as Chromium lays the text out)
+    for svg in ("#r0-map", "#r0-detail"):
+        boxes = page.evaluate(  # type: ignore[attr-defined]
+            f"() => [...document.querySelectorAll('{svg} g.labels text')].map(t => {{"
+            "const b = t.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; })"
+        )
+        assert len(boxes) >= 12
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    # the key ports outside the Caspian are labelled on the overview
+    labels = set(page.locator("#r0-map g.labels text").all_text_contents())  # type: ignore[attr-defined]
+    assert {"Rotterdam", "Dalian", "Qingdao", "Nhava Sheva", "St Petersburg"} <= labels
+    # utilisation mode first: the stroke is the leg's utilisation colour
+    legs = page.locator("#r0-map path.leg.used")  # type: ignore[attr-defined]
+    tags = inst.legs["corridor"].fillna("local")
+    for i in range(legs.count()):
+        path = legs.nth(i)
+        stroke = page.evaluate("e => getComputedStyle(e).stroke", path.element_handle())  # type: ignore[attr-defined]
+        assert stroke == rgb(path.get_attribute("stroke"))
+    assert page.locator("section.network .legend .corridor").first.is_hidden()  # type: ignore[attr-defined]
+    # corridor mode: every used leg in its corridor's colour, the corridor legend shown
+    page.locator('input[name="r0-colour"][value="corridor"]').check()  # type: ignore[attr-defined]
+    for i in range(legs.count()):
+        path = legs.nth(i)
+        stroke = page.evaluate("e => getComputedStyle(e).stroke", path.element_handle())  # type: ignore[attr-defined]
+        assert stroke == rgb(CORRIDOR_COLOURS[tags[path.get_attribute("data-leg")]])
+    shown = page.locator("section.network .legend .corridor").all_inner_texts()  # type: ignore[attr-defined]
+    assert {t.strip() for t in shown} >= {"northern", "middle", "local"}
+    assert page.locator("section.network .legend .util").first.is_hidden()  # type: ignore[attr-defined]
+    # names beside ids in hovers, and the reverse suffix explained in the legend
+    reverse = next(str(x) for x in plan.flows["leg"] if str(x).endswith("~r"))
+    a, b = inst.legs.loc[reverse, ["from", "to"]]
+    hover = title(page, f'#r0-map path.leg.used[data-leg="{reverse}"] title')
+    assert f"{inst.nodes.loc[a, 'name']} ({a}) → {inst.nodes.loc[b, 'name']} ({b})" in hover
+    assert f"reverse of {reverse.removesuffix('~r')}" in hover
+    assert "~r after a leg id: the same leg in the opposite direction" in text(
+        page, "section.network .legend"
+    )
+    screenshot(page, tmp_path, "report-corridor-mode")
+    page.close()
+
+
+# the page's one script: the route search, inlined from the package
+FILTER_JS = files("allocator.report").joinpath("templates/filter.js").read_text(encoding="utf-8")
+
+
+def without_own_script(page: str) -> str:
+    """The page without its one script, which must be exactly the packaged route search."""
+    scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", page, re.S | re.I)
+    assert [s.strip() for s in scripts] == [FILTER_JS.strip()]
+    return re.sub(r"<script>.*?</script>", "", page, flags=re.S)
+
+
 def test_no_external_urls(eurasia_run: Path) -> None:
-    page = (eurasia_run / "report.html").read_text(encoding="utf-8")
+    page = without_own_script((eurasia_run / "report.html").read_text(encoding="utf-8"))
+    assert "<script" not in page.lower()
     assert "http" not in page.lower()
     assert "//" not in re.sub(r"<title>.*?</title>", "", page)  # no protocol-relative URLs
     assert not re.search(r"<(script|link|img|iframe|object|embed)\b", page, re.I)
@@ -308,6 +448,7 @@ def test_several_runs_side_by_side(
         "() => [...document.querySelectorAll('section.comparison, section.run')].map(s => s.id)"
     )
     assert order == ["side-by-side", "r0", "r1"]
+    assert unfold(page) == [False, False]  # each run's report is folded
     assert count(page, "#r0-map") == 1
     assert count(page, "#r1-map") == 1
     assert text(page, '#r0 .card[data-key="TEU unserved"] .v') == "20"
@@ -324,6 +465,61 @@ def test_several_runs_side_by_side(
     # 10 headline metrics, one corridor ("(none)"), binding capacities
     assert rows.group(1).count("<tr>") == 12
     assert "TEU (none)" in rows.group(1)
+
+
+def test_scenario_comparison_tells_the_story(browser: object, tmp_path: Path) -> None:
+    from conftest import TINY_FILES
+
+    from allocator.analysis.compare import read_scenarios
+
+    # the tiny instance: 20 of 70 TEU stay behind the 50 TEU ferry; doubling it moves all 70, so
+    # AAU-MNG and MNG-BAK carry 50 -> 70 TEU and BAK-TBS (L1's 40 TEU and 20 unserved) 20 -> 40
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    for name, body in TINY_FILES.items():
+        (folder / name).write_text(body, encoding="utf-8")
+    (tmp_path / "x2.toml").write_text(
+        'name = "ferry-x2"\nbase = "."\ndescription = "The Aktau ferry sails twice as often."\n'
+        '[[change]]\nkind = "scale_capacity"\nof = "legs"\nwhere = { id = "MNG-BAK" }\n'
+        "factor = 2\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    args = ["solve", str(folder), "-s", str(tmp_path / "x2.toml"), "--out", str(out), "-q"]
+    assert main(args) == 0
+    notes = read_scenarios(out)
+    assert list(notes) == ["base", "ferry-x2"]
+    assert notes["ferry-x2"].description == "The Aktau ferry sails twice as often."
+    assert notes["ferry-x2"].changes == ("capacity of 1 leg(s) x2",)
+    md = (out / "compare.md").read_text(encoding="utf-8")
+    assert md.index("The Aktau ferry sails twice as often.") < md.index("| metric |")
+
+    html = out / "report.html"
+    loaded = open_page(browser, html)
+    loaded.assert_clean(html)
+    page = loaded.page
+    # the story first: what each run is, then the numbers, then where the cargo shifted
+    order = page.evaluate(  # type: ignore[attr-defined]
+        "() => [...document.querySelectorAll('main > section')].map(s => s.className)"
+    )
+    assert order[:3] == ["scenarios", "comparison", "changes"]
+    assert page.locator(".scenarios dt").all_inner_texts() == ["base", "ferry-x2"]  # type: ignore[attr-defined]
+    story = text(page, ".scenarios")
+    assert "The Aktau ferry sails twice as often." in story
+    assert notes["ferry-x2"].changes[0] in story
+    gains = page.locator("#d1-map path.leg.used.gain")  # type: ignore[attr-defined]
+    assert {gains.nth(i).get_attribute("data-leg") for i in range(gains.count())} == {
+        "AAU-MNG",
+        "MNG-BAK",
+        "BAK-TBS",
+    }
+    assert count(page, "#d1-map path.leg.used.loss") == 0
+    for leg_id in ("AAU-MNG", "MNG-BAK", "BAK-TBS"):
+        assert "+20 TEU against base" in title(page, f'#d1-map [data-leg="{leg_id}"] title')
+    assert "3 legs changed, +60 / −0 TEU" in text(page, "section.changes h3")
+    assert unfold(page) == [False, False]
+    screenshot(page, tmp_path, "report-scenarios")
+    page.close()
 
 
 # ---------------------------------------------------------------- CLI errors, missing instance
@@ -454,7 +650,7 @@ def test_hostile_names_are_escaped_everywhere(browser: object, tmp_path: Path) -
     )
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     for html in (one, two):  # rendered with StrictUndefined: every template name was defined
-        source = html.read_text(encoding="utf-8")
+        source = without_own_script(html.read_text(encoding="utf-8"))
         assert "<script" not in source
         assert '"onmouseover=' not in source
         assert source.count("alert(1)") == source.count(escaped) > 0
@@ -465,8 +661,11 @@ def test_hostile_names_are_escaped_everywhere(browser: object, tmp_path: Path) -
         loaded = open_page(browser, html)
         page = loaded.page
         loaded.assert_clean(html)
-        # no script element and no event-handler attribute: nothing from the names runs
-        assert page.evaluate("() => document.querySelectorAll('script').length") == 0
+        assert unfold(page) == ([] if html == one else [False, False])
+        # no script element but the packaged one and no event-handler attribute: nothing from the
+        # names runs
+        scripts = page.evaluate("() => [...document.querySelectorAll('script')].map(s => s.text)")
+        assert [s.strip() for s in scripts] == [FILTER_JS.strip()]
         assert not page.evaluate(
             "() => [...document.querySelectorAll('*')].some("
             "e => [...e.attributes].some(a => a.name.startsWith('on')))"
@@ -487,6 +686,7 @@ def test_hostile_names_are_escaped_everywhere(browser: object, tmp_path: Path) -
     loaded.page.close()
     loaded = open_page(browser, two)
     page = loaded.page
+    unfold(page)
     assert page.locator("nav a").all_inner_texts() == ["R" + h, "Q" + h]  # type: ignore[attr-defined]
     heads = page.locator("table.comparison thead th").all_inner_texts()  # type: ignore[attr-defined]
     assert heads == ["metric", "R" + h, "Q" + h]

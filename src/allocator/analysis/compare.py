@@ -7,9 +7,11 @@ the cost components to the total cost, the TEU by corridor to the TEU moved.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,58 @@ CO2_T, AVG_DAYS, LATE = "CO2 t", "average days", "late routes"
 TEU_CORRIDOR = "TEU by corridor: "
 UTILISATION = "utilisation: "
 PRICE = "price per TEU: "
+SCENARIOS_FILE = "scenarios.json"  # beside compare.csv: what each scenario run changed
+
+
+@dataclass(frozen=True)
+class ScenarioNote:
+    """What a scenario run is: the scenario file's description and one line per change applied
+    (``apply_scenario``'s notes); the base run has neither."""
+
+    description: str
+    changes: tuple[str, ...]
+
+
+def write_scenarios(notes: Mapping[str, ScenarioNote], out: str | os.PathLike[str]) -> Path:
+    """Write ``scenarios.json`` (run name -> description and changes) into ``out`` atomically."""
+    doc = {
+        name: {"description": n.description, "changes": list(n.changes)}
+        for name, n in notes.items()
+    }
+    target = Path(out) / SCENARIOS_FILE
+    with atomic_path(target) as work:
+        work.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return target
+
+
+def read_scenarios(folder: str | os.PathLike[str]) -> dict[str, ScenarioNote]:
+    """The notes ``write_scenarios`` wrote into ``folder``; empty when there are none."""
+    path = Path(folder) / SCENARIOS_FILE
+    if not path.is_file():
+        return {}
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        str(name): ScenarioNote(
+            str(n.get("description", "")), tuple(map(str, n.get("changes", [])))
+        )
+        for name, n in doc.items()
+    }
+
+
+def leg_changes(first: Plan, other: Plan) -> pd.Series:
+    """TEU on each leg in ``other`` minus in ``first`` (legs of either plan), by leg id; legs
+    whose flow did not change are left out."""
+
+    def flows(plan: Plan) -> pd.Series:
+        if plan.legs.empty:
+            return pd.Series(dtype=float)
+        return plan.legs.set_index("leg")["flow_teu"].astype(float)
+
+    a, b = flows(first), flows(other)
+    delta = b.reindex(a.index.union(b.index), fill_value=0.0) - a.reindex(
+        a.index.union(b.index), fill_value=0.0
+    )
+    return delta[delta.abs() > 1e-6]
 
 
 def _utilisations(plan: Plan) -> pd.Series:
@@ -186,12 +240,19 @@ def format_difference(value: float, metric: str) -> str:
     return "+" + text if value > 0 else text
 
 
-def render_markdown(table: pd.DataFrame, currency: str = "") -> str:
-    """compare.md: the side-by-side table with differences to the first run."""
+def render_markdown(
+    table: pd.DataFrame, currency: str = "", scenarios: Mapping[str, ScenarioNote] | None = None
+) -> str:
+    """compare.md: the scenarios' descriptions and changes (when given), then the side-by-side
+    table with differences to the first run."""
     full = side_by_side(table)
     cur = f" (costs and prices in {currency})" if currency else ""
-    lines = [
-        f"# Comparison of {len(table.columns)} runs{cur}\n",
+    lines = [f"# Comparison of {len(table.columns)} runs{cur}\n"]
+    for name, note in (scenarios or {}).items():
+        lines.append(f"**{name}**: {note.description or '(no description)'}\n")
+        lines += [f"- {change}" for change in note.changes]
+        lines += [""] if note.changes else []
+    lines += [
         f"Differences are to the first run, `{table.columns[0]}`. Utilisation is of the capacity "
         "the plan runs (for service legs: the departures it runs).\n",
         "| metric | " + " | ".join(full.columns) + " |",
@@ -207,12 +268,20 @@ def render_markdown(table: pd.DataFrame, currency: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_comparison(table: pd.DataFrame, out: str | os.PathLike[str], currency: str = "") -> Path:
-    """Write ``compare.csv`` (values and differences) and ``compare.md`` into ``out``, each atomically."""
+def write_comparison(
+    table: pd.DataFrame,
+    out: str | os.PathLike[str],
+    currency: str = "",
+    scenarios: Mapping[str, ScenarioNote] | None = None,
+) -> Path:
+    """Write ``compare.csv`` (values and differences) and ``compare.md`` into ``out``, each
+    atomically; with ``scenarios`` also ``scenarios.json``, which compare.md opens with."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "compare.csv") as work:
         side_by_side(table).to_csv(work, lineterminator="\n")
     with atomic_path(out / "compare.md") as work:
-        work.write_text(render_markdown(table, currency), encoding="utf-8")
+        work.write_text(render_markdown(table, currency, scenarios), encoding="utf-8")
+    if scenarios:
+        write_scenarios(scenarios, out)
     return out

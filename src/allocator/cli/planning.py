@@ -52,7 +52,7 @@ def solve_scenarios(
     folder allocator did not write) is reported and the others still run; returns the exit code
     of the first failure, else 0.
     """
-    from allocator.analysis.compare import compare_plans, write_comparison
+    from allocator.analysis.compare import ScenarioNote, compare_plans, write_comparison
     from allocator.deliver import check_format, default_out, deliver, plan_path
     from allocator.instance.scenario import BASE_RUN, apply_scenario, load_scenario
     from allocator.instance.validate import read_instance
@@ -66,6 +66,7 @@ def solve_scenarios(
     folder = out or default_out(base)
     jobs: list[tuple[str, Instance | AllocatorError]] = [(BASE_RUN, base)]
     seen = {BASE_RUN}
+    notes = {BASE_RUN: ScenarioNote("the instance as given", ())}
     for path in scenarios:
         try:
             sc = load_scenario(path)
@@ -81,7 +82,9 @@ def solve_scenarios(
                 f"[yellow]note[/]: {path} names base {sc.base}; applied to {instance} as given"
             )
         try:
-            jobs.append((sc.name, apply_scenario(sc, base)))
+            changes: list[str] = []
+            jobs.append((sc.name, apply_scenario(sc, base, notes=changes)))
+            notes[sc.name] = ScenarioNote(sc.description, tuple(changes))
         except AllocatorError as exc:
             jobs.append((sc.name, exc))
     first_failure = 0
@@ -111,12 +114,13 @@ def solve_scenarios(
     if len(solved) > 1:  # the runs side by side, as `allocator compare` writes them
         plans = {name: plan for name, (plan, _) in solved.items()}
         table = compare_plans(plans)
-        write_comparison(table, folder, str(base.settings.currency))
+        solved_notes = {name: notes[name] for name in solved if name in notes}
+        write_comparison(table, folder, str(base.settings.currency), solved_notes)
         if report:
             from allocator.report.html import write_html_report
 
             instances = {name: inst for name, (_, inst) in solved.items()}
-            write_html_report(folder / "report.html", plans, instances, table)
+            write_html_report(folder / "report.html", plans, instances, table, solved_notes)
         if not quiet:
             console.print(f"wrote {folder / 'compare.csv'}, {folder / 'compare.md'}")
     return first_failure

@@ -1,8 +1,8 @@
 """One self-contained HTML report of one plan, or of several side by side.
 
 The page has no external URLs at all: inline CSS, system font stacks, inline SVG for the map (over
-the packaged Natural Earth outline, see ``allocator/report/outline/``) and the charts, and no
-JavaScript. The markup lives in Jinja2 templates (``report/templates/``, the CSS inlined from
+the packaged Natural Earth outline, see ``allocator/report/outline/``) and the charts, and one
+inline script, the route search (``templates/filter.js``). The markup lives in Jinja2 templates (``report/templates/``, the CSS inlined from
 ``report.css``); this module builds only the context of formatted text, which the engine escapes.
 The one exception is the SVG drawn by ``report.map``, passed through ``trusted_svg``.
 """
@@ -21,21 +21,22 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from allocator.analysis.compare import run_names
+from allocator.analysis.compare import ScenarioNote, leg_changes, run_names
 from allocator.instance.io import atomic_path
-from allocator.instance.model import Instance
-from allocator.report.map import detail_window, legend, outline_defs, render_map
+from allocator.instance.model import ROUTE_SEPARATOR, Instance
+from allocator.report.map import (
+    GAIN,
+    LOSS,
+    corridor_colour,
+    corridor_order,
+    detail_window,
+    legend,
+    outline_defs,
+    render_map,
+)
 from allocator.report.markdown import NO_BOUND
 from allocator.results import Plan, binding_capacities, route_corridor
 
-CORRIDOR_COLOURS = {
-    "northern": "#3b6fb6",
-    "middle": "#e08a2c",
-    "instc": "#3f9a5b",
-    "sea": "#2a9ab3",
-    "local": "#8c8c8c",
-}
-OTHER_COLOURS = ("#8e5ea2", "#c4566b", "#6b8e23", "#b8860b", "#4b6584", "#a0522d")
 COMPONENTS = {
     "freight": "freight",
     "border": "border fees",
@@ -173,6 +174,35 @@ class Prices:
     corridor_routes: str
 
 
+class RouteRow(NamedTuple):
+    """One route of one lot, as text; ``search`` is the lower-case text the search box matches
+    (lot, node ids and names, leg ids)."""
+
+    lot: str
+    route: str  # "2 of 3" when the lot is split, else ""
+    origin: str
+    destination: str
+    cls: str
+    corridor: str
+    path: str  # node names along the route
+    legs: str  # leg ids along the route
+    days: str
+    due: str
+    status: str  # "late", "on time" or "no due"
+    teu: str
+    cost_per_teu: str
+    search: str
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    """Every route of the plan, one row per lot (and route, when the lot is split)."""
+
+    rows: Sequence[RouteRow]
+    lots: int
+    currency: str
+
+
 @dataclass(frozen=True)
 class PlanView:
     """Everything the sections of one plan show."""
@@ -187,6 +217,7 @@ class PlanView:
     unserved: Table | None  # None: every lot served
     costs: Table | None  # None: no cost
     objective: str  # "" when the plan has no finite objective
+    routes: RouteTable | None  # None: no cargo moved
 
 
 # ---------------------------------------------------------------- plan views
@@ -214,10 +245,6 @@ def corridor_table(plan: Plan) -> pd.DataFrame:
     ]
 
 
-def _colour(corridor: str, i: int) -> str:
-    return CORRIDOR_COLOURS.get(corridor, OTHER_COLOURS[i % len(OTHER_COLOURS)])
-
-
 def corridor_chart(split: pd.DataFrame, currency: str) -> Chart | None:
     """TEU and route cost of each corridor (``corridor_table``); None when no cargo moved."""
     if split.empty:
@@ -234,7 +261,7 @@ def corridor_chart(split: pd.DataFrame, currency: str) -> Chart | None:
     money = [f"{v / 1e6:,.2f} M" if v >= 1e5 else f"{v:,.0f}" for v in cost]
     cost_bars = bars(cost, money, [""] * len(cost))
     return Chart(
-        corridors=[(str(c), _colour(str(c), i)) for i, c in enumerate(split["corridor"])],
+        corridors=[(str(c), corridor_colour(str(c), i)) for i, c in enumerate(split["corridor"])],
         panels=[("TEU moved", "", teu_bars), ("route cost", f" ({currency})", cost_bars)],
     )
 
@@ -409,6 +436,57 @@ def cost_table(plan: Plan) -> Table | None:
     return Table("costs", head, rows, foot)
 
 
+def _named(node: str, names: Mapping[str, str]) -> str:
+    name = names.get(node, "")
+    return f"{name} ({node})" if name and name != node else node
+
+
+def route_table(plan: Plan, inst: Instance | None, currency: str) -> RouteTable | None:
+    """Plan.routes with the lots' origin, destination and class (from the instance, else the
+    route's ends) and the nodes' names; None when no cargo moved."""
+    r = plan.routes
+    if r.empty:
+        return None
+    names = {str(k): str(v) for k, v in inst.nodes["name"].items()} if inst is not None else {}
+    cargo = inst.cargo if inst is not None else None
+    splits = r.groupby("lot")["route"].transform("size")
+    rows = []
+    for rec, n in zip(r.to_dict("records"), splits, strict=True):
+        lot = str(rec["lot"])
+        nodes = str(rec["nodes"]).split(ROUTE_SEPARATOR)
+        legs = str(rec["legs"]).split(ROUTE_SEPARATOR)
+        known = cargo is not None and lot in cargo.index
+        origin = str(cargo.at[lot, "origin"]) if known else nodes[0]
+        destination = str(cargo.at[lot, "destination"]) if known else nodes[-1]
+        cls = str(cargo.at[lot, "class"]) if known else "–"
+        days, due = _float(rec["days"]), _float(rec["due_days"])
+        status = "no due" if not math.isfinite(due) else "late" if rec["late"] else "on time"
+        words = [lot, *nodes, *(names.get(x, "") for x in nodes), *legs]
+        rows.append(
+            RouteRow(
+                lot=lot,
+                route=f"{rec['route']} of {n}" if n > 1 else "",
+                origin=_named(origin, names),
+                destination=_named(destination, names),
+                cls=cls,
+                corridor=main_corridor(rec["corridor"]),
+                path=" → ".join(names.get(x, x) for x in nodes),
+                legs=" · ".join(legs),
+                days=num(days, 1),
+                due=num(due, 1),
+                status=status,
+                teu=num(rec["teu"], 1),
+                cost_per_teu=num(rec["cost_per_teu"]),
+                search=" ".join(w for w in words if w).lower(),
+            )
+        )
+    return RouteTable(rows, int(r["lot"].nunique()), currency)
+
+
+def _float(v: Any) -> float:
+    return float(v) if _isnum(v) else math.nan
+
+
 def map_view(plan: Plan, inst: Instance, uid: str) -> MapView:
     """The map of the legs and borders, with a detail map of the densest part when it helps."""
     flow = plan.legs["flow_teu"].to_numpy(dtype=float) if not plan.legs.empty else np.zeros(0)
@@ -418,7 +496,12 @@ def map_view(plan: Plan, inst: Instance, uid: str) -> MapView:
         detail = trusted_svg(render_map(plan.legs, plan.borders, inst, uid, window=window))
     return MapView(
         overview=trusted_svg(render_map(plan.legs, plan.borders, inst, uid, frame=window)),
-        legend=trusted_svg(legend(float(flow.max()) if flow.size and flow.max() > 0 else 1.0)),
+        legend=trusted_svg(
+            legend(
+                float(flow.max()) if flow.size and flow.max() > 0 else 1.0,
+                corridor_order(plan.legs),
+            )
+        ),
         detail=detail,
     )
 
@@ -440,6 +523,7 @@ def plan_view(plan: Plan, inst: Instance | None, uid: str) -> PlanView:
         unserved=unserved_table(plan, currency),
         costs=cost_table(plan),
         objective=num(objective) if _isnum(objective) and math.isfinite(float(objective)) else "",
+        routes=route_table(plan, inst, currency),
     )
 
 
@@ -503,6 +587,46 @@ def comparison_table(frame: pd.DataFrame) -> Table:
     return Table("comparison", head, rows)
 
 
+@dataclass(frozen=True)
+class ChangeMap:
+    """A run's legs gaining or losing TEU against the first run, drawn on one map."""
+
+    name: str
+    svg: Markup
+    gained: str  # TEU-legs gained, summed over the legs that gained
+    lost: str
+    legs: int  # legs whose flow changed
+
+
+def change_maps(
+    plans: Mapping[str, Plan], instances: Mapping[str, Instance | None]
+) -> list[ChangeMap]:
+    """One difference map per run after the first that has an instance (its coordinates)."""
+    names = list(plans)
+    first = plans[names[0]]
+    out = []
+    for i, name in enumerate(names[1:], start=1):
+        inst = instances.get(name)
+        if inst is None:
+            continue
+        delta = leg_changes(first, plans[name])
+        # the legs' from/to/mode/corridor from either plan, the run's own rows first
+        rows = pd.concat([plans[name].legs, first.legs]).drop_duplicates("leg")
+        rows = rows.set_index("leg").reindex(delta.index).reset_index()
+        rows["flow_teu"] = delta.to_numpy()
+        svg = render_map(rows, plans[name].borders, inst, f"d{i}", change=names[0])
+        out.append(
+            ChangeMap(
+                name=name,
+                svg=trusted_svg(svg),
+                gained=num(delta[delta > 0].sum()),
+                lost=num(abs(float(delta[delta < 0].sum()))),
+                legs=len(delta),
+            )
+        )
+    return out
+
+
 # ---------------------------------------------------------------- page
 
 
@@ -510,9 +634,11 @@ def render_html(
     plans: Mapping[str, Plan],
     instances: Mapping[str, Instance | None] | None = None,
     comparison: pd.DataFrame | None = None,
+    scenarios: Mapping[str, ScenarioNote] | None = None,
 ) -> str:
-    """The report page as one string; several plans get the side-by-side view first (from
-    ``comparison``, or headline figures when it is None)."""
+    """The report page as one string; several plans get, first, what each scenario run changed
+    (``scenarios``, by run name), the side-by-side view (from ``comparison``, or headline figures
+    when it is None) and the difference maps, then each run folded."""
     from allocator._version import __version__
 
     if not plans:
@@ -527,12 +653,14 @@ def render_html(
         s = plans[first].info()
         title = f"Plan {s.get('instance', first)}"
         subtitle = [_text(s.get("period")), first, _text(s.get("currency"))]
-        table, frame = None, None
+        table, frame, maps = None, None, []
     else:
         title = f"Comparison of {len(runs)} runs"
         subtitle = []
         frame = comparison if comparison is not None else minimal_comparison(plans)
         table = comparison_table(frame)
+        maps = change_maps(plans, instances)
+    notes = scenarios or {}
     return (
         environment()
         .get_template("report.html.j2")
@@ -542,6 +670,10 @@ def render_html(
             runs=runs,
             comparison=table,
             baseline=str(frame.columns[0]) if frame is not None and len(frame.columns) else "",
+            scenarios=[(name, notes[name]) for name in plans if name in notes],
+            change_maps=maps,
+            gain=GAIN,
+            loss=LOSS,
             outline=trusted_svg(outline_defs()),
             version=__version__,
         )
@@ -553,10 +685,12 @@ def write_html_report(
     plans: Mapping[str, Plan],
     instances: Mapping[str, Instance | None] | None = None,
     comparison: pd.DataFrame | None = None,
+    scenarios: Mapping[str, ScenarioNote] | None = None,
 ) -> Path:
-    """Write one self-contained HTML report atomically; several plans get the side-by-side view first."""
+    """Write one self-contained HTML report atomically; several plans get the side-by-side view
+    first (see ``render_html``)."""
     target = Path(target)
-    text = render_html(plans, instances, comparison)
+    text = render_html(plans, instances, comparison, scenarios)
     with atomic_path(target) as work:
         work.write_text(text, encoding="utf-8")
     return target

@@ -36,7 +36,22 @@ MIN_LEG_WIDTH = 1.4
 GRID_RES = 0.25  # degrees per land-grid cell
 LAND_PENALTY = 30.0
 ROUTE_IF_LAND = 0.15  # route a sea leg along the lanes when this share of its line is land
-LABELS = 14  # node labels drawn on the overview, busiest first (the detail map labels them all)
+LABELS = (
+    40  # node labels tried on the overview (the detail map tries them all); overlaps are dropped
+)
+KEY_KINDS = ("port", "hub")  # labelled first, busiest first; then the other nodes, busiest first
+LABEL_CHAR = 7.0  # width of a character of a 12 px label, in map units (generous)
+LABEL_HEIGHT = 15.0
+
+CORRIDOR_COLOURS = {
+    "northern": "#3b6fb6",
+    "middle": "#e08a2c",
+    "instc": "#3f9a5b",
+    "sea": "#2a9ab3",
+    "local": "#8c8c8c",
+}
+OTHER_COLOURS = ("#8e5ea2", "#c4566b", "#6b8e23", "#b8860b", "#4b6584", "#a0522d")
+REVERSE_SUFFIX = "~r"  # a leg created by ``reverse``: the opposite direction of the leg it names
 
 # utilisation bins: (upper bound, colour, legend text); binding at results.BINDING
 UTIL_BINS: tuple[tuple[float, str, str], ...] = (
@@ -47,6 +62,7 @@ UTIL_BINS: tuple[tuple[float, str, str], ...] = (
     (math.inf, "#b2182b", "binding (≥ 99.9 %)"),
 )
 NO_LIMIT = "#5d6d7e"  # used legs without a capacity
+GAIN, LOSS = "#1a9850", "#d73027"  # difference maps: legs carrying more / less than the first run
 UNUSED = "#b4bac2"
 
 # approximate sea lanes (lon, lat): every point lies at sea in the 1:110m outline
@@ -279,6 +295,42 @@ def util_colour(utilisation: float) -> str:
     return next(colour for bound, colour, _ in UTIL_BINS if utilisation < bound)
 
 
+def corridor_colour(corridor: str, i: int = 0) -> str:
+    """Colour of a corridor (the bar chart's and the map's); others by their position ``i``."""
+    return CORRIDOR_COLOURS.get(corridor, OTHER_COLOURS[i % len(OTHER_COLOURS)])
+
+
+def leg_corridor(tag: object) -> str:
+    """The corridor a leg is drawn in: its tag, ``local`` when it has none."""
+    return tag.strip() if isinstance(tag, str) and tag.strip() else "local"
+
+
+Box = tuple[float, float, float, float]
+
+
+def place_label(
+    x: float, y: float, text: str, placed: list[Box], width: float, height: float
+) -> tuple[float, float, str] | None:
+    """Where the label of a node at (x, y) goes: (text x, text y, anchor) right, left, above or
+    below the node, the first whose box stays inside the map and clear of ``placed`` (the box is
+    appended); None when every place collides."""
+    w = LABEL_CHAR * len(text) + 2
+    h = LABEL_HEIGHT
+    candidates = (
+        (x + 6, y - 4, "start", (x + 5, y - 4 - h + 3, x + 5 + w, y - 4 + 4)),
+        (x - 6, y - 4, "end", (x - 5 - w, y - 4 - h + 3, x - 5, y - 4 + 4)),
+        (x, y - 8, "middle", (x - w / 2, y - 8 - h + 3, x + w / 2, y - 8 + 4)),
+        (x, y + 16, "middle", (x - w / 2, y + 16 - h + 3, x + w / 2, y + 16 + 4)),
+    )
+    for tx, ty, anchor, box in candidates:
+        if box[0] < 2 or box[2] > width - 2 or box[1] < 2 or box[3] > height - 2:
+            continue
+        if all(b[2] < box[0] or b[0] > box[2] or b[3] < box[1] or b[1] > box[3] for b in placed):
+            placed.append(box)
+            return tx, ty, anchor
+    return None
+
+
 def _float(v: Any) -> float:
     """A table cell as a float; NaN for missing or non-numbers."""
     try:
@@ -385,11 +437,14 @@ def render_map(
     *,
     window: tuple[float, float, float, float] | None = None,
     frame: tuple[float, float, float, float] | None = None,
+    change: str = "",
 ) -> str:
     """The map SVG of one plan: ``plan_legs`` / ``borders`` are the Plan's tables.
 
     Without ``window`` the overview, fitted to the nodes and the drawn legs (``frame``: a window
-    to outline on it); with ``window`` (lon0, lat0, lon1, lat1) a zoomed detail map of it.
+    to outline on it); with ``window`` (lon0, lat0, lon1, lat1) a zoomed detail map of it. With
+    ``change`` (the name of the run compared against), ``flow_teu`` holds each leg's difference
+    to that run: legs are drawn by its size, in ``GAIN`` or ``LOSS``, and borders are left out.
     """
     nodes = inst.nodes
     coords = {
@@ -405,7 +460,8 @@ def render_map(
         proj = fit(corners, aspect=(0.45, 0.62), margin=1.0)
         ident, cls, n_labels = f"{uid}-detail", "map detail", len(coords)
     legs = plan_legs[plan_legs["leg"].astype(str).isin(geometry)]
-    flow = legs["flow_teu"].to_numpy(dtype=float)
+    signed = legs["flow_teu"].to_numpy(dtype=float)
+    flow = np.abs(signed) if change else signed
     used = flow > EPS
     max_teu = float(flow[used].max()) if used.any() else 1.0
     pairs_used = {(a, b) for a, b, u in zip(legs["from"], legs["to"], used, strict=True) if u}
@@ -425,21 +481,39 @@ def render_map(
         out.append(f'<use href="#ol-{escape(country)}" class="host"/>')
     out.append("</g>")
 
-    rows = legs.rename(columns={"from": "src", "to": "dst"}).assign(is_used=used)
+    rows = legs.rename(columns={"from": "src", "to": "dst"}).assign(is_used=used, signed=signed)
+    names = {str(k): str(v) for k, v in nodes["name"].items()}
+    corridors = corridor_order(plan_legs)
     unused_svg, used_svg = [], []
     for r in rows.sort_values("flow_teu", ascending=False).itertuples(index=False):
         leg, a, b = str(r.leg), str(r.src), str(r.dst)
         pts = [proj.xy(p) for p in geometry[leg]]
-        label = f"{leg} ({r.mode}, {r.corridor if isinstance(r.corridor, str) else 'no corridor'}): {a} → {b}"
+        reverse = (
+            f", reverse of {leg.removesuffix(REVERSE_SUFFIX)}"
+            if leg.endswith(REVERSE_SUFFIX)
+            else ""
+        )
+        label = (
+            f"{leg} ({r.mode}, {r.corridor if isinstance(r.corridor, str) else 'no corridor'}"
+            f"{reverse}): {names.get(a, a)} ({a}) → {names.get(b, b)} ({b})"
+        )
         if not r.is_used:
             unused_svg.append(
                 f'<path class="leg unused" data-leg="{escape(leg)}" d="{_path_d(pts)}">'
                 f"<title>{escape(label)}: unused</title></path>"
             )
             continue
-        w = width(_float(r.flow_teu))
+        w = width(abs(_float(r.flow_teu)))
         if (b, a) in pairs_used:  # both directions carry cargo: keep them side by side
             pts = _offset(pts, w / 2 + 0.6)
+        if change:
+            d = float(r.signed)
+            used_svg.append(
+                f'<path class="leg used {"gain" if d > 0 else "loss"}" data-leg="{escape(leg)}" '
+                f'd="{_path_d(pts)}" stroke="{GAIN if d > 0 else LOSS}" stroke-width="{w:.2f}">'
+                f"<title>{escape(label)}: {d:+,.0f} TEU against {escape(change)}</title></path>"
+            )
+            continue
         util = _float(r.utilisation)
         if math.isfinite(util):
             limit = float(np.fmin(_float(r.capacity_teu), _float(r.service_slots_teu)))
@@ -448,7 +522,8 @@ def render_map(
             state = "no capacity limit"
         used_svg.append(
             f'<path class="leg used" data-leg="{escape(leg)}" d="{_path_d(pts)}" '
-            f'stroke="{util_colour(util)}" stroke-width="{w:.2f}">'
+            f'stroke="{util_colour(util)}" stroke-width="{w:.2f}" '
+            f'style="--corridor:{corridors[leg_corridor(r.corridor)]}">'
             f"<title>{escape(label)}: {_num(_float(r.flow_teu))} TEU, {escape(state)}</title></path>"
         )
     out += ['<g class="legs-unused">', *unused_svg, "</g>"]
@@ -461,9 +536,10 @@ def render_map(
             f'height="{y1 - y0:.1f}"><title>area of the detail map</title></rect>'
         )
     out.append('<g class="borders">')
+    marked = legs.iloc[:0] if change else legs  # a difference map shows no border markers
     # one marker per border and pair of nodes, halfway along the first leg drawn between them
     crossings: dict[str, dict[frozenset[str], str]] = defaultdict(dict)
-    for leg, a, b, border in legs[["leg", "from", "to", "border"]].itertuples(index=False):
+    for leg, a, b, border in marked[["leg", "from", "to", "border"]].itertuples(index=False):
         if isinstance(border, str) and border:
             crossings[border].setdefault(frozenset((str(a), str(b))), str(leg))
     info = {str(r["border"]): r for r in borders.to_dict("records")} if not borders.empty else {}
@@ -506,36 +582,51 @@ def render_map(
         out.append(
             f'<circle class="{cls}" cx="{x:.1f}" cy="{y:.1f}" r="{3.2 if teu > EPS else 2.2}">'
             f"<title>{escape(str(node))} {escape(str(place['name']))} ({escape(str(place['country']))}, "
-            f"{escape(str(place['kind']))}): {_num(teu)} TEU through</title></circle>"
+            f"{escape(str(place['kind']))}): {_num(teu)} TEU {'changed' if change else 'through'}"
+            "</title></circle>"
         )
     out.append("</g>")
     out.append('<g class="labels">')
-    placed: list[tuple[float, float, float, float]] = []
-    # busiest first; a label goes right of its node, else left, else is left out
-    order = sorted(coords, key=lambda n: -through.get(n, 0.0))
+    # ports and hubs first, then the other nodes, busiest first within each; the overview leaves
+    # the nodes inside the detail frame to the detail map; a label that collides with one already
+    # placed is left out
+    kind = {str(k): str(v) for k, v in nodes["kind"].items()}
+
+    def inside(node: str) -> bool:
+        lon, lat = coords[node]
+        return frame is not None and frame[0] <= lon <= frame[2] and frame[1] <= lat <= frame[3]
+
+    order = sorted(
+        (n for n in coords if not inside(n)),
+        key=lambda n: (kind.get(n) not in KEY_KINDS, -through.get(n, 0.0), n),
+    )
+    placed: list[Box] = []
     for node in order[:n_labels]:
         x, y = proj.xy(coords[node])
-        text = str(nodes.loc[node, "name"]).split(" (")[0].split(" / ")[0]
-        w = 6.6 * len(text)
-        for anchor, x0 in (("start", x + 6), ("end", x - 6 - w)):
-            box = (x0, y - 14, x0 + w, y + 1)
-            if box[0] < 2 or box[2] > proj.width - 2 or box[1] < 2 or box[3] > proj.height - 2:
-                continue
-            if all(
-                b[2] < box[0] or b[0] > box[2] or b[3] < box[1] or b[1] > box[3] for b in placed
-            ):
-                placed.append(box)
-                tx = x + 6 if anchor == "start" else x - 6
-                out.append(
-                    f'<text x="{tx:.1f}" y="{y - 4:.1f}" text-anchor="{anchor}">{escape(text)}</text>'
-                )
-                break
+        text = names[node].split(" (")[0].split(" / ")[0]
+        spot = place_label(x, y, text, placed, proj.width, proj.height)
+        if spot is not None:
+            tx, ty, anchor = spot
+            out.append(
+                f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}" data-node="{escape(node)}">'
+                f"{escape(text)}</text>"
+            )
     out.append("</g></svg>")
     return "".join(out)
 
 
-def legend(max_teu: float) -> str:
-    """The HTML legend under a map."""
+def corridor_order(plan_legs: pd.DataFrame) -> dict[str, str]:
+    """Colour of every corridor a leg of the plan is tagged with (``local`` for untagged legs),
+    the named corridors first."""
+    tags = sorted({leg_corridor(t) for t in plan_legs["corridor"]} if len(plan_legs) else set())
+    tags.sort(key=lambda t: (t not in CORRIDOR_COLOURS, t))
+    others = [t for t in tags if t not in CORRIDOR_COLOURS]
+    return {t: corridor_colour(t, others.index(t) if t in others else 0) for t in tags}
+
+
+def legend(max_teu: float, corridors: dict[str, str] | None = None) -> str:
+    """The HTML legend under a map: utilisation colours, and the corridors' (``corridor_order``)
+    for the corridor mode; each shown in its own mode (report.css)."""
 
     def swatch(colour: str, w: float = 6.0) -> str:
         return (
@@ -543,8 +634,12 @@ def legend(max_teu: float) -> str:
             f'stroke="{colour}" stroke-width="{w:.1f}" stroke-linecap="round"/></svg>'
         )
 
-    items = [f"<span>{swatch(c)} {escape(t)}</span>" for _, c, t in UTIL_BINS]
-    items.append(f"<span>{swatch(NO_LIMIT)} no capacity limit</span>")
+    items = [f'<span class="util">{swatch(c)} {escape(t)}</span>' for _, c, t in UTIL_BINS]
+    items.append(f'<span class="util">{swatch(NO_LIMIT)} no capacity limit</span>')
+    items += [
+        f'<span class="corridor">{swatch(c)} {escape(t)}</span>'
+        for t, c in (corridors or {}).items()
+    ]
     items.append(f"<span>{swatch(UNUSED, 1.4)} unused</span>")
     for share in (1.0, 0.5, 0.1):
         w = max(MIN_LEG_WIDTH, MAX_LEG_WIDTH * share)
@@ -552,5 +647,8 @@ def legend(max_teu: float) -> str:
     items.append(
         '<span><svg width="16" height="14" aria-hidden="true"><rect x="4" y="3" width="8" height="8" '
         'transform="rotate(45 8 7)" fill="#777" stroke="#fff"/></svg> border crossing</span>'
+    )
+    items.append(
+        f"<span>{REVERSE_SUFFIX} after a leg id: the same leg in the opposite direction</span>"
     )
     return '<div class="legend">' + "".join(items) + "</div>"

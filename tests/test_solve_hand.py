@@ -295,3 +295,17 @@ def test_checker_catches_a_tampered_plan():
     text = " ".join(report.errors)
     assert "over capacity" in text
     assert "does not balance" in text or "recomputed cost" in text
+
+
+def test_a_stopped_mip_keeps_the_root_lp_bound() -> None:
+    from allocator.solve.highs import mip_bound_and_gap
+
+    # HiGHS stopped before branch and bound had a bound (0, or -inf): the root LP's 900 holds,
+    # and the gap to a plan of 1000 is (1000 - 900) / 1000
+    assert mip_bound_and_gap(0.0, 900.0, 1000.0, 1.0, True) == (900.0, pytest.approx(0.1))
+    assert mip_bound_and_gap(-np.inf, 900.0, 1000.0, np.inf, True) == (900.0, pytest.approx(0.1))
+    assert mip_bound_and_gap(-np.inf, 900.0, np.nan, np.inf, False) == (900.0, np.inf)
+    # a dual bound better than the root's is HiGHS's own, with its gap
+    assert mip_bound_and_gap(950.0, 900.0, 1000.0, 0.05, True) == (950.0, 0.05)
+    # no root bound (no LP first): HiGHS's values as they are
+    assert mip_bound_and_gap(0.0, np.nan, 1000.0, 1.0, True) == (0.0, 1.0)

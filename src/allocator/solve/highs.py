@@ -411,8 +411,9 @@ def solve_model(
         has_solution = False
     objective = info.objective_function_value + c.offset if has_solution else np.nan
     if is_mip and not skip_mip:
-        bound = info.mip_dual_bound + c.offset
-        gap = info.mip_gap if has_solution else np.inf
+        bound, gap = mip_bound_and_gap(
+            info.mip_dual_bound + c.offset, root_bound, objective, info.mip_gap, has_solution
+        )
     else:
         bound, gap = (objective, 0.0) if termination == Termination.OPTIMAL else (np.nan, np.inf)
     if not is_mip and termination == Termination.OPTIMAL:
@@ -452,6 +453,25 @@ def solve_model(
         progress=tuple(progress.points),
         cuts_added=n_cuts,
     )
+
+
+def mip_bound_and_gap(
+    dual_bound: float, root_bound: float, objective: float, highs_gap: float, has_solution: bool
+) -> tuple[float, float]:
+    """The best proven bound of a minimisation and the relative gap to the plan.
+
+    The root LP bound holds for the MIP too; HiGHS's dual bound can be weaker (``-inf`` or 0 when
+    a time limit stops it before branch and bound has a bound of its own), so the bound is the
+    larger of the two, and the gap is recomputed from it as HiGHS does:
+    ``(objective - bound) / |objective|``.
+    """
+    if not (np.isfinite(root_bound) and not dual_bound >= root_bound):
+        return dual_bound, (highs_gap if has_solution else np.inf)
+    if not has_solution:
+        return root_bound, np.inf
+    if objective == root_bound:
+        return root_bound, 0.0
+    return root_bound, (objective - root_bound) / abs(objective) if objective else np.inf
 
 
 def _result(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -198,6 +198,35 @@ def write_plan(
     return target
 
 
+# (column name test, unit, Excel number format): the first that matches a column gives its unit
+# and how the workbook shows it; the values themselves stay exact, so the plan reads back unchanged
+UNITS: tuple[tuple[Callable[[str], bool], str, str], ...] = (
+    (lambda c: c in ("utilisation", "gap"), "share (1 = 100 %)", "0.0%"),
+    (lambda c: c.endswith("_s"), "seconds", "0.00"),
+    (lambda c: c.endswith("days"), "days", "0.0"),
+    (lambda c: c == "hours", "hours", "0.0"),
+    (lambda c: c.endswith("_km"), "km", "#,##0"),
+    (lambda c: c.endswith("_kg"), "kg CO2", "#,##0"),
+    (lambda c: c.endswith("_t"), "t CO2", "#,##0.0"),
+    (lambda c: "per_teu" in c, "USD per TEU", "#,##0.00"),
+    (
+        lambda c: c in ("cost", "penalty", "objective", "bound", "prices_lp_objective"),
+        "USD",
+        "#,##0",
+    ),
+    (lambda c: c == "teu" or "teu" in c.split("_"), "TEU", "#,##0.0"),
+    (lambda c: c == "services", "departures", "0"),
+)
+
+
+def column_unit(column: str) -> tuple[str, str]:
+    """(unit, Excel number format) of a plan column; ('', '') for text and counts."""
+    for test, unit, number_format in UNITS:
+        if test(column):
+            return unit, number_format
+    return "", ""
+
+
 def _write_plan_excel(plan: Plan, path: Path) -> None:
     from openpyxl.styles import Font
 
@@ -205,15 +234,31 @@ def _write_plan_excel(plan: Plan, path: Path) -> None:
         plan.summary.T.reset_index().set_axis(["key", "value"], axis=1).to_excel(
             writer, sheet_name="summary", index=False
         )
+        readme = []
         for name in Plan.table_names()[1:]:
-            getattr(plan, name).to_excel(writer, sheet_name=name, index=False)
-        for sheet in writer.sheets.values():
+            frame: pd.DataFrame = getattr(plan, name)
+            frame.to_excel(writer, sheet_name=name, index=False)
+            readme += [(name, c, column_unit(c)[0]) for c in frame.columns]
+        readme += [("summary", key, column_unit(key)[0]) for key in plan.summary.columns]
+        pd.DataFrame(readme, columns=["sheet", "column", "unit"]).to_excel(
+            writer, sheet_name="README", index=False
+        )
+        for name, sheet in writer.sheets.items():
             sheet.freeze_panes = "A2"
             for cell in sheet[1]:
                 cell.font = Font(bold=True)
+            if sheet.max_row > 1 and name != "README":
+                sheet.auto_filter.ref = sheet.dimensions
             for column in sheet.columns:
                 width = max(len(str(c.value if c.value is not None else "")) for c in column[:200])
                 sheet.column_dimensions[column[0].column_letter].width = min(60, width + 2)
+                number_format = column_unit(str(column[0].value))[1]
+                if number_format and name not in ("summary", "README"):
+                    for cell in column[1:]:
+                        cell.number_format = number_format
+            if name == "summary":  # one value per row: its format follows its key
+                for key, value in sheet.iter_rows(min_row=2, max_col=2):
+                    value.number_format = column_unit(str(key.value))[1] or "General"
 
 
 def read_plan(path: str | os.PathLike[str]) -> Plan:

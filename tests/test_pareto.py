@@ -48,6 +48,9 @@ def test_cost_co2_frontier_equals_the_hand_values() -> None:
     assert (t["status"] == "optimal").all()
     assert not t["dominated"].any()
     assert t["teu_moved"].tolist() == pytest.approx([10.0] * 5)
+    # each point moves 2.5 TEU more to rail: 125 USD for 0.2 t, 625 USD per t CO2 saved
+    assert np.isnan(t["marginal_cost"].iloc[0])
+    assert t["marginal_cost"].iloc[1:].tolist() == pytest.approx([625.0] * 4, rel=1e-6)
 
 
 def test_cost_days_frontier_equals_the_hand_values() -> None:
@@ -57,6 +60,8 @@ def test_cost_days_frontier_equals_the_hand_values() -> None:
     assert t["teu_days"].tolist() == pytest.approx([20.0, 15.0, 10.0], rel=1e-6)
     assert t["cost"].tolist() == pytest.approx([1000, 1250, 1500], rel=1e-7)
     assert t["avg_days"].tolist() == pytest.approx([2.0, 1.5, 1.0], rel=1e-6)
+    # 250 USD more for 5 TEU-days less: 50 USD per TEU-day
+    assert t["marginal_cost"].iloc[1:].tolist() == pytest.approx([50.0, 50.0], rel=1e-6)
 
 
 def test_served_fixed_keeps_the_cargo_moving_free_lets_it_stay() -> None:
@@ -69,6 +74,8 @@ def test_served_fixed_keeps_the_cargo_moving_free_lets_it_stay() -> None:
     assert free["co2_t"].tolist() == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0], abs=1e-6)
     assert free["unserved"].tolist() == pytest.approx([0.0, 2.5, 5.0, 7.5, 10.0], abs=1e-6)
     assert free["cost"].tolist() == pytest.approx([1000, 1050, 1100, 1150, 1200], rel=1e-7)
+    # leaving a TEU unmoved: 20 more for 0.1 t less, 200 USD per t CO2
+    assert free["marginal_cost"].iloc[1:].tolist() == pytest.approx([200.0] * 4, rel=1e-6)
 
 
 def test_dominated_points_are_marked() -> None:

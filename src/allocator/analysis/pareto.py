@@ -68,6 +68,7 @@ COLUMNS = [
     "unserved",
     "status",
     "dominated",
+    "marginal_cost",
     "plan",
 ]
 
@@ -199,6 +200,18 @@ def _teu_days(plan: Plan) -> float:
     return float((r["days"] * r["teu"]).sum()) if len(r) else 0.0
 
 
+def marginal_costs(cost: np.ndarray, second: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """For each kept point, the extra cost per unit of the second objective it saves against the
+    kept point before it (USD per t CO2, or per TEU-day); NaN for the first and the others."""
+    out = np.full(len(cost), np.nan)
+    previous = None
+    for i in np.flatnonzero(keep):
+        if previous is not None and second[previous] > second[i]:
+            out[i] = (cost[i] - cost[previous]) / (second[previous] - second[i])
+        previous = i
+    return out
+
+
 def trace(
     instance: Instance | str | os.PathLike[str],
     objectives: Sequence[str] = ("cost", "co2"),
@@ -324,6 +337,11 @@ def trace(
         table["cost"].to_numpy(dtype=float),
         table[SECOND[second][5]].to_numpy(dtype=float),
         solved,
+    )
+    table["marginal_cost"] = marginal_costs(
+        table["cost"].to_numpy(dtype=float),
+        table[SECOND[second][5]].to_numpy(dtype=float),
+        solved & ~table["dominated"].to_numpy(dtype=bool),
     )
     logger.info("pareto %s: %d points, %d solved", inst.name, len(table), int(solved.sum()))
     return Frontier(inst, ("cost", second), served, table, [p for _, _, p in results])

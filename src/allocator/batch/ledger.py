@@ -14,6 +14,7 @@ replaced or repaired behind the user's back.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -93,6 +94,13 @@ def connect(folder: str | os.PathLike[str]) -> Ledger:
     the file is not a readable run ledger."""
     path = Path(folder) / LEDGER
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_file() and path.stat().st_size:  # look before WAL mode rewrites its header
+        with contextlib.closing(_open_read_only(path)) as ro:
+            try:
+                if ro.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                    _check_schema(ro, path)
+            except sqlite3.Error as exc:
+                raise unreadable(path, exc) from None
     # explicit transactions
     conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, factory=Ledger)
     conn.path = path
@@ -117,6 +125,13 @@ def connect(folder: str | os.PathLike[str]) -> Ledger:
         conn.close()
         raise
     return conn
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    try:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+    except sqlite3.Error as exc:
+        raise unreadable(path, exc) from None
 
 
 def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
@@ -208,10 +223,7 @@ def rows(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
     path = Path(folder) / LEDGER
     if not path.is_file():
         raise FileNotFoundError(f"no run ledger {path}: not a batch output folder")
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
-    except sqlite3.Error as exc:
-        raise unreadable(path, exc) from None
+    conn = _open_read_only(path)
     conn.row_factory = sqlite3.Row
     try:
         _check_schema(conn, path)

@@ -111,3 +111,20 @@ def eurasia():
     from allocator.instance.validate import read_instance
 
     return read_instance(EURASIA)
+
+
+# ---------------------------------------------------------------- generated instances (batches)
+
+N_INSTANCES = 6
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of small generated instances g0..g5 (about a second each to solve)."""
+    from allocator.instance.generate import generate_instance
+    from allocator.instance.io import write_instance
+
+    folder = tmp_path_factory.mktemp("batch-instances")
+    for i in range(N_INSTANCES):
+        write_instance(generate_instance(nodes=30, lots=60, seed=i), folder / f"g{i}")
+    return folder

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import N_INSTANCES
 
 from allocator.batch import ledger
 from allocator.batch.runner import CRASH_ENV, BatchError, BatchOptions, discover, run_batch
@@ -24,17 +25,6 @@ from allocator.options import RollingOptions, RunOptions
 from allocator.results import RUN_INSTANCE, Plan, read_plan
 from allocator.results.check import check_plan
 from allocator.solve import SolveOptions
-
-N_INSTANCES = 6
-
-
-@pytest.fixture(scope="session")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of small generated instances g0..g5 (about a second each to solve)."""
-    folder = tmp_path_factory.mktemp("batch-instances")
-    for i in range(N_INSTANCES):
-        write_instance(generate_instance(nodes=30, lots=60, seed=i), folder / f"g{i}")
-    return folder
 
 
 def _rows(out: Path) -> list[dict]:

@@ -104,5 +104,29 @@ class OutputError(AllocatorError):
     exit_code = ExitCode.INVALID
 
 
+class OptionsError(AllocatorError, ValueError):
+    """A run option is out of range (e.g. a negative time limit, ``--paths 0``): refused before
+    anything is read or solved."""
+
+    exit_code = ExitCode.INVALID
+
+
+class PlanReadError(AllocatorError):
+    """A plan folder or workbook cannot be read back: a table or column is missing, a number
+    column holds text, a file is not a table. Carries every problem found, located."""
+
+    exit_code = ExitCode.INVALID
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class LedgerError(AllocatorError):
+    """The run ledger of a batch folder cannot be read or written (damaged, or not a ledger)."""
+
+    exit_code = ExitCode.INVALID
+
+
 class AllocatorWarning(UserWarning):
     """A condition worth telling the user that does not stop the run."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from allocator.errors import OptionsError
 from allocator.formulation import Recipe, Stability, load_recipe
 from allocator.solve import SolveOptions
 
@@ -62,6 +63,11 @@ class RunOptions:
     solve: SolveOptions = field(default_factory=SolveOptions)
     rolling: RollingOptions | None = None
     prices: bool = True
+
+    def __post_init__(self) -> None:
+        """Refuse ``paths`` below 1 (OptionsError, exit 2); ``solve`` checks its own values."""
+        if self.paths is not None and not self.paths >= 1:
+            raise OptionsError(f"--paths must be at least 1, not {self.paths}")
 
     def recipe(self) -> Recipe:
         """The recipe named by ``model`` with the overrides applied."""

@@ -13,6 +13,9 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,10 +26,40 @@ class WorkerDied(Exception):
     """The process running a job died (killed, crashed, out of memory)."""
 
 
-def _worker_init() -> None:
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+WATCH_PARENT_S = 1.0  # how often a worker looks whether its parent is still there
+
+
+def _worker_init(parent: int) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the parent decides, workers carry on
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent)
     import allocator.pipeline  # noqa: F401  (imports once per worker, not in the first job's time)
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process when process ``parent`` ends, even by ``kill -9``: no worker outlives
+    its batch to finish a job nobody records.
+
+    On Linux the kernel sends SIGKILL at the parent's death (``prctl(PR_SET_PDEATHSIG)``); a
+    daemon thread that looks at ``os.getppid()`` every second covers other systems, and a
+    parent that died before this call.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_PARENT_S)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if os.getppid() != parent:  # died already
+        os.kill(os.getpid(), signal.SIGKILL)
+    threading.Thread(target=watch, name="allocator-parent-watch", daemon=True).start()
 
 
 class LocalExecutor:
@@ -49,6 +82,7 @@ class LocalExecutor:
                 max_workers=self.slots,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_init,
+                initargs=(os.getpid(),),
             )
         return self._pool
 

@@ -7,6 +7,7 @@ imports what it needs inside the commands, so ``allocator --help`` loads no solv
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from typing import Annotated
 
@@ -58,7 +59,12 @@ def _options(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code."""
+    """Run the CLI and return its exit code.
+
+    The one error boundary: an ``AllocatorError`` exits with its own code, an ``OSError`` or
+    ``sqlite3.Error`` (an unusable path, a full disk, a damaged database) with 2, each as one
+    line on stderr, never a traceback (docs/reliability.md lists the codes).
+    """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         # non-standalone mode returns the code of a raised typer.Exit instead of raising it
@@ -67,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except SystemExit as exc:  # click usage errors
         return int(exc.code or 0)
-    except AllocatorError as exc:
+    except (AllocatorError, OSError, sqlite3.Error) as exc:
         return int(fail(exc).exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -3,6 +3,7 @@ code. Imports only typer, rich and allocator.errors, so that ``allocator --help`
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from allocator.errors import AllocatorError, InstanceError, PlanCheckError, Problem
+from allocator.errors import (
+    AllocatorError,
+    ExitCode,
+    InstanceError,
+    PlanCheckError,
+    PlanReadError,
+    Problem,
+)
 
 __all__ = ["InstancePath", "Strict", "console", "err", "fail", "print_problems"]
 
@@ -43,10 +51,26 @@ def print_problems(problems: list[Problem] | tuple[Problem, ...], source: str = 
         )
 
 
-def fail(exc: AllocatorError, source: str = "") -> typer.Exit:
-    """Print ``exc`` on stderr as the user should see it; the Exit carrying its exit code."""
+def fail(exc: AllocatorError | OSError | sqlite3.Error, source: str = "") -> typer.Exit:
+    """Print ``exc`` on stderr as the user should see it; the Exit carrying its exit code.
+
+    An ``OSError`` (a path that cannot be read or written: missing, a file where a folder is
+    needed, read-only, a full disk) and a ``sqlite3.Error`` print one line naming the path and
+    exit 2 (``ExitCode.INVALID``), like any other unusable input.
+    """
+    if isinstance(exc, OSError):
+        where = exc.filename if exc.filename is not None else source
+        text = exc.strerror if exc.strerror else str(exc)
+        err.print(f"[red]error[/]: {escape(f'cannot use {where}: {text}' if where else text)}")
+        return typer.Exit(int(ExitCode.INVALID))
+    if isinstance(exc, sqlite3.Error):
+        err.print(f"[red]error[/]: {escape(f'{source}: ' if source else '')}database: {exc}")
+        return typer.Exit(int(ExitCode.INVALID))
     if isinstance(exc, InstanceError):
         print_problems(exc.problems, source)
+    elif isinstance(exc, PlanReadError):
+        for p in exc.problems:
+            err.print(f"[red]error[/]: {escape(str(p))}", soft_wrap=True)
     else:
         if isinstance(exc, PlanCheckError):
             for v in exc.violations:

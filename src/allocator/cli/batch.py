@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from allocator.cli._common import console, err, fail
@@ -199,11 +198,7 @@ def runs(
     from allocator.batch import ledger
 
     set_verbosity(verbose)
-    try:
-        rows = ledger.rows(folder)
-    except FileNotFoundError as exc:
-        err.print(f"[red]error[/]: {escape(str(exc))}")
-        raise typer.Exit(2) from None
+    rows = ledger.rows(folder)  # a missing or damaged ledger: LedgerError, exit 2
     shown = rows[-last:] if last else rows
     listing = [
         r

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from allocator.errors import InstanceError, Problem
+from allocator.errors import PlanReadError, Problem
 from allocator.instance.io import atomic_path, write_instance
 from allocator.instance.model import Instance
 
@@ -261,27 +261,109 @@ def _write_plan_excel(plan: Plan, path: Path) -> None:
                     value.number_format = column_unit(str(key.value))[1] or "General"
 
 
+# the columns every plan table has (empty tables may have none), and which hold numbers
+PLAN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "summary": ("instance", "model", "status", "objective", "due_days_exact"),
+    "flows": ("lot", "leg", "teu"),
+    "routes": ("lot", "legs", "teu", "cost"),
+    "legs": ("leg", "flow_teu", "capacity_teu", "utilisation"),
+    "borders": ("border", "load_teu", "capacity_teu", "utilisation"),
+    "terminals": ("node", "arriving_teu", "capacity_teu", "utilisation"),
+    "unserved": ("lot", "teu"),
+    "costs": ("cost",),
+}
+NUMBER_COLUMNS = frozenset(
+    {
+        "objective", "bound", "gap", "teu", "cost", "flow_teu", "capacity_teu", "utilisation",
+        "load_teu", "arriving_teu", "teu_total", "teu_moved", "teu_unserved", "cost_per_teu",
+        "prev_teu", "price_per_teu", "penalty", "lot_teu",
+    }
+)  # fmt: skip
+
+
 def read_plan(path: str | os.PathLike[str]) -> Plan:
-    """Read a plan written by ``write_plan`` (CSV or Parquet folder, or .xlsx)."""
+    """Read a plan written by ``write_plan`` (CSV or Parquet folder, or .xlsx).
+
+    Every table is checked as it is read: the summary has one row, each table its columns
+    (``PLAN_COLUMNS``), number columns hold numbers. PlanReadError lists every problem, located
+    by file (or sheet), line or row, column and value; a missing path is a FileNotFoundError.
+    """
     path = Path(path)
-    tables: dict[str, pd.DataFrame] = {}
+    tables: dict[str, pd.DataFrame | None] = {}  # None: there, but unreadable
+    where: dict[str, tuple[str, int]] = {}  # table -> (its file or sheet, line of the first row)
+    problems: list[Problem] = []
+    text = dict.fromkeys(TEXT_COLUMNS, str)
     if path.suffix.lower() == ".xlsx":
-        sheets = pd.read_excel(path, sheet_name=None, dtype=dict.fromkeys(TEXT_COLUMNS, str))
-        kv = sheets.pop("summary")
-        summary = pd.DataFrame([dict(zip(kv["key"], kv["value"], strict=True))])
-        tables = {"summary": summary.infer_objects(), **sheets}
+        try:
+            sheets = pd.read_excel(path, sheet_name=None, dtype=text)
+        except (OSError, KeyError, ValueError) as exc:  # FileNotFoundError stays itself
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise PlanReadError([Problem(str(path), f"not a plan workbook: {exc}")]) from None
+        kv = sheets.pop("summary", None)
+        if kv is not None and {"key", "value"} <= set(kv.columns):
+            summary = pd.DataFrame([dict(zip(kv["key"], kv["value"], strict=True))])
+            tables["summary"] = summary.infer_objects()
+        elif kv is not None:
+            problems.append(Problem(f"{path} sheet 'summary'", "needs columns 'key' and 'value'"))
+        tables.update(sheets)
+        where = {name: (f"{path} sheet '{name}'", 2) for name in Plan.table_names()}
+        where["summary"] = (f"{path} sheet 'summary'", 0)
     else:
+        if not path.is_dir():
+            raise FileNotFoundError(2, "no such plan folder", str(path))
         for name in Plan.table_names():
             csv, parquet = path / f"{name}.csv", path / f"{name}.parquet"
-            if parquet.exists():
-                tables[name] = pd.read_parquet(parquet)
-            elif csv.exists():
-                try:
-                    tables[name] = pd.read_csv(csv, dtype=dict.fromkeys(TEXT_COLUMNS, str))
-                except pd.errors.EmptyDataError:  # a table with no columns (not computed)
-                    tables[name] = pd.DataFrame()
-            elif name in OPTIONAL_TABLES:
+            file = parquet if parquet.exists() else csv
+            if not file.exists():
+                continue
+            where[name] = (str(file), 2 if file is csv else 1)
+            try:
+                if file is parquet:
+                    tables[name] = pd.read_parquet(parquet)
+                else:
+                    tables[name] = pd.read_csv(csv, dtype=text)
+            except pd.errors.EmptyDataError:  # a table with no columns (not computed)
                 tables[name] = pd.DataFrame()
-            else:
-                raise InstanceError([Problem(str(path), f"plan table '{name}' is missing")])
-    return Plan(**{name: tables.get(name, pd.DataFrame()) for name in Plan.table_names()})
+            except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+                problems.append(Problem(str(file), f"cannot be read as a table: {exc}"))
+                tables[name] = None
+    for name in Plan.table_names():
+        frame = tables.get(name)
+        if frame is not None:
+            tables[name] = _checked(frame, name, *where.get(name, (str(path), 2)), problems)
+        elif name not in tables and name not in OPTIONAL_TABLES:
+            problems.append(Problem(str(path), f"plan table '{name}' is missing"))
+    if problems:
+        raise PlanReadError(problems)
+    return Plan(
+        **{name: _or_empty(tables.get(name)) for name in Plan.table_names()}  # optional tables
+    )
+
+
+def _or_empty(frame: pd.DataFrame | None) -> pd.DataFrame:
+    return pd.DataFrame() if frame is None else frame
+
+
+def _checked(
+    frame: pd.DataFrame, name: str, where: str, first: int, problems: list[Problem]
+) -> pd.DataFrame:
+    """``frame`` with its number columns as numbers; the problems of a table that is not one."""
+    if name == "summary" and len(frame) != 1:
+        problems.append(Problem(where, f"the summary has {len(frame)} rows, not 1"))
+        return frame
+    if frame.columns.empty and frame.empty and name != "summary":
+        return frame  # written from a table with no columns
+    missing = [c for c in PLAN_COLUMNS.get(name, ()) if c not in frame.columns]
+    if missing:
+        problems.append(Problem(where, f"plan table '{name}' lacks column(s) {', '.join(missing)}"))
+    out = frame.copy()
+    for column in NUMBER_COLUMNS.intersection(frame.columns):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() & frame[column].notna()
+        if bad.any():
+            i = int(bad.to_numpy().argmax())
+            line = f"{where}, line {first + i}" if first else where  # summary: one row
+            problems.append(Problem(line, "not a number", column, frame[column].iloc[i]))
+        out[column] = values
+    return out

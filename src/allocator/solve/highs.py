@@ -27,6 +27,7 @@ from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.core.base.var import VarData
 from scipy.sparse import csr_array
 
+from allocator.errors import SolverError
 from allocator.formulation import BuiltModel
 from allocator.formulation.rows import ColumnBounds, Separator
 from allocator.solve.compile import Compiled, compile_model
@@ -94,7 +95,7 @@ def new_highs(output: bool = False) -> highspy.Highs:
                 os.close(saved)
                 os.close(null)
             _banner_done.append(True)
-    h.setOptionValue("output_flag", bool(output))
+    set_option(h, "output_flag", bool(output))
     return h
 
 
@@ -103,6 +104,13 @@ def _flush_c_stdout() -> None:
     # no C library by that handle (Windows): nothing to flush
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).fflush(None)
+
+
+def set_option(h: highspy.Highs, key: str, value: bool | int | float | str) -> None:
+    """Set a HiGHS option; SolverError naming option and value when HiGHS refuses it (HiGHS
+    would otherwise keep its default silently)."""
+    if h.setOptionValue(key, value) == highspy.HighsStatus.kError:
+        raise SolverError(f"HiGHS refused option {key} = {value!r}", Termination.ERROR)
 
 
 _scheduler_threads: list[int] = []  # the thread count HiGHS's global scheduler was started with
@@ -115,17 +123,17 @@ def set_threads(h: highspy.Highs, threads: int) -> None:
         h.resetGlobalScheduler(True)
     _scheduler_threads[:] = [threads]
     if threads:
-        h.setOptionValue("threads", int(threads))
+        set_option(h, "threads", int(threads))
 
 
 def highs_model(c: Compiled, opts: SolveOptions) -> highspy.Highs:
     h = new_highs(bool(opts.tee or opts.log_file))
-    h.setOptionValue("log_to_console", bool(opts.tee))
+    set_option(h, "log_to_console", bool(opts.tee))
     if opts.log_file:
-        h.setOptionValue("log_file", str(opts.log_file))
-    h.setOptionValue("time_limit", float(opts.time_limit_s))
-    h.setOptionValue("mip_rel_gap", float(opts.mip_rel_gap))
-    h.setOptionValue("random_seed", int(opts.seed))
+        set_option(h, "log_file", str(opts.log_file))
+    set_option(h, "time_limit", float(opts.time_limit_s))
+    set_option(h, "mip_rel_gap", float(opts.mip_rel_gap))
+    set_option(h, "random_seed", int(opts.seed))
     set_threads(h, opts.threads or 0)
     n = len(c.columns)
     h.addVars(n, c.lower, c.upper)
@@ -144,9 +152,9 @@ def highs_model(c: Compiled, opts: SolveOptions) -> highspy.Highs:
     ints = np.flatnonzero(c.integer).astype(np.int32)
     if 0 < len(ints) <= max(FEW_INTEGERS, FEW_INTEGERS_SHARE * n):
         for key, value in FEW_INTEGERS_OPTIONS.items():
-            h.setOptionValue(key, value)
+            set_option(h, key, value)
     for key, value in opts.highs_options.items():
-        h.setOptionValue(key, value)
+        set_option(h, key, value)
     if len(ints):
         h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), dtype=np.uint8))
     return h
@@ -366,7 +374,7 @@ def solve_model(
     if is_mip:
         progress.watch(h)
     if is_mip and (opts.lp_first or separator is not None):
-        h.setOptionValue("solve_relaxation", True)
+        set_option(h, "solve_relaxation", True)
         h.run()
         progress.note_lp(h)
         if separator is not None:
@@ -382,7 +390,7 @@ def solve_model(
                 start = user.x
         elif lp_status == highspy.HighsModelStatus.kInfeasible:
             skip_mip = True  # the MIP is infeasible too
-        h.setOptionValue("solve_relaxation", False)
+        set_option(h, "solve_relaxation", False)
         if start is not None:
             mip_start = highspy.HighsSolution()
             mip_start.col_value = start.tolist()
@@ -390,7 +398,7 @@ def solve_model(
             h.setSolution(mip_start)
         if not skip_mip:
             left = opts.time_limit_s - (time.perf_counter() - t0)
-            h.setOptionValue("time_limit", max(left, 0.01))
+            set_option(h, "time_limit", max(left, 0.01))
             h.run()
     else:
         if is_mip and user.x is not None:

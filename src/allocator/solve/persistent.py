@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from allocator.solve.highs import HIGHS_STATUS, new_highs, set_threads
+from allocator.solve.highs import HIGHS_STATUS, new_highs, set_option, set_threads
 from allocator.solve.status import SolveOptions, Termination
 
 
@@ -20,7 +20,7 @@ class PersistentLP:
     ) -> None:
         opts = (opts or SolveOptions()).under()
         self.h = new_highs(bool(opts.tee))
-        self.h.setOptionValue("random_seed", int(opts.seed))
+        set_option(self.h, "random_seed", int(opts.seed))
         set_threads(self.h, opts.threads or 0)
         n = len(row_lower)
         self.h.addRows(
@@ -86,7 +86,7 @@ class PersistentLP:
     def solve(self, time_limit_s: float = 1e9) -> tuple[Termination, float, np.ndarray, np.ndarray]:
         """Solve the LP; return termination, objective, column values and row duals."""
         # HiGHS's run time accumulates over runs of one object: the limit is on the total
-        self.h.setOptionValue("time_limit", self.h.getRunTime() + float(max(time_limit_s, 0.01)))
+        set_option(self.h, "time_limit", self.h.getRunTime() + float(max(time_limit_s, 0.01)))
         self.h.run()
         term = HIGHS_STATUS.get(self.h.getModelStatus(), Termination.ERROR)
         info = self.h.getInfo()

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from allocator.errors import OptionsError
 from allocator.instance.schema import Settings
 
 SOLVER = "highs"
@@ -39,6 +40,23 @@ DEFAULT_TIME_LIMIT_S = 60.0
 DEFAULT_MIP_REL_GAP = 1e-4
 
 
+def check_bound(value: float | None, name: str, setting: str) -> None:
+    """OptionsError unless ``value`` (option ``name``, e.g. ``--gap``) is None or within the
+    bounds of the instance setting ``setting`` (``Settings`` is the one place they are stated)."""
+    if value is None:
+        return
+    for rule in Settings.model_fields[setting].metadata:
+        for attr, ok, words in (
+            ("gt", lambda v, b: v > b, "greater than"),
+            ("ge", lambda v, b: v >= b, "at least"),
+            ("lt", lambda v, b: v < b, "less than"),
+            ("le", lambda v, b: v <= b, "at most"),
+        ):
+            bound = getattr(rule, attr, None)
+            if bound is not None and not ok(value, bound):  # NaN fails every comparison
+                raise OptionsError(f"{name} must be {words} {bound:g}, not {value:g}")
+
+
 @dataclass(frozen=True)
 class SolveOptions:
     """Solver settings; ``threads=0`` lets HiGHS choose.
@@ -60,6 +78,12 @@ class SolveOptions:
     # Checked against bounds, integrality and rows first: accepted starts are passed to HiGHS
     # (and take priority over the rounded LP start), rejected ones are reported and dropped.
     mip_start: Mapping[str, float] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Refuse values the instance settings would refuse (OptionsError, exit 2)."""
+        check_bound(self.time_limit_s, "--time-limit", "time_limit_s")
+        check_bound(self.mip_rel_gap, "--gap", "mip_rel_gap")
+        check_bound(self.threads, "--threads", "threads")
 
     def for_settings(self, settings: Settings) -> SolveOptions:
         """These options with every ``None`` taken from an instance's settings."""

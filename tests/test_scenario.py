@@ -275,6 +275,15 @@ def test_unknown_id_names_the_change_the_key_and_a_suggestion() -> None:
     assert "did you mean 'BC~r'" in text
 
 
+def test_misspelt_kind_and_keys_get_a_suggestion() -> None:
+    (kind,) = problems_of([{"kind": "scale_capacities", "of": "legs", "factor": 2}])
+    assert "key 'kind': unknown kind" in kind
+    assert "did you mean 'scale_capacity'?" in kind
+    texts = problems_of([{"kind": "scale_capacity", "of": "legs", "factr": 2}])
+    assert any("key 'factr': unknown key (did you mean 'factor'?)" in t for t in texts)
+    assert any("key 'factor': required key is missing" in t for t in texts)
+
+
 def test_a_selector_matching_nothing_is_an_error() -> None:
     (text,) = problems_of(
         [{"kind": "scale_capacity", "of": "legs", "where": {"mode": "road"}, "factor": 2}]

@@ -123,6 +123,12 @@ SELECT_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+KIND_MODELS: dict[str, type[_Change]] = {
+    model.model_fields["kind"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    for model in (ScaleCapacity, Close, ScaleDemand, SetSettings, AddLegs)
+}
+
+
 class Scenario(BaseModel):
     """A scenario file: a name, the base instance and the changes, in order."""
 
@@ -233,7 +239,7 @@ def _pydantic_problems(exc: ValidationError, label: str, doc: dict[str, Any]) ->
     changes: list[Any] = raw if isinstance(raw, list) else []
     for err in exc.errors():
         loc = list(err["loc"])
-        where = label
+        where, kind = label, None
         if len(loc) >= 2 and loc[0] == "change" and isinstance(loc[1], int):
             i = loc[1]
             kind = (
@@ -248,7 +254,9 @@ def _pydantic_problems(exc: ValidationError, label: str, doc: dict[str, Any]) ->
         if err["type"] == "missing":
             message = "required key is missing"
         elif err["type"] == "extra_forbidden":
-            message = "unknown key"
+            model = Scenario if where == label else KIND_MODELS.get(str(kind))
+            known = model.model_fields if model is not None else ()
+            message = "unknown key" + did_you_mean(str(loc[-1]), known)
         elif err["type"] == "union_tag_not_found":
             message = (
                 "missing 'kind'; expected scale_capacity, close, scale_demand, settings or add_legs"
@@ -257,6 +265,7 @@ def _pydantic_problems(exc: ValidationError, label: str, doc: dict[str, Any]) ->
         elif err["type"] == "union_tag_invalid":
             message = (
                 "unknown kind; expected scale_capacity, close, scale_demand, settings or add_legs"
+                + did_you_mean(str(err.get("ctx", {}).get("tag", "")), KIND_MODELS)
             )
             key = "kind"
         value = err.get("input") if err["type"] not in ("missing", "extra_forbidden") else None

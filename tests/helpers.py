@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +134,29 @@ def problems_of(path: Path, strict: bool = False) -> list[Problem]:
     return info.value.problems
 
 
+def only_error(folder: Path, table: str, text: str) -> Problem:
+    """The one error of ``folder`` after ``table`` is replaced by ``text``."""
+    (folder / table).write_text(text)
+    [error] = errors_of(folder)
+    return error
+
+
 def errors_of(path: Path, strict: bool = False) -> list[Problem]:
     """The errors among ``problems_of(path)``."""
     return [p for p in problems_of(path, strict) if p.severity == "error"]
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m allocator ARGS`` in a real process (this checkout's source first on the path,
+    an 80-column terminal width), with its exit code, stdout and stderr."""
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = os.environ | {"COLUMNS": "80", "PYTHONPATH": src}
+    return subprocess.run(
+        [sys.executable, "-m", "allocator", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )

@@ -5,12 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 
 from allocator.cli import main
 from allocator.instance.io import write_instance
@@ -19,18 +17,6 @@ from allocator.results import read_plan
 from tests.helpers import short_capacity
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"COLUMNS": "80"}
-    return subprocess.run(
-        [sys.executable, "-m", "allocator", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture
@@ -82,7 +68,7 @@ def test_a_plan_without_a_bound_reports_no_bound_yet(
 def test_quiet_solve_prints_nothing_on_stdout_and_one_unserved_line(
     short: Path, tmp_path: Path
 ) -> None:
-    done = _cli("solve", str(short), "-o", str(tmp_path / "q"), "-q", cwd=tmp_path)
+    done = run_cli("solve", str(short), "-o", str(tmp_path / "q"), "-q", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""  # neither the HiGHS banner nor the summary
     assert "HiGHS" not in done.stderr
@@ -141,14 +127,14 @@ def test_runs_prints_csv_when_piped_and_fits_80_columns_on_a_terminal(
 def test_version_help_and_flags(tmp_path: Path) -> None:
     from allocator._version import __version__
 
-    done = _cli("--version", cwd=tmp_path)
+    done = run_cli("--version", cwd=tmp_path)
     assert done.returncode == 0
     assert done.stdout.strip() == f"allocator {__version__}"
-    top = _cli("-h", cwd=tmp_path)
+    top = run_cli("-h", cwd=tmp_path)
     assert top.returncode == 0
     assert "1 unexpected error" in " ".join(top.stdout.split())
     assert "--install-completion" in top.stdout
-    solve_help = _cli("solve", "-h", cwd=tmp_path)
+    solve_help = run_cli("solve", "-h", cwd=tmp_path)
     assert "--verbose" in solve_help.stdout
     assert "<bool>" not in solve_help.stdout
 

@@ -4,12 +4,11 @@ own plan folders; the batch job and the CLI go through it."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 
 from allocator.batch.job import JobSpec, run_job
 from allocator.deliver import MARKER, deliver, slug
@@ -20,8 +19,6 @@ from allocator.options import RunOptions
 from allocator.pipeline import RunResult, run
 from allocator.results import Plan, read_plan
 from allocator.results.check import check_plan
-
-SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +37,6 @@ def _corrupted(res: RunResult) -> RunResult:
     flows = res.plan.flows.copy()
     flows.loc[flows.index[0], "teu"] += 3.0
     return replace(res, plan=replace(res.plan, flows=flows))
-
-
-def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    return subprocess.run(
-        [sys.executable, "-m", "allocator", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        check=False,
-    )
 
 
 def test_a_plan_failing_the_checker_is_never_written(solved: RunResult, tmp_path: Path) -> None:
@@ -151,7 +136,7 @@ def test_cli_refuses_a_folder_that_is_not_a_plan(tmp_path: Path) -> None:
     (docs / "notes.txt").write_text("important\n")
     (docs / "sub").mkdir()
     (docs / "sub" / "more.txt").write_text("keep\n")
-    done = _cli("solve", str(inst), "--out", str(docs))
+    done = run_cli("solve", str(inst), "--out", str(docs))
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
@@ -167,11 +152,11 @@ def test_cli_refuses_a_folder_that_is_not_a_plan(tmp_path: Path) -> None:
     assert (docs / "sub" / "more.txt").read_text() == "keep\n"
     # a file at --out, and a bad --format, are refused before any solve, the same way
     (tmp_path / "file").write_text("x")
-    done = _cli("solve", str(inst), "--out", str(tmp_path / "file"))
+    done = run_cli("solve", str(inst), "--out", str(tmp_path / "file"))
     assert done.returncode == 2
     assert len(done.stderr.splitlines()) == 1
     assert "is a file" in done.stderr
-    done = _cli("solve", str(inst), "--out", str(tmp_path / "p"), "--format", "xls")
+    done = run_cli("solve", str(inst), "--out", str(tmp_path / "p"), "--format", "xls")
     assert done.returncode == 2
     assert "format" in done.stderr
     assert not (tmp_path / "p").exists()
@@ -188,7 +173,7 @@ def test_a_name_with_dots_and_slashes_stays_under_out(tmp_path: Path) -> None:
     victim = tmp_path / "x"
     victim.mkdir()
     (victim / "keep.txt").write_text("keep")
-    done = _cli("solve", str(inst), "--quiet", cwd=work)
+    done = run_cli("solve", str(inst), "--quiet", cwd=work)
     assert done.returncode == 0, done.stderr
     assert [p.name for p in victim.iterdir()] == ["keep.txt"]
     assert (work / "out" / "x" / MARKER).is_file()

@@ -18,7 +18,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from helpers import errors_of
+from helpers import errors_of, only_error
 
 from allocator.errors import InstanceError
 from allocator.instance.dow import parse_dow
@@ -138,8 +138,7 @@ def test_thousands_or_decimal_point_is_ambiguous(tiny_folder: Path) -> None:
 
 
 def test_undecidable_delimiter_is_one_error(tiny_folder: Path) -> None:
-    (tiny_folder / "cargo.csv").write_text("id;origin,destination\nL1;KZ_AAU,GE_TBS\n")
-    [p] = errors_of(tiny_folder)
+    p = only_error(tiny_folder, "cargo.csv", "id;origin,destination\nL1;KZ_AAU,GE_TBS\n")
     assert p.where.endswith("cargo.csv")
     assert p.message == (
         f"cannot tell whether the fields are separated by commas or semicolons; {SAVE_HINT}"
@@ -195,8 +194,8 @@ def test_short_row_is_a_located_error_not_padded(
     tiny_folder: Path, tiny_instance_files: dict[str, str]
 ) -> None:
     legs = tiny_instance_files["legs.csv"].replace("500,,,true\n", "500,,\n", 1)
-    (tiny_folder / "legs.csv").write_text(legs)
-    [p] = errors_of(tiny_folder)  # the shifted cells of that row are not reported again
+    # one error: the shifted cells of that row are not reported again
+    p = only_error(tiny_folder, "legs.csv", legs)
     assert p.where.endswith("legs.csv line 2")
     assert p.message == "9 fields, the header has 10; a value or its delimiter is missing"
 
@@ -207,8 +206,7 @@ def test_long_row_is_a_located_error_and_trailing_empty_fields_are_not(
     lines = tiny_instance_files["cargo.csv"].splitlines()
     lines[1] += ",,,"  # Excel's stray empty cells
     lines[2] += ",x"
-    (tiny_folder / "cargo.csv").write_text("\n".join(lines) + "\n")
-    [p] = errors_of(tiny_folder)
+    p = only_error(tiny_folder, "cargo.csv", "\n".join(lines) + "\n")
     assert p.where.endswith("cargo.csv line 3")
     assert p.message == "7 fields, the header has 6"
 
@@ -279,8 +277,7 @@ def test_title_line_above_the_csv_header_is_one_error(
     tiny_folder: Path, tiny_instance_files: dict[str, str]
 ) -> None:
     text = "Cargo W47 (draft);;;;;\n" + tiny_instance_files["cargo.csv"].replace(",", ";")
-    (tiny_folder / "cargo.csv").write_text(text)
-    [p] = errors_of(tiny_folder)
+    p = only_error(tiny_folder, "cargo.csv", text)
     assert p.where.endswith("cargo.csv line 1")
     assert p.message == (
         "the header is expected in line 1, but line 1 holds 'Cargo W47 (draft)' and the column "

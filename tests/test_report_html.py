@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -21,9 +22,11 @@ from conftest import EURASIA, REPO, MakeFolder
 from helpers import FREE_TIME, build, leg, lot, node
 
 from allocator.cli import main
+from allocator.instance.model import Instance
 from allocator.pipeline import read_run
 from allocator.report.html import main_corridor, render_html, run_labels, write_html_report
 from allocator.report.map import WAYPOINTS, load_outline, sea_route
+from allocator.results import Plan
 
 ARTIFACTS = REPO / "out" / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -288,13 +291,18 @@ def visible_rows(page: object, selector: str) -> int:
     )
 
 
-def test_route_table_and_search(browser: object, eurasia_run: Path, tmp_path: Path) -> None:
-    html = eurasia_run / "report.html"
+def _eurasia_page(browser: object, run: Path) -> tuple[Any, Plan, Instance]:
+    """The Eurasia report open in Chromium (checked clean), with its plan and instance."""
+    html = run / "report.html"
     loaded = open_page(browser, html)
     loaded.assert_clean(html)
-    page = loaded.page
-    plan, inst = read_run(eurasia_run)
+    plan, inst = read_run(run)
     assert inst is not None
+    return loaded.page, plan, inst
+
+
+def test_route_table_and_search(browser: object, eurasia_run: Path, tmp_path: Path) -> None:
+    page, plan, inst = _eurasia_page(browser, eurasia_run)
     routes = plan.routes
     assert count(page, "#r0-routes tbody tr") == visible_rows(page, "#r0-routes") == len(routes)
     # every row names the lot's origin and destination from the cargo table, with their ids
@@ -347,12 +355,7 @@ def rgb(hex_colour: str) -> str:
 def test_map_modes_labels_and_names(browser: object, eurasia_run: Path, tmp_path: Path) -> None:
     from allocator.report.map import CORRIDOR_COLOURS
 
-    html = eurasia_run / "report.html"
-    loaded = open_page(browser, html)
-    loaded.assert_clean(html)
-    page = loaded.page
-    plan, inst = read_run(eurasia_run)
-    assert inst is not None
+    page, plan, inst = _eurasia_page(browser, eurasia_run)
     # labels: none overlaps another on either map (boxes as Chromium lays the text out)
     for svg in ("#r0-map", "#r0-detail"):
         boxes = page.evaluate(  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ import typer
 from allocator._version import __version__
 from allocator.cli import batch, instance, planning, research, solve
 from allocator.cli._common import console, err, fail
-from allocator.cli._output import Group
+from allocator.cli._options import Group
 from allocator.errors import AllocatorError, ExitCode
 
 __all__ = ["app", "console", "err", "main"]

@@ -2,8 +2,8 @@
 
 A table prints as a rich table on a terminal (columns fold, low-value columns are dropped when the
 terminal is narrow), as CSV when stdout is not a terminal, and as one JSON document with
-``--json``. ``-q`` prints only problems, ``-v`` logs more (and streams the HiGHS log on solving
-commands). Progress goes to stderr, and only when stderr is a terminal. Imports only typer, rich
+``--json`` (the options themselves are in ``_options``). Progress goes to stderr, and only when
+stderr is a terminal. Imports only typer, rich
 and the standard library, so that ``allocator --help`` stays fast.
 """
 
@@ -11,89 +11,19 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import math
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Literal, TypeVar
 
-import typer
 from rich.table import Table
-from typer.core import TyperCommand, TyperGroup
 
 from allocator.cli._common import console, err
 
-__all__ = [
-    "Cell",
-    "Column",
-    "Json",
-    "ListFormat",
-    "Quiet",
-    "Verbose",
-    "command",
-    "print_json",
-    "print_rows",
-    "progress",
-    "resolve_format",
-    "set_verbosity",
-]
+__all__ = ["Cell", "Column", "print_json", "print_rows", "progress", "resolve_format"]
 
 Cell = str | int | float | bool | None
-
-Quiet = Annotated[
-    bool, typer.Option("--quiet", "-q", help="Print only problems (and unserved lots).")
-]
-Verbose = Annotated[
-    bool,
-    typer.Option(
-        "--verbose", "-v", help="Log more on stderr; solving commands stream the HiGHS log."
-    ),
-]
-Json = Annotated[
-    bool, typer.Option("--json", help="Print one JSON document to stdout and nothing else there.")
-]
-ListFormat = Annotated[
-    Literal["auto", "table", "csv", "json"],
-    typer.Option("--format", help="auto: a table on a terminal, CSV when stdout is not one."),
-]
-
-
-_Params = TypeVar("_Params", bound=list)
-
-
-def _flags_without_metavar(params: _Params) -> _Params:
-    """Boolean flags take no value: their help shows no ``<bool>``."""
-    for p in params:
-        if getattr(p, "is_flag", False) and p.metavar is None:
-            p.metavar = ""
-    return params
-
-
-class Command(TyperCommand):
-    """A typer command whose flags read as flags in ``--help``."""
-
-    def get_params(self, ctx: typer.Context):  # noqa: ANN201 (typer's vendored click types)
-        return _flags_without_metavar(super().get_params(ctx))
-
-
-class Group(TyperGroup):
-    """A typer group whose flags read as flags in ``--help``."""
-
-    def get_params(self, ctx: typer.Context):  # noqa: ANN201 (typer's vendored click types)
-        return _flags_without_metavar(super().get_params(ctx))
-
-
-def command(app: typer.Typer, function: Callable[..., None], name: str | None = None) -> None:
-    """Register ``function`` on ``app`` as a command whose flags read as flags."""
-    app.command(name=name, cls=Command)(function)
-
-
-def set_verbosity(verbose: bool) -> None:
-    """``-v``: allocator's own INFO messages on stderr."""
-    if verbose:
-        logging.getLogger("allocator").setLevel(logging.INFO)
 
 
 def _plain(value: object) -> Cell:

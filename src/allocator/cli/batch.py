@@ -10,16 +10,8 @@ import typer
 from rich.table import Table
 
 from allocator.cli._common import console, err, fail
-from allocator.cli._output import (
-    Column,
-    Json,
-    ListFormat,
-    Quiet,
-    Verbose,
-    command,
-    print_rows,
-    set_verbosity,
-)
+from allocator.cli._options import Json, ListFormat, Quiet, Verbose, command, set_verbosity
+from allocator.cli._output import Column, print_rows
 
 
 def batch(

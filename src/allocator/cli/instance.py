@@ -9,24 +9,17 @@ import typer
 from rich.table import Table
 
 from allocator.cli._common import InstancePath, Strict, console, err, fail, print_problems
-from allocator.cli._output import (
-    Column,
-    Json,
-    ListFormat,
-    Quiet,
-    Verbose,
-    command,
-    print_json,
-    print_rows,
-    set_verbosity,
-)
+from allocator.cli._options import Json, ListFormat, Quiet, Verbose, command, set_verbosity
+from allocator.cli._output import Column, print_json, print_rows
 from allocator.errors import AllocatorError, ExitCode
 
+# --table-format: the former name, still accepted
 TableFormat = Annotated[
-    str, typer.Option("--format", help="Table files of a folder output: csv or parquet.")
+    str,
+    typer.Option(
+        "--format", "--table-format", help="Table files of a folder output: csv or parquet."
+    ),
 ]
-# the former name of --format, still accepted
-TableFormatAlias = Annotated[str | None, typer.Option("--table-format", hidden=True)]
 OutOption = Annotated[
     Path | None, typer.Option("--out", "-o", help="Output (instead of the positional OUT).")
 ]
@@ -96,7 +89,6 @@ def convert(
     ] = None,
     out: OutOption = None,
     table_format: TableFormat = "csv",
-    table_format_alias: TableFormatAlias = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -109,7 +101,7 @@ def convert(
     target = output_path(target, out)
     try:
         inst = read_instance(source)
-        write_instance(inst, target, table_format=table_format_alias or table_format)
+        write_instance(inst, target, table_format=table_format)
     except AllocatorError as exc:
         raise fail(exc, str(source)) from None
     if not quiet:
@@ -129,7 +121,6 @@ def generate(
     ] = 0,
     seed_alias: Annotated[int | None, typer.Option("--seed", hidden=True)] = None,
     table_format: TableFormat = "csv",
-    table_format_alias: TableFormatAlias = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -141,7 +132,7 @@ def generate(
     target = output_path(out, out_option)
     seed = instance_seed if seed_alias is None else seed_alias
     inst = generate_instance(nodes=nodes, lots=lots, seed=seed)
-    write_instance(inst, target, table_format=table_format_alias or table_format)
+    write_instance(inst, target, table_format=table_format)
     if not quiet:
         console.print(
             f"wrote {target}: {len(inst.nodes)} nodes, {len(inst.legs)} legs, "

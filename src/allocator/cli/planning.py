@@ -9,20 +9,9 @@ import typer
 from rich.table import Table
 
 from allocator.cli._common import console, err, fail, print_problems
-from allocator.cli._output import (
-    Column,
-    Group,
-    Json,
-    ListFormat,
-    Quiet,
-    Verbose,
-    command,
-    print_rows,
-    progress,
-    resolve_format,
-    set_verbosity,
-)
-from allocator.cli.instance import OutOption, TableFormat, TableFormatAlias, output_path
+from allocator.cli._options import Group, Json, ListFormat, Quiet, Verbose, command, set_verbosity
+from allocator.cli._output import Column, print_rows, progress, resolve_format
+from allocator.cli.instance import OutOption, TableFormat, output_path
 from allocator.errors import AllocatorError, ExitCode
 
 if TYPE_CHECKING:
@@ -148,7 +137,6 @@ def scenario_apply(
         typer.Option("--base", help="Base instance; default the scenario's `base`."),
     ] = None,
     table_format: TableFormat = "csv",
-    table_format_alias: TableFormatAlias = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -158,7 +146,6 @@ def scenario_apply(
 
     set_verbosity(verbose)
     out = output_path(out, out_option)
-    table_format = table_format_alias or table_format
 
     notes: list[str] = []
     try:

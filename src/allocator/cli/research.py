@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 
 from allocator.cli._common import console, err
-from allocator.cli._output import Quiet, Verbose, command, progress, set_verbosity
+from allocator.cli._options import Quiet, Verbose, command, set_verbosity
+from allocator.cli._output import progress
 
 
 def bench(

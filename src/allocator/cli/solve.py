@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from allocator.cli._common import InstancePath, Strict, console, err, fail, print_problems
-from allocator.cli._output import Json, Quiet, Verbose, command, print_json, set_verbosity
+from allocator.cli._options import Json, Quiet, Verbose, command, set_verbosity
+from allocator.cli._output import print_json
 from allocator.errors import AllocatorError, ExitCode, InstanceError, Problem
 
 if TYPE_CHECKING:

@@ -168,3 +168,23 @@ def test_plan_repr_is_short(short: Path, tmp_path: Path) -> None:
     assert len(text) < 300
     assert "objective=4,000.00" in text
     assert "1 unserved" in text
+
+
+def test_verbose_raises_the_log_level_of_every_command(tiny_folder: Path, tmp_path: Path) -> None:
+    import logging
+
+    from allocator.cli import main
+
+    log = logging.getLogger("allocator")
+    before = log.level
+    try:
+        log.setLevel(logging.WARNING)
+        assert main(["validate", str(tiny_folder), "-q"]) == 0
+        assert log.level == logging.WARNING  # without -v nothing changes
+        assert main(["validate", str(tiny_folder), "-v"]) == 0
+        assert log.level == logging.INFO
+        log.setLevel(logging.WARNING)
+        assert main(["generate", str(tmp_path / "g"), "--nodes", "5", "--lots", "3", "-v"]) == 0
+        assert log.level == logging.INFO
+    finally:
+        log.setLevel(before)

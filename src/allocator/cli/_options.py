@@ -4,6 +4,7 @@ library, so that ``allocator --help`` stays fast."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Annotated, Literal, TypeVar
@@ -57,8 +58,15 @@ class Group(TyperGroup):
 
 
 def command(app: typer.Typer, function: Callable[..., None], name: str | None = None) -> None:
-    """Register ``function`` on ``app`` as a command whose flags read as flags."""
-    app.command(name=name, cls=Command)(function)
+    """Register ``function`` on ``app`` as a command whose flags read as flags; its ``verbose``
+    parameter (``-v``) sets allocator's log level before the command runs."""
+
+    @functools.wraps(function)  # typer reads the parameters through the wrapper
+    def run(*args: object, **kwargs: object) -> None:
+        set_verbosity(bool(kwargs.get("verbose", False)))
+        function(*args, **kwargs)
+
+    app.command(name=name, cls=Command)(run)
 
 
 def set_verbosity(verbose: bool) -> None:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from allocator.cli._common import console, err, fail
-from allocator.cli._options import Json, ListFormat, Quiet, Verbose, command, set_verbosity
+from allocator.cli._options import Json, ListFormat, Quiet, Verbose, command
 from allocator.cli._output import Column, print_rows
 
 
@@ -72,7 +72,6 @@ def batch(
     from allocator.options import RollingOptions, RunOptions
     from allocator.solve import SolveOptions
 
-    set_verbosity(verbose)
     if stability_scope not in ("lot", "leg"):
         err.print(f"[red]error[/]: --stability-scope must be lot or leg, not {stability_scope!r}")
         raise typer.Exit(2)
@@ -189,7 +188,6 @@ def runs(
     and export it as CSV."""
     from allocator.batch import ledger
 
-    set_verbosity(verbose)
     rows = ledger.rows(folder)  # a missing or damaged ledger: LedgerError, exit 2
     shown = rows[-last:] if last else rows
     listing = [

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from allocator.cli._common import InstancePath, Strict, console, err, fail, print_problems
-from allocator.cli._options import Json, ListFormat, Quiet, Verbose, command, set_verbosity
+from allocator.cli._options import Json, ListFormat, Quiet, Verbose, command
 from allocator.cli._output import Column, print_json, print_rows
 from allocator.errors import AllocatorError, ExitCode
 
@@ -47,7 +47,6 @@ def validate(
     """Check an instance and report every problem at once (exit 0 sound, 2 invalid)."""
     from allocator.instance.validate import read_instance
 
-    set_verbosity(verbose)
     try:
         inst = read_instance(path, strict=strict)
     except AllocatorError as exc:
@@ -97,7 +96,6 @@ def convert(
     from allocator.instance.io import write_instance
     from allocator.instance.validate import read_instance
 
-    set_verbosity(verbose)
     target = output_path(target, out)
     try:
         inst = read_instance(source)
@@ -128,7 +126,6 @@ def generate(
     from allocator.instance.generate import generate_instance
     from allocator.instance.io import write_instance
 
-    set_verbosity(verbose)
     target = output_path(out, out_option)
     seed = instance_seed if seed_alias is None else seed_alias
     inst = generate_instance(nodes=nodes, lots=lots, seed=seed)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from allocator.cli._common import console, err, fail, print_problems
-from allocator.cli._options import Group, Json, ListFormat, Quiet, Verbose, command, set_verbosity
+from allocator.cli._options import Group, Json, ListFormat, Quiet, Verbose, command
 from allocator.cli._output import Column, print_rows, progress, resolve_format
 from allocator.cli.instance import OutOption, TableFormat, output_path
 from allocator.errors import AllocatorError, ExitCode
@@ -144,7 +144,6 @@ def scenario_apply(
     from allocator.instance.io import write_instance
     from allocator.instance.scenario import apply_scenario
 
-    set_verbosity(verbose)
     out = output_path(out, out_option)
 
     notes: list[str] = []
@@ -189,7 +188,6 @@ def compare(
     from allocator.errors import InstanceError, Problem
     from allocator.pipeline import read_run
 
-    set_verbosity(verbose)
     if report and out is None:
         err.print("[red]error[/]: --report needs --out DIR")
         raise typer.Exit(int(ExitCode.INVALID))
@@ -289,7 +287,6 @@ def pareto(
     from allocator.results.check import check_plan
     from allocator.solve import SolveOptions
 
-    set_verbosity(verbose)
     solve = SolveOptions(time_limit_s=time_limit, mip_rel_gap=gap, threads=threads, tee=verbose)
     try:
         with progress("pareto solves", points + 1, None if not quiet else False) as advance:

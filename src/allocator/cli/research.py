@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from allocator.cli._common import console, err
-from allocator.cli._options import Quiet, Verbose, command, set_verbosity
+from allocator.cli._options import Quiet, Verbose, command
 from allocator.cli._output import progress
 
 
@@ -58,7 +58,6 @@ def bench(
     from allocator.research.bench import BenchOptions, expand, geomeans, run_bench
     from allocator.solve import SolveOptions
 
-    set_verbosity(verbose)
     try:
         files = expand([*instances, *(more or [])])
     except FileNotFoundError as exc:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from allocator.cli._common import InstancePath, Strict, console, err, fail, print_problems
-from allocator.cli._options import Json, Quiet, Verbose, command, set_verbosity
+from allocator.cli._options import Json, Quiet, Verbose, command
 from allocator.cli._output import print_json
 from allocator.errors import AllocatorError, ExitCode, InstanceError, Problem
 
@@ -108,7 +108,6 @@ def solve(
         ),
         prices=prices,
     )
-    set_verbosity(verbose)
     if scenario:  # the base and each scenario, one plan folder each
         from allocator.cli.planning import solve_scenarios
 
@@ -167,7 +166,6 @@ def check(
     from allocator.results import read_plan
     from allocator.results.check import check_plan
 
-    set_verbosity(verbose)
     try:
         inst = read_instance(instance)
         plan = read_plan(plan_path)
@@ -224,7 +222,6 @@ def report(
     from allocator.pipeline import read_run
     from allocator.report.html import run_labels, write_html_report
 
-    set_verbosity(verbose)
     fallback = None
     if instance is not None:
         try:

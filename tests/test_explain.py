@@ -299,3 +299,31 @@ def test_cli_writes_prices_and_details(tmp_path: Path, capsys):
     assert main(off) == 0
     assert read_plan(tmp_path / "off").bottlenecks.empty
     assert read_plan(tmp_path / "off").unserved["detail"].iloc[0].startswith("capacity: 5 TEU")
+
+
+def test_a_time_limit_without_a_plan_names_the_stage_and_what_to_try() -> None:
+    import dataclasses
+    import math
+
+    from allocator.analysis.whynot import no_plan_error
+    from allocator.errors import SolverError
+    from allocator.solve import SolveOptions, Termination
+
+    res = run(short_capacity())
+    stopped = dataclasses.replace(
+        res.result, termination=Termination.TIME_LIMIT_NO_SOLUTION, has_solution=False
+    )
+    opts = SolveOptions(time_limit_s=120)
+    n = f"{res.result.n_vars:,} columns, {res.result.n_cons:,} rows"
+    # before the LP relaxation finished: that stage is named, with the model's size
+    in_lp = dataclasses.replace(stopped, is_mip=True, root_bound=math.nan)
+    err = no_plan_error(res.instance, res.pre, res.built.recipe, in_lp, opts)
+    assert isinstance(err, SolverError)
+    assert err.termination == Termination.TIME_LIMIT_NO_SOLUTION
+    assert f"the LP relaxation ({n}) did not finish within 120 s" in str(err)
+    assert "raise --time-limit" in str(err)
+    assert "--model colgen" in str(err)
+    # in branch and bound: the root LP bound is given
+    in_bb = dataclasses.replace(stopped, is_mip=True, root_bound=1234.5)
+    err = no_plan_error(res.instance, res.pre, res.built.recipe, in_bb, opts)
+    assert f"no plan found within 120 s ({n}, root LP bound 1,234.50)" in str(err)

@@ -617,12 +617,29 @@ def no_plan_error(
     """The error of a solve that ended without a plan: InfeasibleError (under ``forbid`` with
     the capacity increases an elastic re-solve finds) or SolverError."""
     t = result.termination
+    if t == Termination.TIME_LIMIT_NO_SOLUTION:
+        return SolverError(f"{inst.name}: {_stopped_where(result, opts)}", termination=t)
     if t not in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED):
         return SolverError(f"{inst.name}: solver stopped without a plan ({t})", termination=t)
     forbid = inst.settings.unserved == "forbid"
     hint = " (every lot must move: settings say unserved = forbid)" if forbid else ""
     head = f"{inst.name}: no feasible plan exists{hint}"
     return elastic_error(head, inst, pre, recipe, opts) if forbid else InfeasibleError(head)
+
+
+def _stopped_where(result: SolveResult, opts: SolveOptions) -> str:
+    """Which stage the time limit stopped, and what to try: the planner's next step."""
+    size = f"{result.n_vars:,} columns, {result.n_cons:,} rows"
+    limit = f"{opts.time_limit_s:g} s" if opts.time_limit_s is not None else "the time limit"
+    if result.is_mip and not np.isfinite(result.root_bound):
+        stage = f"the LP relaxation ({size}) did not finish within {limit}"
+    else:
+        stage = f"no plan found within {limit} ({size}"
+        stage += f", root LP bound {result.root_bound:,.2f})" if result.is_mip else ")"
+    return (
+        f"{stage}; raise --time-limit, try --model colgen (column generation, smaller LPs) or "
+        "a smaller instance, and --log FILE shows the solver's progress"
+    )
 
 
 def elastic_error(

@@ -188,3 +188,65 @@ def test_verbose_raises_the_log_level_of_every_command(tiny_folder: Path, tmp_pa
         assert log.level == logging.INFO
     finally:
         log.setLevel(before)
+
+
+def test_a_long_solve_shows_one_live_line_on_a_terminal(tmp_path: Path) -> None:
+    # stderr on a pseudo-terminal: the live line shows the stage, the best plan and the gap;
+    # on a pipe (every other test) nothing of it is printed
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    dow = Path(__file__).resolve().parents[1] / "benchmarks/data/mcnd/C/c33.dow"
+    main_fd, sub_fd = pty.openpty()
+    env = {**os.environ, "COLUMNS": "160", "TERM": "xterm"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "allocator", "solve", str(dow), "--model", "colgen"]
+        + ["--out", str(tmp_path / "plan"), "--no-prices", "--no-report"],
+        stdout=subprocess.PIPE,
+        stderr=sub_fd,
+        env=env,
+    )
+    os.close(sub_fd)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main_fd, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out, _ = proc.communicate(timeout=300)
+    os.close(main_fd)
+    seen = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0, seen
+    assert "gap" in seen
+    assert "columns" in seen
+    assert "column generation" in seen or "branch and price" in seen
+    assert "solving" not in out.decode()  # the line goes to stderr only
+
+
+def test_progress_line_formats_what_is_known() -> None:
+    from allocator.cli._output import progress_line
+
+    line = progress_line(
+        {
+            "stage": "branch and price",
+            "elapsed": 12.34,
+            "round": 7,
+            "columns": 1234,
+            "lp": 5.5,
+            "plan": 1000.0,
+            "bound": 990.0,
+            "gap": 0.01,
+        }
+    )
+    assert line == (
+        "branch and price, round 7, 1,234 columns, LP 5.50, plan 1,000.00, bound 990.00, "
+        "gap 1.00%, 12.3 s"
+    )
+    assert progress_line({"stage": "branch and bound", "elapsed": 1.0, "plan": float("inf")}) == (
+        "branch and bound, 1.0 s"
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from allocator.analysis import annotate, rolling, whynot
 from allocator.errors import InfeasibleError
-from allocator.formulation import BuiltModel, Recipe
+from allocator.formulation import PATH_FAMILIES, BuiltModel, Recipe
 from allocator.instance.io import instance_hash
 from allocator.instance.model import Instance
 from allocator.instance.validate import read_instance
@@ -68,7 +68,8 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
     inst = instance if isinstance(instance, Instance) else read_instance(instance)
     seconds = {"read": time.perf_counter() - t_start}
     recipe = opts.recipe()
-    pre = preprocess(inst, merge=not recipe.options.get("integer_teu", False))
+    merge = not recipe.options.get("integer_teu", False)
+    pre = preprocess(inst, merge=merge, prune=recipe.family not in PATH_FAMILIES)
     seconds["preprocess"] = time.perf_counter() - t_start - seconds["read"]
     solve_opts = opts.solve.for_settings(inst.settings)
     built, result = _build_and_solve(inst, pre, recipe, solve_opts, opts.rolling)

@@ -39,7 +39,7 @@ from allocator.analysis.prices import in_time_legs
 from allocator.errors import AllocatorError, InfeasibleError, SolverError
 from allocator.formulation import Recipe, build, load_recipe
 from allocator.instance.model import ROUTE_SEPARATOR, Instance
-from allocator.preprocess import Network, Preprocessed
+from allocator.preprocess import Network, Preprocessed, preprocess
 from allocator.preprocess.costs import cost_matrix, restriction_scopes, shortest_paths
 from allocator.preprocess.graph import route_legs
 from allocator.preprocess.kernels import haversine_km
@@ -480,6 +480,8 @@ def elastic_capacity(
     base = recipe if recipe.family == "arc" else load_recipe("arc-strong")
     skip = {"define_linking_strong", "define_linking_strong_cuts", "define_stability"}
     blocks = tuple(b for b in base.blocks if b not in skip) + ("define_capacity_slack",)
+    if not pre.pruned:  # a path method's arrays: the arc model needs the usable legs
+        pre = preprocess(inst, merge=len(pre.commodities) < len(inst.cargo))
     built = build(inst, pre, dataclasses.replace(base, blocks=blocks))
     m = built.model
     empty = pd.DataFrame(columns=INCREASE_COLUMNS)

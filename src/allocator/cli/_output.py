@@ -21,7 +21,16 @@ from rich.table import Table
 
 from allocator.cli._common import console, err
 
-__all__ = ["Cell", "Column", "print_json", "print_rows", "progress", "resolve_format"]
+__all__ = [
+    "Cell",
+    "Column",
+    "live_solve",
+    "print_json",
+    "print_rows",
+    "progress",
+    "progress_line",
+    "resolve_format",
+]
 
 Cell = str | int | float | bool | None
 
@@ -165,3 +174,59 @@ def progress(
     with Progress(*columns, console=err, transient=False) as bar:
         task = bar.add_task(label, total=total)
         yield lambda: bar.advance(task)
+
+
+PROGRESS_FIELDS = (
+    ("round", "round {:.0f}"),
+    ("columns", "{:,.0f} columns"),
+    ("lp", "LP {:,.2f}"),
+    ("plan", "plan {:,.2f}"),
+    ("bound", "bound {:,.2f}"),
+    ("gap", "gap {:.2%}"),
+)
+
+
+def progress_line(fields: Mapping[str, float]) -> str:
+    """One line from a solve's progress record (``allocator.solve.report_progress``)."""
+    parts = [str(fields.get("stage", "solving"))]
+    for key, fmt in PROGRESS_FIELDS:
+        value = fields.get(key)
+        if isinstance(value, int | float) and math.isfinite(value):
+            parts.append(fmt.format(value))
+    parts.append(f"{float(fields.get('elapsed', 0.0)):.1f} s")
+    return ", ".join(parts)
+
+
+@contextmanager
+def live_solve(show: bool | None = None) -> Iterator[None]:
+    """One live line on stderr while the block solves: the latest progress record (stage,
+    round, columns, LP bound, best plan, bound, gap, elapsed). ``show`` None: only when stderr is
+    a terminal."""
+    import logging
+
+    if show is None:
+        show = err.is_terminal
+    if not show:
+        yield
+        return
+    status = err.status("solving")
+    log = logging.getLogger("allocator.progress")
+
+    class LineHandler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            fields = getattr(record, "progress", None)
+            if isinstance(fields, Mapping):
+                status.update(progress_line(fields))
+
+    handler = LineHandler(logging.DEBUG)
+    level, propagate = log.level, log.propagate
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    log.propagate = False  # the line replaces the records, it does not add to the log
+    try:
+        with status:
+            yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+        log.propagate = propagate

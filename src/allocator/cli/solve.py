@@ -9,7 +9,7 @@ import typer
 
 from allocator.cli._common import InstancePath, Strict, console, err, fail, print_problems
 from allocator.cli._options import Json, Quiet, Verbose, command
-from allocator.cli._output import print_json
+from allocator.cli._output import live_solve, print_json
 from allocator.errors import AllocatorError, ExitCode, InstanceError, Problem
 
 if TYPE_CHECKING:
@@ -116,7 +116,9 @@ def solve(
         check_format(fmt)
         if out is not None:  # refused before the solve, not after it
             check_target(out, fmt)
-        res = run(read_instance(instance, strict=strict), opts)
+        inst = read_instance(instance, strict=strict)
+        with live_solve(None if not (quiet or as_json) else False):
+            res = run(inst, opts)
         plan_out = out or default_out(res.instance)
         checked = deliver(res, plan_out, fmt=fmt, report=report)
     except AllocatorError as exc:

@@ -81,6 +81,8 @@ def build(
             paths = commodity_paths(pre, int(recipe.options.get("paths") or DEFAULT_PATHS))
         d, pdata = path_data(inst, pre, paths)
     elif recipe.family == "arc":
+        if not pre.pruned:
+            raise ValueError("an arc model needs the usable legs: preprocess with prune=True")
         d = arc_data(
             inst,
             pre,

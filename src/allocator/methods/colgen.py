@@ -1,29 +1,39 @@
-"""Column generation for the path formulation, then price-and-branch.
+"""Column generation for the path formulation, and branch-and-price on its integer decisions.
 
-1. Restricted master LP (the path model's LP relaxation over the columns and rows generated so
-   far) held in a persistent HiGHS LP (``solve.PersistentLP``): new columns and rows are added in
-   place and each re-solve warm-starts from the previous basis. Initial columns: the cheapest
-   in-time path of every commodity. The unserved variable keeps the master feasible: at its
-   penalty, or under ``forbid`` as an artificial at a big-M cost (still used at the end =
-   infeasible).
-2. Pricing with the duals of the balance, capacity, service, border, terminal and linking rows:
-   leg weights ``w_ka = C_ka - duals >= 0`` (every leg row is a ``<=`` row of a minimisation, so
-   its dual is ``<= 0``), then a resource-constrained shortest path per commodity (weight w,
-   hours <= due hours) by label setting in numba, parallel over commodities
-   (``allocator.preprocess.rcsp``): exact, with or without due days.
-3. Strong linking rows ``x_ka <= min(q_k, U_a) y_a`` are separated lazily: the master starts with
-   the weak (aggregated) linking rows only, and each round adds the strong rows the current LP
-   solution violates. On the Canad C instances with 200 commodities the full set is 40 000+
-   rows, most never binding, and the master LP spent nearly all of the time on them.
-4. When no column has a negative reduced cost and no strong row is violated, the LP optimum is
-   the LP bound of the full path model (the missing strong rows hold at that point); then the
-   integer master over the generated columns is solved as a MIP (price-and-branch, a
-   heuristic): its plan is reported with the LP bound as the bound and the gap against it.
+1. **Restricted master** (the path model's LP relaxation over the columns and rows generated so
+   far) on a persistent HiGHS LP (``solve.PersistentLP``): columns and rows are added in place
+   and every re-solve warm-starts from the previous basis. It starts with the balance rows, the
+   service rows and the weak linking rows only. Leg, border and terminal capacity rows enter when
+   the master's solution overloads them, and strong linking rows ``x_ka <= min(q_k, U_a) y_a``
+   when the solution violates them: on a large network most capacities never bind, and their
+   rows never exist. The unserved variable keeps the master feasible: at its penalty, or under
+   ``forbid`` as an artificial at a big-M cost (still used at the end = infeasible).
+2. **Pricing** with the duals: every leg row is a ``<=`` row of a minimisation, so its dual is
+   ``<= 0`` and the reduced leg weight ``C_ka - duals >= C_ka >= 0``. Weights are one matrix per
+   class (the leg duals are shared by all commodities) plus a sparse correction per commodity for
+   its strong rows; then a resource-constrained shortest path per commodity (hours within its due
+   hours) by label setting in numba, in parallel (``allocator.preprocess.rcsp``): exact, so due
+   days are exact. A commodity whose balance dual does not exceed its cheapest in-time path cost
+   (the least weight any of its paths can have) cannot price out and is skipped.
+3. **Bounds.** Every round gives the Lagrangian bound ``z_RMP + sum_k q_k min(0, rc_k)``, valid
+   for the full model; at convergence (no column prices out, no row is violated) the master LP
+   optimum is the path model's LP bound.
+4. **Branch and price.** The integer decisions are the departures ``s_a`` of service legs and the
+   openings ``y_a`` of candidate legs (path flows are continuous TEU). Branching on them changes
+   only column bounds of the master, so pricing is unchanged below every node: best-first
+   branch and bound, column generation at every node, bound = least open node bound. Incumbents
+   come from integral node solutions and from a MIP over the restricted master's columns (its
+   solutions are plans of the full model once no capacity row is violated). The result is proven
+   optimal when the incumbent is within the relative gap of that bound; at a time limit it
+   carries the bound and gap reached.
+5. The final plan is the Pyomo path model (``formulation.path``) built over the generated
+   columns with the incumbent's integer decisions fixed, solved by the solve stage.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import logging
 import time
 
@@ -35,308 +45,607 @@ from allocator.formulation.data import ArcData, arc_data
 from allocator.instance.model import Instance
 from allocator.methods.registry import Task, register
 from allocator.preprocess import Preprocessed
+from allocator.preprocess.costs import shortest_paths
 from allocator.preprocess.paths import PathSet
-from allocator.preprocess.rcsp import PricedPaths, cheapest_in_time
-from allocator.solve import PersistentLP, SolveOptions, SolveResult, Termination, solve
+from allocator.preprocess.rcsp import FOUND, PathBatch, price_commodities
+from allocator.solve import (
+    PersistentLP,
+    SolveOptions,
+    SolveResult,
+    Termination,
+    report_progress,
+    solve,
+)
 
 logger = logging.getLogger(__name__)
 
-RC_TOL = 1e-6
-MAX_ROUNDS = 500
-LINK_TOL = 1e-6  # TEU a strong linking row may be violated by before it is added
+RC_TOL = 1e-6  # relative reduced cost below which a column is added
+ROW_TOL = 1e-6  # TEU a lazy row may be violated by before it is added
+INT_TOL = 1e-6  # distance from an integer below which a value counts as integral
+MAX_ROUNDS = 2000
 
 
 @dataclasses.dataclass
 class ColgenStats:
-    """What column generation did."""
+    """What column generation and branch and price did."""
 
     rounds: int = 0
     columns: int = 0
     lp_bound: float = float("nan")
     pricing_exact: bool = True
+    capacity_rows: int = 0
     strong_rows: int = 0
     lp_seconds: float = 0.0
     pricing_seconds: float = 0.0
+    priced: int = 0  # commodity pricings run
     simplex_iterations: int = 0
+    nodes: int = 0
+    bound: float = float("-inf")  # proven bound of the integer model
+    incumbent: float = float("inf")
 
 
 class _Master:
-    """Row layout of the path master, the column of a path, and the lazily added strong rows."""
+    """The restricted master: HiGHS columns and rows, the leg entries of every path column, and
+    the rows that exist so far (-1 where not yet)."""
 
-    def __init__(self, d: ArcData, pre: Preprocessed) -> None:
+    def __init__(self, d: ArcData, pre: Preprocessed, opts: SolveOptions, big_m: float) -> None:
         net = pre.net
-        self.d, self.net = d, net
+        self.d, self.net, self.cost = d, net, pre.cost
         n_com, n_legs = len(d.com_teu), net.n_legs
-        lo: list[float] = []
-        up: list[float] = []
+        self.is_candidate = np.zeros(n_legs, dtype=bool)
+        self.is_candidate[d.candidate_legs] = True
+        svc_legs, cand_legs = d.service_legs, d.candidate_legs
+        # rows: balance (n_com), service rows, weak linking rows; the rest lazily
+        self.svc_row = np.full(n_legs, -1, dtype=np.int64)
+        self.svc_row[svc_legs] = n_com + np.arange(len(svc_legs))
+        self.weak_row = np.full(n_legs, -1, dtype=np.int64)
+        self.weak_row[cand_legs] = n_com + len(svc_legs) + np.arange(len(cand_legs))
+        self.n_rows = n_com + len(svc_legs) + len(cand_legs)
+        lower = np.concatenate([d.com_teu, np.full(len(svc_legs) + len(cand_legs), -np.inf)])
+        upper = np.concatenate([d.com_teu, np.zeros(len(svc_legs) + len(cand_legs))])
+        self.cap_row = np.full(n_legs, -1, dtype=np.int64)
+        self.bor_row = np.full(len(d.border_capacity), -1, dtype=np.int64)
+        self.term_row = np.full(net.n_nodes, -1, dtype=np.int64)
+        self.strong: dict[tuple[int, int], int] = {}
+        self.lp = PersistentLP(lower, upper, opts)
+        # fixed columns: u_k, s_a, y_a
+        total = float(d.com_teu.sum())
+        cost = np.concatenate(
+            [
+                np.full(n_com, big_m) if d.forbid_unserved else d.com_penalty,
+                d.leg_service_cost[svc_legs],
+                d.leg_fixed_cost[cand_legs],
+            ]
+        )
+        upper_col = np.concatenate(
+            [d.com_teu, d.leg_max_services[svc_legs], np.ones(len(cand_legs))]
+        )
+        rows = np.concatenate([np.arange(n_com), self.svc_row[svc_legs], self.weak_row[cand_legs]])
+        value = np.concatenate(
+            [
+                np.ones(n_com),
+                -d.leg_service_capacity[svc_legs],
+                -np.minimum(d.leg_capacity[cand_legs], total),
+            ]
+        )
+        n_fixed = len(cost)
+        self.lp.add_columns(cost, np.zeros(n_fixed), upper_col, np.arange(n_fixed), rows, value)
+        self.n_fixed = n_fixed
+        self.svc_col = np.full(n_legs, -1, dtype=np.int64)
+        self.svc_col[svc_legs] = n_com + np.arange(len(svc_legs))
+        self.open_col = np.full(n_legs, -1, dtype=np.int64)
+        self.open_col[cand_legs] = n_com + len(svc_legs) + np.arange(len(cand_legs))
+        self.int_cols = np.concatenate([self.svc_col[svc_legs], self.open_col[cand_legs]])
+        self.int_upper = upper_col[n_com:]
+        # path columns: commodity, cost, and their leg entries (CSR over paths)
+        self.path_com: list[np.ndarray] = []
+        self.path_cost: list[np.ndarray] = []
+        self.path_len: list[np.ndarray] = []
+        self.path_legs: list[np.ndarray] = []
+        self.n_paths = 0
+        self.keys: set[tuple[int, bytes]] = set()
+        self._entries: tuple[np.ndarray, np.ndarray] | None = None
 
-        def rows(mask: np.ndarray, upper: np.ndarray) -> np.ndarray:
-            idx = np.full(len(mask), -1, dtype=np.int64)
-            sel = np.flatnonzero(mask)
-            idx[sel] = len(lo) + np.arange(len(sel))
-            lo.extend([-np.inf] * len(sel))
-            up.extend(upper[sel].tolist())
-            return idx
+    # -- columns ----------------------------------------------------------------------------
+    def add_paths(self, batch: PathBatch, sel: np.ndarray, cost_class: np.ndarray) -> int:
+        """Add the paths ``sel`` (positions in ``batch``) not already in the master."""
+        keep_com, keep_legs = [], []
+        for i in sel.tolist():
+            k = int(batch.com[i])
+            legs = batch.path(i)
+            key = (k, legs.tobytes())
+            if key in self.keys:
+                continue
+            self.keys.add(key)
+            keep_com.append(k)
+            keep_legs.append(legs)
+        if not keep_com:
+            return 0
+        com = np.array(keep_com, dtype=np.int64)
+        length = np.array([len(x) for x in keep_legs], dtype=np.int64)
+        legs = np.concatenate(keep_legs)
+        e_path = np.repeat(np.arange(len(com)), length)
+        cls = cost_class[com]
+        cost = np.bincount(e_path, weights=self.cost[cls[e_path], legs], minlength=len(com))
+        first_col = self.lp.n_cols
+        e_col = e_path + first_col
+        row, col = self._entry_rows(com[e_path], legs, e_col)
+        row = np.concatenate([com, row])  # balance rows
+        col = np.concatenate([np.arange(len(com)) + first_col, col])
+        starts, index, value = _compress(col - first_col, row, len(com))
+        self.lp.add_columns(
+            cost, np.zeros(len(com)), np.full(len(com), np.inf), starts, index, value
+        )
+        self.path_com.append(com)
+        self.path_cost.append(cost)
+        self.path_len.append(length)
+        self.path_legs.append(legs)
+        self.n_paths += len(com)
+        self._entries = None
+        return len(com)
 
-        self.bal = np.arange(n_com)
-        lo.extend(d.com_teu.tolist())
-        up.extend(d.com_teu.tolist())
-        cand = np.zeros(n_legs, dtype=bool)
-        cand[d.candidate_legs] = True
-        self.is_candidate = cand
-        svc = ~np.isnan(d.leg_service_capacity)
-        self.cap = rows(np.isfinite(d.leg_capacity) & ~cand, d.leg_capacity)
-        self.svc = rows(svc, np.zeros(n_legs))
-        self.bor = rows(np.isfinite(d.border_capacity), d.border_capacity)
-        self.term = rows(np.isfinite(d.node_capacity), d.node_capacity)
-        self.weak = rows(cand, np.zeros(n_legs))
-        # strong linking rows x_ka <= min(q_k, U_a) y_a: row index once added, -1 before
-        self.strong = np.full((n_com, n_legs), -1, dtype=np.int64)
-        self.strong_bound = np.minimum(d.com_teu[:, None], d.leg_capacity[None, :])
-        self.row_lower, self.row_upper = np.array(lo), np.array(up)
-        self.n_rows = len(lo)
-        self.open_col = np.full(n_legs, -1, dtype=np.int64)  # column of y_a
-
-    def leg_rows(self, k: int, a: int) -> list[int]:
-        """Rows a unit of commodity k on leg a has coefficient 1 in (besides balance)."""
-        d, net = self.d, self.net
-        b = d.leg_border[a]
-        out = [
-            self.cap[a],
-            self.svc[a],
-            self.bor[b] if b >= 0 else -1,
-            self.term[net.leg_to[a]],
-            self.weak[a],
-            self.strong[k, a],
+    def _entry_rows(
+        self, e_com: np.ndarray, e_leg: np.ndarray, e_col: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of every existing capacity-type row the leg entries touch."""
+        net = self.net
+        rows = [
+            self.cap_row[e_leg],
+            self.svc_row[e_leg],
+            self.weak_row[e_leg],
+            self.border_row_of_leg()[e_leg],
+            self.term_row[net.leg_to[e_leg]],
         ]
-        return [r for r in out if r >= 0]
+        if self.strong:
+            on = np.flatnonzero(self.is_candidate[e_leg])
+            srow = np.full(len(e_leg), -1, dtype=np.int64)
+            for i in on.tolist():
+                srow[i] = self.strong.get((int(e_com[i]), int(e_leg[i])), -1)
+            rows.append(srow)
+        row = np.concatenate(rows)
+        col = np.tile(e_col, len(rows))
+        ok = row >= 0
+        return row[ok], col[ok]
 
-    def leg_duals(self, duals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Sum of the duals of the shared rows per leg, and of the strong rows per (k, a)."""
+    def border_row_of_leg(self) -> np.ndarray:
+        """The border row of each leg (-1 when none, or not yet added)."""
+        return np.append(self.bor_row, -1)[self.d.leg_border]
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray]:
+        """(column, leg) of every leg entry of every path column."""
+        if self._entries is None:
+            length = _cat(self.path_len)
+            col = np.repeat(np.arange(self.n_paths) + self.n_fixed, length)
+            self._entries = (col, _cat(self.path_legs))
+        return self._entries
+
+    def com_of_col(self) -> np.ndarray:
+        """Commodity of each path column (index 0 = first path column)."""
+        return _cat(self.path_com)
+
+    # -- lazy rows ---------------------------------------------------------------------------
+    def separate(self, x: np.ndarray, stats: ColgenStats) -> int:
+        """Add the capacity and strong linking rows the master solution ``x`` violates."""
+        d, net = self.d, self.net
+        e_col, e_leg = self.entries()
+        if len(e_col) == 0:
+            return 0
+        x = np.append(x, np.zeros(self.lp.n_cols - len(x)))  # columns added since: at 0
+        e_flow = x[e_col]
+        load = np.bincount(e_leg, weights=e_flow, minlength=net.n_legs)
+        n_before = self.n_rows
+        new_cap = np.flatnonzero(
+            (self.cap_row < 0)
+            & ~self.is_candidate
+            & np.isfinite(d.leg_capacity)
+            & (load > d.leg_capacity + ROW_TOL)
+        )
+        has_b = d.leg_border >= 0
+        bload = np.bincount(
+            d.leg_border[has_b], weights=load[has_b], minlength=len(d.border_capacity)
+        )
+        new_bor = np.flatnonzero(
+            (self.bor_row < 0)
+            & np.isfinite(d.border_capacity)
+            & (bload > d.border_capacity + ROW_TOL)
+        )
+        tload = np.bincount(net.leg_to, weights=load, minlength=net.n_nodes)
+        new_term = np.flatnonzero(
+            (self.term_row < 0) & np.isfinite(d.node_capacity) & (tload > d.node_capacity + ROW_TOL)
+        )
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (row, col, value)
+        upper: list[np.ndarray] = []
+        e_bor = np.where(has_b[e_leg], d.leg_border[e_leg], -1)
+        for which, row_of, cap, entry_key in (
+            (new_cap, self.cap_row, d.leg_capacity, e_leg),
+            (new_bor, self.bor_row, d.border_capacity, e_bor),
+            (new_term, self.term_row, d.node_capacity, net.leg_to[e_leg]),
+        ):
+            if len(which) == 0:
+                continue
+            row_of[which] = self.n_rows + np.arange(len(which))
+            self.n_rows += len(which)
+            upper.append(cap[which])
+            fresh = np.zeros(len(row_of), dtype=bool)
+            fresh[which] = True
+            on = (entry_key >= 0) & fresh[np.maximum(entry_key, 0)]
+            parts.append((row_of[entry_key[on]], e_col[on], np.ones(int(on.sum()))))
+        stats.capacity_rows += self.n_rows - n_before
+        self._separate_strong(x, e_col, e_leg, e_flow, parts, upper, stats)
+        n_new = self.n_rows - n_before
+        if n_new == 0:
+            return 0
+        row = np.concatenate([p[0] for p in parts]) - n_before
+        col = np.concatenate([p[1] for p in parts])
+        value = np.concatenate([p[2] for p in parts])
+        starts, index, val = _compress(row, col, n_new, value)
+        self.lp.add_rows(np.full(n_new, -np.inf), np.concatenate(upper), starts, index, val)
+        return n_new
+
+    def _separate_strong(
+        self,
+        x: np.ndarray,
+        e_col: np.ndarray,
+        e_leg: np.ndarray,
+        e_flow: np.ndarray,
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+        upper: list[np.ndarray],
+        stats: ColgenStats,
+    ) -> None:
+        """Register the strong linking rows ``x`` violates; their entries go to ``parts``."""
+        d, n_legs = self.d, self.net.n_legs
+        on = np.flatnonzero(self.is_candidate[e_leg])
+        if len(on) == 0:
+            return
+        com = self.com_of_col()[e_col[on] - self.n_fixed]
+        keys, inv = np.unique(com * n_legs + e_leg[on], return_inverse=True)
+        flow = np.bincount(inv, weights=e_flow[on])
+        k, a = keys // n_legs, keys % n_legs
+        bound = np.minimum(d.com_teu[k], d.leg_capacity[a])
+        pairs = zip(k.tolist(), a.tolist(), strict=True)
+        exists = np.array([pair in self.strong for pair in pairs], dtype=bool)
+        sel = np.flatnonzero((flow - bound * x[self.open_col[a]] > ROW_TOL) & ~exists)
+        if len(sel) == 0:
+            return
+        rows = self.n_rows + np.arange(len(sel))
+        for i, r in zip(sel.tolist(), rows.tolist(), strict=True):
+            self.strong[(int(k[i]), int(a[i]))] = r
+        self.n_rows += len(sel)
+        row_of_key = np.full(len(keys), -1, dtype=np.int64)
+        row_of_key[sel] = rows
+        r = row_of_key[inv]
+        m = r >= 0
+        parts.append((r[m], e_col[on][m], np.ones(int(m.sum()))))
+        parts.append((rows, self.open_col[a[sel]], -bound[sel]))
+        upper.append(np.zeros(len(sel)))
+        stats.strong_rows += len(sel)
+
+    # -- pricing inputs ----------------------------------------------------------------------
+    def weights(self, duals: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, tuple]:
+        """Leg weights per class ``C - shared duals`` and the strong rows' corrections (CSR by
+        commodity)."""
         d, net = self.d, self.net
         ext = np.append(duals, 0.0)  # row -1 -> 0
-        shared = ext[self.cap] + ext[self.svc] + ext[self.weak] + ext[self.term[net.leg_to]]
-        bor_ext = np.append(self.bor, -1)  # leg_border -1 -> row -1
-        bor = bor_ext[d.leg_border]
-        shared = shared + ext[bor]
-        return shared, ext[self.strong]
+        bor = self.border_row_of_leg()
+        shared = (
+            ext[self.cap_row]
+            + ext[self.svc_row]
+            + ext[self.weak_row]
+            + ext[bor]
+            + ext[self.term_row[net.leg_to]]
+        )
+        # duals of <= rows are <= 0, so weights >= C >= 0 up to round-off
+        weight = np.where(np.isfinite(cost), np.maximum(cost - shared[None, :], 0.0), np.inf)
+        n_com = len(d.com_teu)
+        if not self.strong:
+            return weight, (np.zeros(n_com + 1, np.int64), np.zeros(0, np.int64), np.zeros(0))
+        items = sorted(self.strong.items())
+        k = np.array([kk for (kk, _), _ in items], dtype=np.int64)
+        a = np.array([aa for (_, aa), _ in items], dtype=np.int64)
+        val = np.maximum(-ext[np.array([r for _, r in items], dtype=np.int64)], 0.0)
+        ptr = np.zeros(n_com + 1, dtype=np.int64)
+        np.cumsum(np.bincount(k, minlength=n_com), out=ptr[1:])
+        return weight, (ptr, a, val)
 
-    def strong_rows(
-        self, pairs: np.ndarray, columns: list[list[int]]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Register strong rows for (k, a) ``pairs``; ``columns[i]`` are the path columns of
-        commodity k through leg a. Returns the rows in CSR form (lower, upper, starts, index, value)."""
-        starts: list[int] = []
-        index: list[int] = []
-        value: list[float] = []
-        for (k, a), cols in zip(pairs.tolist(), columns, strict=True):
-            self.strong[k, a] = self.n_rows
-            self.n_rows += 1
-            starts.append(len(index))
-            index.extend(cols)
-            value.extend([1.0] * len(cols))
-            index.append(int(self.open_col[a]))
-            value.append(-float(self.strong_bound[k, a]))
-        n = len(pairs)
-        return (
-            np.full(n, -np.inf),
-            np.zeros(n),
-            np.array(starts, dtype=np.int64),
-            np.array(index, dtype=np.int64),
-            np.array(value),
+    def path_set(self, hours: np.ndarray, cls: np.ndarray) -> PathSet:
+        """The generated path columns as a PathSet."""
+        com, legs, length = self.com_of_col(), _cat(self.path_legs), _cat(self.path_len)
+        ptr = np.zeros(len(com) + 1, dtype=np.int64)
+        np.cumsum(length, out=ptr[1:])
+        e_path = np.repeat(np.arange(len(com)), length)
+        return PathSet(
+            com=com,
+            ptr=ptr,
+            legs=legs,
+            cost=_cat(self.path_cost, float),
+            hours=np.bincount(e_path, weights=hours[cls[com[e_path]], legs], minlength=len(com)),
         )
 
 
-Columns = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+def _cat(parts: list[np.ndarray], dtype: type = np.int64) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
-def _fixed_columns(master: _Master, d: ArcData, big_m: float) -> tuple[Columns, int]:
-    """Columns u_k, s_a, y_a: cost, lower, upper, CSC arrays, and the number of u columns."""
-    cost: list[float] = []
-    lower: list[float] = []
-    upper: list[float] = []
-    starts: list[int] = []
-    index: list[int] = []
-    value: list[float] = []
-    n_com = len(d.com_teu)
-    for k in range(n_com):
-        starts.append(len(index))
-        cost.append(big_m if d.forbid_unserved else float(d.com_penalty[k]))
-        lower.append(0.0)
-        upper.append(float(d.com_teu[k]))
-        index.append(k)
-        value.append(1.0)
-    svc_legs = d.service_legs
-    for a in svc_legs:
-        starts.append(len(index))
-        cost.append(float(d.leg_service_cost[a]))
-        lower.append(0.0)
-        upper.append(float(d.leg_max_services[a]))
-        index.append(int(master.svc[a]))
-        value.append(-float(d.leg_service_capacity[a]))
-    total = float(d.com_teu.sum())
-    for a in d.candidate_legs:
-        master.open_col[a] = len(starts)
-        starts.append(len(index))
-        cost.append(float(d.leg_fixed_cost[a]))
-        lower.append(0.0)
-        upper.append(1.0)
-        index.append(int(master.weak[a]))
-        value.append(-min(float(d.leg_capacity[a]), total))
-    columns = (
-        np.array(cost),
-        np.array(lower),
-        np.array(upper),
-        np.array(starts),
-        np.array(index),
-        np.array(value),
-    )
-    return columns, n_com
+def _compress(
+    major: np.ndarray, minor: np.ndarray, n_major: int, value: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse entries to (starts, index, value) compressed by ``major``, duplicates summed."""
+    value = np.ones(len(major)) if value is None else value
+    key = major.astype(np.int64) * (int(minor.max(initial=0)) + 1) + minor
+    keys, inv = np.unique(key, return_inverse=True)
+    val = np.bincount(inv, weights=value, minlength=len(keys))
+    width = int(minor.max(initial=0)) + 1
+    maj, mino = keys // width, keys % width
+    starts = np.searchsorted(maj, np.arange(n_major))
+    return starts, mino, val
 
 
-def _path_columns(
-    master: _Master, paths: list[tuple[int, np.ndarray]], cost: np.ndarray
-) -> Columns:
-    starts: list[int] = []
-    index: list[int] = []
-    value: list[float] = []
-    for k, legs in paths:
-        starts.append(len(index))
-        coef: dict[int, float] = {int(master.bal[k]): 1.0}
-        for a in legs:
-            for r in master.leg_rows(k, int(a)):
-                coef[r] = coef.get(r, 0.0) + 1.0
-        index.extend(coef)
-        value.extend(coef.values())
-    n = len(paths)
-    return cost, np.zeros(n), np.full(n, np.inf), np.array(starts), np.array(index), np.array(value)
+@dataclasses.dataclass
+class _Node:
+    bound: float
+    lower: np.ndarray  # bounds of the integer columns
+    upper: np.ndarray
+
+    def __lt__(self, other: _Node) -> bool:
+        return self.bound < other.bound
+
+
+class PathEngine:
+    """Column generation and branch and price over one instance (see the module docstring)."""
+
+    def __init__(self, inst: Instance, pre: Preprocessed, opts: SolveOptions) -> None:
+        self.inst, self.pre, self.opts = inst, pre, opts.under()
+        d = arc_data(inst, pre)
+        self.d = d
+        com = pre.commodities
+        ok = (com["status"] == "ok").to_numpy()
+        self.due = np.where(ok, com["due_days"].to_numpy(dtype=float) * 24.0, -1.0)
+        self.cls = com["class_idx"].to_numpy().astype(np.int64)
+        finite = pre.cost[np.isfinite(pre.cost)]
+        self.big_m = 10.0 * (float(finite.sum()) if len(finite) else 1.0) + 1e6
+        self.master = _Master(d, pre, self.opts, self.big_m)
+        self.stats = ColgenStats()
+        self.cheapest = np.full(len(d.com_teu), np.inf)  # least in-time path cost per commodity
+        # least cost from every node to each (class, destination): an A* bound for pricing, as
+        # reduced weights are never below the cost
+        key = self.cls * pre.net.n_nodes + d.com_dest
+        groups, row = np.unique(key, return_inverse=True)
+        lb, _ = shortest_paths(
+            pre.net, pre.cost, groups % pre.net.n_nodes, groups // pre.net.n_nodes, reverse=True
+        )
+        self.lower_bound = (lb, row.astype(np.int64))
+        self.t_start = time.perf_counter()
+
+    # -- column generation -------------------------------------------------------------------
+    def price(
+        self,
+        weight: np.ndarray,
+        corr: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+        which: np.ndarray,
+        limit: np.ndarray | None = None,
+    ) -> PathBatch:
+        """The least-weight in-time path of the commodities ``which`` lighter than ``limit``."""
+        t0 = time.perf_counter()
+        batch = price_commodities(
+            self.pre.net,
+            weight,
+            self.pre.time,
+            self.cls,
+            self.cls,
+            self.d.com_origin,
+            self.d.com_dest,
+            self.due,
+            which,
+            corr,
+            limit=limit,
+            lower_bound=self.lower_bound,
+        )
+        self.stats.pricing_seconds += time.perf_counter() - t0
+        self.stats.priced += len(which)
+        if not batch.exact:
+            self.stats.pricing_exact = False
+        return batch
+
+    def start(self) -> None:
+        """Initial columns: the cheapest in-time path of every commodity."""
+        cost = self.pre.cost
+        weight = np.where(np.isfinite(cost), cost, np.inf)
+        which = np.flatnonzero(self.due >= 0)
+        batch = self.price(weight, None, which)
+        found = np.flatnonzero(batch.status == FOUND)
+        self.cheapest[batch.com[found]] = batch.cost[found]
+        self.master.add_paths(batch, found, self.cls)
+
+    def converge(self, deadline: float) -> tuple[str, float, float, np.ndarray]:
+        """Column generation at the current bounds until no column prices out and no lazy row is
+        violated. Returns (status, LP objective, Lagrangian bound, column values); status is
+        'optimal', 'infeasible' (node bounds) or 'stopped' (time or round limit)."""
+        master, stats = self.master, self.stats
+        best_lagrange = -np.inf
+        while True:
+            stats.rounds += 1
+            t0 = time.perf_counter()
+            term, obj, x, duals = master.lp.solve(deadline - time.perf_counter())
+            stats.lp_seconds += time.perf_counter() - t0
+            if term in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED):
+                return "infeasible", np.inf, np.inf, x
+            if term != Termination.OPTIMAL:
+                return "stopped", obj, best_lagrange, x
+            weight, corr = master.weights(duals, self.pre.cost)
+            sigma = duals[: len(self.d.com_teu)]
+            # no path of k weighs less than its cheapest in-time path: skip when sigma <= that
+            tol = RC_TOL * np.maximum(1.0, np.abs(sigma))
+            which = np.flatnonzero((self.due >= 0) & (sigma > self.cheapest + tol))
+            n_cols = 0
+            lagrange = obj
+            if len(which):
+                batch = self.price(weight, corr, which, limit=sigma)
+                found = np.flatnonzero(batch.status == FOUND)
+                rc = batch.cost[found] - sigma[batch.com[found]]
+                lagrange = obj + float(
+                    np.sum(self.d.com_teu[batch.com[found]] * np.minimum(rc, 0.0))
+                )
+                neg = found[rc < -tol[batch.com[found]]]
+                n_cols = master.add_paths(batch, neg, self.cls) if len(neg) else 0
+            if self.stats.pricing_exact:
+                best_lagrange = max(best_lagrange, lagrange)
+            n_rows = master.separate(x, stats)
+            self._report(obj, best_lagrange)
+            if n_cols == 0 and n_rows == 0:
+                return "optimal", obj, obj if stats.pricing_exact else best_lagrange, x
+            if stats.rounds >= MAX_ROUNDS or time.perf_counter() > deadline:
+                return "stopped", obj, best_lagrange, x
+
+    def _report(self, lp: float, bound: float) -> None:
+        s = self.stats
+        inc, best = s.incumbent, max(s.bound, bound)
+        gap = (inc - best) / max(abs(inc), 1e-10) if np.isfinite(inc) else np.inf
+        stage = "column generation" if s.nodes <= 1 else "branch and price"
+        report_progress(
+            stage,
+            time.perf_counter() - self.t_start,
+            round=s.rounds,
+            columns=self.master.n_paths,
+            lp=lp,
+            plan=inc,
+            bound=best,
+            gap=gap,
+        )
+
+    # -- integer layer -----------------------------------------------------------------------
+    def _fractional(self, x: np.ndarray) -> int:
+        """Position (in ``int_cols``) of the most fractional integer column, -1 when none."""
+        cols = self.master.int_cols
+        if len(cols) == 0:
+            return -1
+        v = x[cols]
+        frac = np.abs(v - np.round(v))
+        i = int(np.argmax(frac))
+        return i if frac[i] > INT_TOL else -1
+
+    def _feasible(self, x: np.ndarray) -> bool:
+        """True when ``x`` violates no lazy row (so it is a plan of the full model)."""
+        return self.master.separate(x, self.stats) == 0
+
+    def _mip_incumbent(self, deadline: float) -> tuple[float, np.ndarray] | None:
+        """A MIP over the restricted master (rows re-separated until its plan violates none)."""
+        for _ in range(20):
+            left = deadline - time.perf_counter()
+            if left <= 0.05:
+                return None
+            cols = self.master.int_cols
+            if self.d.integer_teu:
+                cols = np.concatenate([cols, np.arange(self.master.n_paths) + self.master.n_fixed])
+            term, obj, x = self.master.lp.solve_mip(cols, left, self.opts.mip_rel_gap / 10)
+            if len(x) == 0:
+                return None
+            if self._feasible(x):
+                return obj, x
+        return None
+
+    def branch_and_price(self) -> tuple[np.ndarray | None, float]:
+        """Best-first branch and price; returns the incumbent's column values and the bound."""
+        opts, stats, master = self.opts, self.stats, self.master
+        deadline = self.t_start + float(opts.time_limit_s or 60.0)
+        gap_tol = float(opts.mip_rel_gap or 0.0)
+        self.start()
+        lower0 = np.zeros(len(master.int_cols))
+        upper0 = master.int_upper.copy()
+        best_x: np.ndarray | None = None
+        status, obj, lag, x = self.converge(deadline)
+        if status == "infeasible":
+            raise SolverError(f"{self.inst.name}: the master LP is infeasible")
+        stats.lp_bound = obj if status == "optimal" and stats.pricing_exact else np.nan
+        stats.bound = lag
+        if status != "optimal":
+            return self._stop_early(deadline, lag)
+        if self._fractional(x) < 0 and not self.d.integer_teu:
+            stats.incumbent, best_x = obj, x
+        else:
+            found = self._mip_incumbent(
+                min(deadline, time.perf_counter() + 0.25 * (deadline - time.perf_counter()))
+            )
+            if found is not None:
+                stats.incumbent, best_x = found
+        open_nodes: list[_Node] = []
+        if best_x is None or not self._closed(lag, gap_tol):
+            open_nodes = [_Node(obj, lower0, upper0)]
+        while open_nodes:
+            node = heapq.heappop(open_nodes)
+            stats.bound = min([node.bound, *(n.bound for n in open_nodes)])
+            if self._closed(stats.bound, gap_tol):
+                open_nodes.clear()
+                break
+            if time.perf_counter() > deadline:
+                heapq.heappush(open_nodes, node)
+                break
+            stats.nodes += 1
+            if stats.nodes > 1:  # the root was solved above
+                master.lp.set_bounds(master.int_cols, node.lower, node.upper)
+                status, obj, lag, x = self.converge(deadline)
+                if status == "infeasible":
+                    continue
+                if status != "optimal":
+                    node.bound = max(node.bound, lag)
+                    heapq.heappush(open_nodes, node)
+                    break
+            if obj >= stats.incumbent - self._abs_gap(gap_tol):
+                continue
+            i = self._fractional(x)
+            if i < 0:
+                if self.d.integer_teu:
+                    found = self._mip_incumbent(deadline)
+                    if found is not None and found[0] < stats.incumbent:
+                        stats.incumbent, best_x = found
+                    continue
+                stats.incumbent, best_x = obj, x
+                continue
+            v = x[master.int_cols[i]]
+            down_u, up_l = node.upper.copy(), node.lower.copy()
+            down_u[i], up_l[i] = np.floor(v), np.ceil(v)
+            heapq.heappush(open_nodes, _Node(obj, node.lower, down_u))
+            heapq.heappush(open_nodes, _Node(obj, up_l, node.upper))
+        stats.bound = min([n.bound for n in open_nodes], default=stats.incumbent)
+        master.lp.set_bounds(master.int_cols, lower0, upper0)
+        if best_x is None and time.perf_counter() <= deadline:
+            found = self._mip_incumbent(deadline)
+            if found is not None:
+                stats.incumbent, best_x = found
+        stats.bound = min(stats.bound, stats.incumbent)
+        return best_x, stats.bound
+
+    def _stop_early(self, deadline: float, bound: float) -> tuple[np.ndarray | None, float]:
+        found = self._mip_incumbent(deadline + 1e9)  # time is up: a plan from what exists
+        if found is None:
+            return None, bound
+        self.stats.incumbent = found[0]
+        return found[1], min(bound, found[0])
+
+    def _abs_gap(self, gap_tol: float) -> float:
+        inc = self.stats.incumbent
+        return gap_tol * abs(inc) if np.isfinite(inc) else 0.0
+
+    def _closed(self, bound: float, gap_tol: float) -> bool:
+        inc = self.stats.incumbent
+        return bool(np.isfinite(inc) and inc - bound <= gap_tol * max(abs(inc), 1e-10) + 1e-9)
 
 
 def column_generation(
     inst: Instance, pre: Preprocessed, opts: SolveOptions, deadline: float
 ) -> tuple[PathSet, ColgenStats, np.ndarray]:
-    """Generate columns and strong rows until none prices out and none is violated; return the
-    columns, the stats and the LP unserved values."""
-    opts = opts.under()
-    d = arc_data(inst, pre)
-    com = pre.commodities
-    ok = (com["status"] == "ok").to_numpy()
-    due = np.where(ok, com["due_days"].to_numpy(dtype=float) * 24.0, -1.0)  # -1: not priced
-    cls = com["class_idx"].to_numpy()
-    cost_k = pre.cost[cls]  # C per commodity and leg
-    finite = pre.cost[np.isfinite(pre.cost)]
-    big_m = 10.0 * (float(finite.sum()) if len(finite) else 1.0) + 1e6
-    master = _Master(d, pre)
-    lp = PersistentLP(master.row_lower, master.row_upper, opts)
-    fixed, n_u = _fixed_columns(master, d, big_m)
-    lp.add_columns(*fixed)
-    n_fixed = len(fixed[0])
-    stats = ColgenStats()
-
-    gen: list[tuple[int, np.ndarray]] = []
-    gen_cost: list[float] = []
-    gen_keys: set[tuple[int, tuple[int, ...]]] = set()
-    # path columns through each (commodity, candidate leg): for the strong rows added later
-    through: dict[tuple[int, int], list[int]] = {}
-
-    def price(weights: np.ndarray) -> tuple[np.ndarray, PricedPaths]:
-        t0 = time.perf_counter()
-        priced = cheapest_in_time(pre.net, weights, pre.time, cls, d.com_origin, d.com_dest, due)
-        stats.pricing_seconds += time.perf_counter() - t0
-        stats.pricing_exact = priced.exact  # the last round's decides whether the bound holds
-        return np.flatnonzero(priced.status == 1), priced
-
-    def add_columns(which: np.ndarray, priced: PricedPaths) -> int:
-        new: list[tuple[int, np.ndarray]] = []
-        costs: list[float] = []
-        for k in which.tolist():
-            legs = priced.path(k).copy()
-            key = (k, tuple(legs.tolist()))
-            if key in gen_keys:
-                continue
-            gen_keys.add(key)
-            col = n_fixed + len(gen) + len(new)
-            for a in legs[master.is_candidate[legs]].tolist():
-                through.setdefault((k, a), []).append(col)
-            new.append((k, legs))
-            costs.append(float(cost_k[k, legs].sum()))
-        if new:
-            lp.add_columns(*_path_columns(master, new, np.array(costs)))
-            gen.extend(new)
-            gen_cost.extend(costs)
-        return len(new)
-
-    def add_strong_rows(x: np.ndarray) -> int:
-        """Add the strong linking rows violated by the master solution ``x``."""
-        if not through:
-            return 0
-        x = np.append(x, np.zeros(lp.n_cols - len(x)))  # columns added this round are at 0
-        keys = np.array(list(through), dtype=np.int64)
-        k, a = keys[:, 0], keys[:, 1]
-        flow = np.array([x[cols].sum() for cols in through.values()])
-        y = x[master.open_col[a]]
-        bad = (master.strong[k, a] < 0) & (flow - master.strong_bound[k, a] * y > LINK_TOL)
-        sel = np.flatnonzero(bad)
-        if len(sel) == 0:
-            return 0
-        cols = [through[(int(k[i]), int(a[i]))] for i in sel]
-        lp.add_rows(*master.strong_rows(keys[sel], cols))
-        stats.strong_rows += len(sel)
-        return len(sel)
-
-    first, priced = price(np.where(np.isfinite(cost_k), cost_k, np.inf))
-    add_columns(first, priced)
-    x = np.zeros(0)
-    objective = np.nan
-    while True:
-        stats.rounds += 1
-        t0 = time.perf_counter()
-        term, objective, x, duals = lp.solve(deadline - time.perf_counter())
-        stats.lp_seconds += time.perf_counter() - t0
-        if term != Termination.OPTIMAL:
-            raise SolverError(f"{inst.name}: column generation's master LP stopped: {term}")
-        shared, strong = master.leg_duals(duals)
-        weights = cost_k - shared[None, :] - strong
-        # duals of <= rows are <= 0, so weights >= C >= 0 up to round-off
-        weights = np.where(np.isfinite(cost_k), np.maximum(weights, 0.0), np.inf)
-        found, priced = price(weights)
-        rc = priced.cost[found] - duals[master.bal[found]]
-        neg = found[rc < -RC_TOL * np.maximum(1.0, np.abs(duals[master.bal[found]]))]
-        n_cols = add_columns(neg, priced) if len(neg) else 0
-        n_rows = add_strong_rows(x)
-        if n_cols == 0 and n_rows == 0:
-            break
-        if stats.rounds >= MAX_ROUNDS or time.perf_counter() > deadline:
-            stats.pricing_exact = False
-            break
-    stats.columns = len(gen)
-    stats.lp_bound = objective
-    stats.simplex_iterations = lp.iterations
-    u = x[:n_u]
-    converged = stats.pricing_exact
-    if d.forbid_unserved and np.any(u > 1e-6) and not converged:
-        raise SolverError(
-            f"{inst.name}: column generation stopped after {stats.rounds} rounds "
-            f"({stats.columns} columns) before the master moved every TEU"
-        )
-    if d.forbid_unserved and np.any(u > 1e-6):
-        bad = com.iloc[np.flatnonzero(u > 1e-6)]
-        lots = ", ".join(", ".join(lt) for lt in bad["lots"].head(5))
-        raise InfeasibleError(
-            f"{inst.name}: no feasible plan exists: even the LP relaxation cannot move every TEU "
-            f"(column generation leaves lots {lots} unmoved; settings say unserved = forbid)"
-        )
-    ptr = np.zeros(len(gen) + 1, dtype=np.int64)
-    np.cumsum([len(legs) for _, legs in gen], out=ptr[1:])
-    hours_k = pre.time[cls]
-    paths = PathSet(
-        com=np.array([k for k, _ in gen], dtype=np.int64),
-        ptr=ptr,
-        legs=np.concatenate([legs for _, legs in gen]) if gen else np.zeros(0, dtype=np.int64),
-        cost=np.array(gen_cost),
-        hours=np.array([float(hours_k[k, legs].sum()) for k, legs in gen]),
-    )
-    return paths, stats, u
+    """Generate columns and lazy rows until none prices out and none is violated (the root LP);
+    return the columns, the stats and the LP's unserved TEU per commodity."""
+    engine = PathEngine(inst, pre, opts)
+    engine.start()
+    status, obj, lag, x = engine.converge(deadline)
+    if status == "infeasible":
+        raise SolverError(f"{inst.name}: the master LP is infeasible")
+    stats = engine.stats
+    stats.lp_bound = obj if status == "optimal" and stats.pricing_exact else np.nan
+    stats.pricing_exact = stats.pricing_exact and status == "optimal"
+    stats.columns = engine.master.n_paths
+    stats.simplex_iterations = engine.master.lp.iterations
+    return engine.master.path_set(pre.time, engine.cls), stats, x[: len(engine.d.com_teu)]
 
 
 @register("colgen")
@@ -349,47 +658,98 @@ def colgen_method(task: Task) -> tuple[BuiltModel, SolveResult]:
 def solve_colgen(
     inst: Instance, pre: Preprocessed, recipe: Recipe, opts: SolveOptions
 ) -> tuple[BuiltModel, SolveResult, ColgenStats]:
-    """Column generation, then the integer master over the generated columns (price-and-branch)."""
+    """Branch and price, then the path model over the generated columns with the incumbent's
+    integer decisions fixed; the result carries the branch-and-price bound and gap."""
     opts = opts.under()
-    t_start = time.perf_counter()
-    paths, stats, _ = column_generation(inst, pre, opts, t_start + opts.time_limit_s)
-    cg_seconds = time.perf_counter() - t_start
+    engine = PathEngine(inst, pre, opts)
+    x, bound = engine.branch_and_price()
+    stats, master, d = engine.stats, engine.master, engine.d
+    stats.columns = master.n_paths
+    stats.simplex_iterations = master.lp.iterations
+    bp_seconds = time.perf_counter() - engine.t_start
+    n_com = len(d.com_teu)
+    if x is not None and d.forbid_unserved and np.any(x[:n_com] > 1e-6):
+        if stats.pricing_exact and np.isfinite(stats.lp_bound):
+            bad = pre.commodities.iloc[np.flatnonzero(x[:n_com] > 1e-6)]
+            lots = ", ".join(", ".join(lt) for lt in bad["lots"].head(5))
+            raise InfeasibleError(
+                f"{inst.name}: no feasible plan exists: even the LP relaxation cannot move every "
+                f"TEU (column generation leaves lots {lots} unmoved; settings say unserved = forbid)"
+            )
+        x = None
+    paths = master.path_set(pre.time, engine.cls)
     built = build(inst, pre, recipe, paths=paths)
-    t_master = time.perf_counter() - t_start
-    left = max(opts.time_limit_s - t_master, 1.0)
-    result = solve(built, dataclasses.replace(opts, time_limit_s=left))
-    # solve time = column generation + the integer master; the master's own bound holds only
-    # over the generated columns, so its progress carries the column generation LP bound
-    proved = stats.lp_bound if stats.pricing_exact else -np.inf
-    progress = ((cg_seconds, np.inf, proved),) + tuple(
-        (t_master + t, primal, proved) for t, primal, _ in result.progress
+    if x is None:
+        result = _no_plan(built, engine, bp_seconds)
+        return built, result, stats
+    m = built.model
+    decided = [(m.services[a], x[master.svc_col[a]]) for a in d.service_legs.tolist()]
+    decided += [(m.open[a], x[master.open_col[a]]) for a in d.candidate_legs.tolist()]
+    for var, value in decided:
+        var.fix(float(np.round(value)))
+    left = max(float(opts.time_limit_s or 60.0) - bp_seconds, 10.0)
+    fixed = solve(built, dataclasses.replace(opts, time_limit_s=left, mip_start=None))
+    for var, value in decided:  # the solve leaves fixed columns' values unset
+        var.unfix()
+        var.set_value(float(np.round(value)))
+    if not fixed.has_solution:
+        return built, _no_plan(built, engine, bp_seconds), stats
+    objective = fixed.objective
+    bound = min(bound, objective)
+    gap = max(objective - bound, 0.0) / max(abs(objective), 1e-10)
+    proven = stats.pricing_exact and gap <= float(opts.mip_rel_gap or 0.0) + 1e-9
+    ran_out = time.perf_counter() - engine.t_start >= float(opts.time_limit_s or 60.0)
+    term = (
+        Termination.OPTIMAL
+        if proven
+        else (Termination.TIME_LIMIT if ran_out else Termination.LIMIT)
     )
+    if not stats.pricing_exact:
+        bound, gap = float("nan"), float("inf")
+    progress = ((bp_seconds, objective, bound),)
     result = dataclasses.replace(
-        result, solve_seconds=result.solve_seconds + cg_seconds, progress=progress
+        fixed,
+        termination=term,
+        bound=bound,
+        gap=gap,
+        root_bound=stats.lp_bound,
+        is_mip=bool(len(master.int_cols)) or d.integer_teu,
+        nodes=stats.nodes,
+        solve_seconds=fixed.solve_seconds + bp_seconds,
+        progress=progress,
     )
-    if result.has_solution and stats.pricing_exact:
-        lp_bound = stats.lp_bound
-        gap = (result.objective - lp_bound) / max(abs(result.objective), 1e-10)
-        term = result.termination
-        if term == Termination.OPTIMAL and gap > opts.mip_rel_gap + 1e-9:
-            term = Termination.LIMIT  # optimal over the generated columns only
-        result = dataclasses.replace(
-            result, termination=term, bound=lp_bound, gap=max(gap, 0.0), root_bound=lp_bound
-        )
-    elif result.has_solution:  # stopped early: no bound of the full model was proved
-        term = (
-            Termination.LIMIT if result.termination == Termination.OPTIMAL else result.termination
-        )
-        result = dataclasses.replace(
-            result, termination=term, bound=float("nan"), gap=float("inf"), root_bound=float("nan")
-        )
     logger.info(
-        "colgen %s: %d rounds, %d columns, %d strong rows, LP bound %.6g, pricing exact %s",
+        "colgen %s: %d rounds, %d columns, %d capacity rows, %d strong rows, %d nodes, "
+        "LP bound %.6g, bound %.6g, plan %.6g, pricing exact %s",
         inst.name,
         stats.rounds,
         stats.columns,
+        stats.capacity_rows,
         stats.strong_rows,
+        stats.nodes,
         stats.lp_bound,
+        bound,
+        objective,
         stats.pricing_exact,
     )
     return built, result, stats
+
+
+def _no_plan(built: BuiltModel, engine: PathEngine, seconds: float) -> SolveResult:
+    stats = engine.stats
+    return SolveResult(
+        termination=Termination.TIME_LIMIT_NO_SOLUTION,
+        has_solution=False,
+        objective=float("nan"),
+        bound=stats.bound if stats.pricing_exact else float("nan"),
+        gap=float("inf"),
+        solver="highs",
+        solver_version=engine.master.lp.version,
+        is_mip=True,
+        n_vars=engine.master.lp.n_cols,
+        n_cons=engine.master.n_rows,
+        n_nonzeros=0,
+        handoff_seconds=0.0,
+        solve_seconds=seconds,
+        root_bound=stats.lp_bound,
+    )

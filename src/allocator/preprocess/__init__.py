@@ -49,6 +49,7 @@ class Preprocessed:
     usable_ptr: np.ndarray
     usable_legs: np.ndarray
     seconds: dict[str, float] = field(default_factory=dict)
+    pruned: bool = True  # False: usable legs not computed (``preprocess(prune=False)``)
 
     @property
     def n_flow_vars(self) -> int:
@@ -77,8 +78,13 @@ def commodities_of(inst: Instance, *, merge: bool = True) -> tuple[pd.DataFrame,
     return com, grouped.ngroup().to_numpy()
 
 
-def preprocess(inst: Instance, *, merge: bool = True) -> Preprocessed:
-    """Build the arrays: network, leg data, C and T, commodities, shortest paths and usable legs."""
+def preprocess(inst: Instance, *, merge: bool = True, prune: bool = True) -> Preprocessed:
+    """Build the arrays: network, leg data, C and T, commodities, shortest paths and usable legs.
+
+    ``prune=False`` skips the usable legs (no (commodity, leg) pair is listed): what path-based
+    methods need, whose columns come from shortest paths, and the only way at scale, where the
+    pairs number hundreds of millions.
+    """
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     net = build_network(inst)
@@ -98,15 +104,8 @@ def preprocess(inst: Instance, *, merge: bool = True) -> Preprocessed:
     fwd_key = com["class_idx"] * net.n_nodes + com["origin_idx"]
     bwd_key = com["class_idx"] * net.n_nodes + com["dest_idx"]
     fwd_src, fwd_row = np.unique(fwd_key.to_numpy(), return_inverse=True)
-    bwd_src, bwd_row = np.unique(bwd_key.to_numpy(), return_inverse=True)
     fwd_t, _ = shortest_paths(net, hours, fwd_src % net.n_nodes, fwd_src // net.n_nodes)
-    bwd_t, _ = shortest_paths(
-        net, hours, bwd_src % net.n_nodes, bwd_src // net.n_nodes, reverse=True
-    )
     fwd_c, fwd_pred = shortest_paths(net, cost, fwd_src % net.n_nodes, fwd_src // net.n_nodes)
-    bwd_c, _ = shortest_paths(
-        net, cost, bwd_src % net.n_nodes, bwd_src // net.n_nodes, reverse=True
-    )
     seconds["shortest_paths"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -121,6 +120,20 @@ def preprocess(inst: Instance, *, merge: bool = True) -> Preprocessed:
         [~np.isfinite(com["cheapest_cost"]), com["fastest_days"] > com["due_days"]],
         ["no_route", "no_route_within_due"],
         "ok",
+    )
+    del fwd_pred
+    if not prune:
+        ptr, usable = np.zeros(len(com) + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        seconds["prune"] = time.perf_counter() - t0
+        return Preprocessed(
+            net, data, class_ids, allowed, cost, hours, com, lot_com, ptr, usable, seconds, False
+        )
+    bwd_src, bwd_row = np.unique(bwd_key.to_numpy(), return_inverse=True)
+    bwd_t, _ = shortest_paths(
+        net, hours, bwd_src % net.n_nodes, bwd_src // net.n_nodes, reverse=True
+    )
+    bwd_c, _ = shortest_paths(
+        net, cost, bwd_src % net.n_nodes, bwd_src // net.n_nodes, reverse=True
     )
     forbid = inst.settings.unserved == "forbid"
     penalty = com["penalty_per_teu"].to_numpy(dtype=float)

@@ -67,10 +67,14 @@ def _grow(a, size):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _rcsp_one(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, t, src, dst, due, max_labels, path_out):  # type: ignore[no-untyped-def]  # fmt: skip
-    """Least-weight path src -> dst within ``due`` hours into ``path_out``.
+def _rcsp_one(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, t, src, dst, due, max_labels, path_out, limit, lb):  # type: ignore[no-untyped-def]  # fmt: skip
+    """Least-weight path src -> dst within ``due`` hours and below weight ``limit`` into
+    ``path_out``. ``lb[v]`` is a lower bound on the weight from ``v`` to ``dst`` (A*; zeros for
+    none): labels leave the heap by weight + lb, which at one node is the order of weight, so the
+    dominance rule and the first settled destination label stay exact.
 
-    Returns (status, number of legs, weight, hours); status FOUND, NO_PATH or LABEL_LIMIT.
+    Returns (status, number of legs, weight, hours); status FOUND, NO_PATH (none in time and
+    below the limit) or LABEL_LIMIT.
     """
     if src == dst or not due >= 0.0:
         return NO_PATH, 0, np.inf, np.inf
@@ -80,21 +84,27 @@ def _rcsp_one(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, t, sr
         _fastest_to(n, in_ptr, in_legs, in_tail, w, t, dst, tmin)
         if tmin[src] > due + EPS_HOURS:
             return NO_PATH, 0, np.inf, np.inf
+    if lb[src] >= limit:
+        return NO_PATH, 0, np.inf, np.inf
     best_hours = np.full(n, np.inf)  # least hours of a settled label per node
     tentative = np.full(n, np.inf)  # least weight of a label made per node (untimed only)
     cap = max(min(4 * n + 16, max_labels), 1)
     lab_h = np.empty(cap)
+    lab_w = np.empty(cap)
     lab_node = np.empty(cap, dtype=np.int64)
     lab_pred = np.empty(cap, dtype=np.int64)
     lab_leg = np.empty(cap, dtype=np.int64)
     heap_key = np.empty(cap)
     heap_lab = np.empty(cap, dtype=np.int64)
-    lab_h[0], lab_node[0], lab_pred[0], lab_leg[0] = 0.0, src, -1, -1
+    lab_h[0], lab_w[0], lab_node[0], lab_pred[0], lab_leg[0] = 0.0, 0.0, src, -1, -1
     tentative[src] = 0.0
     n_lab = 1
-    size = _heap_push(heap_key, heap_lab, 0, 0.0, 0)
+    size = _heap_push(heap_key, heap_lab, 0, lb[src], 0)
     while size > 0:
-        wl, lab, size = _heap_pop(heap_key, heap_lab, size)
+        key, lab, size = _heap_pop(heap_key, heap_lab, size)
+        if key >= limit:
+            return NO_PATH, 0, np.inf, np.inf  # every label left weighs at least the limit
+        wl = lab_w[lab]
         u = lab_node[lab]
         hl = lab_h[lab] if timed else 0.0
         if hl >= best_hours[u]:
@@ -118,6 +128,8 @@ def _rcsp_one(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, t, sr
                 continue
             v = out_head[e]
             h = lab_h[lab] + t[a]
+            if wl + wa + lb[v] >= limit:
+                continue
             if timed:
                 if h + tmin[v] > due + EPS_HOURS or h >= best_hours[v]:
                     continue
@@ -130,55 +142,177 @@ def _rcsp_one(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, t, sr
                     return LABEL_LIMIT, 0, np.inf, np.inf
                 cap = min(2 * cap, max_labels)
                 lab_h = _grow(lab_h, cap)
+                lab_w = _grow(lab_w, cap)
                 lab_node = _grow(lab_node, cap)
                 lab_pred = _grow(lab_pred, cap)
                 lab_leg = _grow(lab_leg, cap)
                 heap_key = _grow(heap_key, cap)
                 heap_lab = _grow(heap_lab, cap)
             lab_h[n_lab] = h
+            lab_w[n_lab] = wl + wa
             lab_node[n_lab] = v
             lab_pred[n_lab] = lab
             lab_leg[n_lab] = a
-            size = _heap_push(heap_key, heap_lab, size, wl + wa, n_lab)
+            size = _heap_push(heap_key, heap_lab, size, wl + wa + lb[v], n_lab)
             n_lab += 1
     return NO_PATH, 0, np.inf, np.inf
 
 
 @njit(cache=True, parallel=True)
-def _rcsp_many(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, weight, hours, hours_row, com_src, com_dst, com_due, max_labels):  # type: ignore[no-untyped-def]  # fmt: skip
-    n_com = len(com_src)
-    legs = np.full((n_com, max(n, 1)), -1, dtype=np.int64)
-    length = np.zeros(n_com, dtype=np.int64)
-    cost = np.full(n_com, np.inf)
-    hrs = np.full(n_com, np.inf)
-    status = np.zeros(n_com, dtype=np.int64)
-    for k in prange(n_com):
-        s, ln, c, h = _rcsp_one(
-            n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, weight[k], hours[hours_row[k]], com_src[k], com_dst[k], com_due[k], max_labels,
-            legs[k],
+def _price_chunk(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, weight, hours, weight_row, hours_row, com_src, com_dst, com_due, which, corr_ptr, corr_leg, corr_val, max_labels, limit, lb, lb_row):  # type: ignore[no-untyped-def]  # fmt: skip
+    m = len(which)
+    zeros = np.zeros(n)
+    legs = np.full((m, max(n, 1)), -1, dtype=np.int64)
+    length = np.zeros(m, dtype=np.int64)
+    cost = np.full(m, np.inf)
+    hrs = np.full(m, np.inf)
+    status = np.zeros(m, dtype=np.int64)
+    for i in prange(m):
+        k = which[i]
+        w = weight[weight_row[k]]
+        if corr_ptr[k + 1] > corr_ptr[k]:  # commodity-specific duals (strong linking rows)
+            w = w.copy()
+            for e in range(corr_ptr[k], corr_ptr[k + 1]):
+                w[corr_leg[e]] += corr_val[e]
+        s, ln, cw, h = _rcsp_one(
+            n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, hours[hours_row[k]], com_src[k], com_dst[k], com_due[k], max_labels,
+            legs[i], limit[k], lb[lb_row[k]] if lb_row[k] >= 0 else zeros,
         )  # fmt: skip
-        status[k], length[k], cost[k], hrs[k] = s, ln, c, h
+        status[i], length[i], cost[i], hrs[i] = s, ln, cw, h
     return legs, length, cost, hrs, status
 
 
 @dataclass(frozen=True)
-class PricedPaths:
-    """One least-weight in-time path per commodity (``status`` FOUND), padded with -1."""
+class PathBatch:
+    """Least-weight in-time paths of the commodities ``com`` (status FOUND, NO_PATH or
+    LABEL_LIMIT), the found ones as CSR: path ``i`` uses legs ``legs[ptr[i]:ptr[i + 1]]``."""
 
-    legs: np.ndarray
-    length: np.ndarray
+    com: np.ndarray
+    status: np.ndarray
     cost: np.ndarray
     hours: np.ndarray
-    status: np.ndarray
+    ptr: np.ndarray
+    legs: np.ndarray
 
-    def path(self, k: int) -> np.ndarray:
-        """Leg indices of commodity ``k``'s path (empty when none)."""
-        return self.legs[k, : self.length[k]]
+    def path(self, i: int) -> np.ndarray:
+        """Leg indices of the ``i``-th priced commodity's path (empty when none)."""
+        return self.legs[self.ptr[i] : self.ptr[i + 1]]
 
     @property
     def exact(self) -> bool:
         """False when some commodity hit the label limit (its answer is then unknown)."""
         return bool(np.all(self.status != LABEL_LIMIT))
+
+
+CHUNK_CELLS = 8_000_000  # padded path cells per pricing chunk (64 MB of int64)
+
+
+def price_commodities(
+    net: Network,
+    weight: np.ndarray,
+    hours: np.ndarray,
+    weight_row: np.ndarray,
+    hours_row: np.ndarray,
+    com_src: np.ndarray,
+    com_dst: np.ndarray,
+    com_due_hours: np.ndarray,
+    which: np.ndarray | None = None,
+    corrections: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    max_labels: int = DEFAULT_MAX_LABELS,
+    limit: np.ndarray | None = None,
+    lower_bound: tuple[np.ndarray, np.ndarray] | None = None,
+) -> PathBatch:
+    """Least-weight in-time path of every commodity in ``which`` (default all; see the
+    module docstring).
+
+    Commodity ``k`` prices with weights ``weight[weight_row[k]] >= 0`` (inf = leg not allowed;
+    e.g. one row per class) and hours ``hours[hours_row[k]]``, plus optional commodity-specific
+    additions ``corrections = (ptr, leg, value)`` in CSR by commodity (value >= 0). Due hours
+    ``inf`` for none, negative to skip. Memory is one row per weight class, not per commodity;
+    commodities are priced in chunks, in parallel; ``max_labels`` caps the labels per commodity.
+    ``limit[k]``: only paths lighter than it are wanted (NO_PATH otherwise; e.g. the balance dual
+    in pricing, as only negative reduced costs matter). ``lower_bound = (lb, row)``: ``lb[row[k]]``
+    bounds the weight from every node to ``k``'s destination from below (A*; row -1 for none).
+    """
+    n_com, n_legs = len(com_src), net.n_legs
+    which = np.arange(n_com) if which is None else np.asarray(which, dtype=np.int64)
+    if corrections is None:
+        corrections = (np.zeros(n_com + 1, dtype=np.int64), np.zeros(0, np.int64), np.zeros(0))
+    cptr, cleg, cval = corrections
+    weight = np.ascontiguousarray(weight, dtype=float)
+    hours = np.ascontiguousarray(hours, dtype=float)
+    if weight.shape[1:] != (n_legs,) or hours.shape[1:] != (n_legs,):
+        raise ValueError(
+            f"weight and hours must be (rows, legs) with {n_legs} legs, got {weight.shape} "
+            f"and {hours.shape}"
+        )
+    if np.any(np.isnan(weight)) or np.any(weight < 0) or np.any(np.asarray(cval) < 0):
+        raise ValueError("leg weights must be >= 0 (inf for a forbidden leg), not negative or NaN")
+    if np.any(np.isnan(hours)) or np.any(hours < 0):
+        raise ValueError("leg hours must be >= 0")
+    limits = np.full(n_com, np.inf) if limit is None else np.asarray(limit, dtype=float)
+    if lower_bound is None:
+        lb, lb_row = np.zeros((1, net.n_nodes)), np.full(n_com, -1, dtype=np.int64)
+    else:
+        lb = np.ascontiguousarray(lower_bound[0], dtype=float)
+        lb_row = np.asarray(lower_bound[1], dtype=np.int64)
+    arrays = (
+        net.out_ptr.astype(np.int64),
+        net.out_legs.astype(np.int64),
+        net.out_head.astype(np.int64),
+        net.in_ptr.astype(np.int64),
+        net.in_legs.astype(np.int64),
+        net.in_tail.astype(np.int64),
+    )
+    chunk = max(1, CHUNK_CELLS // max(net.n_nodes, 1))
+    status, cost, path_hours, lengths, parts = [], [], [], [], []
+    threads = get_num_threads()
+    if len(which) * n_legs < PARALLEL_WORK:
+        set_num_threads(1)
+    try:
+        for lo in range(0, len(which), chunk):
+            part = which[lo : lo + chunk]
+            legs, ln, c, h, s = _price_chunk(
+                net.n_nodes,
+                *arrays,
+                weight,
+                hours,
+                np.asarray(weight_row, dtype=np.int64),
+                np.asarray(hours_row, dtype=np.int64),
+                np.asarray(com_src, dtype=np.int64),
+                np.asarray(com_dst, dtype=np.int64),
+                np.asarray(com_due_hours, dtype=float),
+                part,
+                np.asarray(cptr, dtype=np.int64),
+                np.asarray(cleg, dtype=np.int64),
+                np.asarray(cval, dtype=float),
+                int(max_labels),
+                limits,
+                lb,
+                lb_row,
+            )
+            status.append(s)
+            cost.append(c)
+            path_hours.append(h)
+            lengths.append(ln)
+            cols = np.arange(legs.shape[1])
+            parts.append(legs[cols[None, :] < ln[:, None]])  # row-major: path by path
+    finally:
+        set_num_threads(threads)
+    if not parts:
+        e = np.zeros(0, dtype=np.int64)
+        return PathBatch(which, e, np.zeros(0), np.zeros(0), np.zeros(1, dtype=np.int64), e)
+    length = np.concatenate(lengths)
+    ptr = np.zeros(len(length) + 1, dtype=np.int64)
+    np.cumsum(length, out=ptr[1:])
+    return PathBatch(
+        which,
+        np.concatenate(status),
+        np.concatenate(cost),
+        np.concatenate(path_hours),
+        ptr,
+        np.concatenate(parts),
+    )
 
 
 def cheapest_in_time(
@@ -190,46 +324,11 @@ def cheapest_in_time(
     com_dst: np.ndarray,
     com_due_hours: np.ndarray,
     max_labels: int = DEFAULT_MAX_LABELS,
-) -> PricedPaths:
-    """Least-weight path within due hours for every commodity (see the module docstring).
-
-    ``weight[k, leg]`` >= 0 per commodity (inf = leg not allowed), ``hours[r, leg]`` with
-    ``hours_row[k]`` the row of commodity ``k`` (e.g. its class), due hours ``inf`` for none and
-    negative to skip the commodity. ``max_labels`` caps the labels per commodity (status
-    LABEL_LIMIT when hit).
-    """
-    n_com = len(com_src)
-    weight = np.ascontiguousarray(weight, dtype=float)
-    hours = np.ascontiguousarray(hours, dtype=float)
-    if weight.shape != (n_com, net.n_legs) or hours.shape[1:] != (net.n_legs,):
-        raise ValueError(
-            f"weight must be (commodities, legs) = {(n_com, net.n_legs)}, got {weight.shape}; "
-            f"hours (rows, legs), got {hours.shape}"
-        )
-    if np.any(np.isnan(weight)) or np.any(weight < 0):
-        raise ValueError("leg weights must be >= 0 (inf for a forbidden leg), not negative or NaN")
-    if np.any(np.isnan(hours)) or np.any(hours < 0):
-        raise ValueError("leg hours must be >= 0")
-    threads = get_num_threads()
-    if n_com * net.n_legs < PARALLEL_WORK:
-        set_num_threads(1)
-    try:
-        out = _rcsp_many(
-            net.n_nodes,
-            net.out_ptr.astype(np.int64),
-            net.out_legs.astype(np.int64),
-            net.out_head.astype(np.int64),
-            net.in_ptr.astype(np.int64),
-            net.in_legs.astype(np.int64),
-            net.in_tail.astype(np.int64),
-            weight,
-            hours,
-            np.asarray(hours_row, dtype=np.int64),
-            np.asarray(com_src, dtype=np.int64),
-            np.asarray(com_dst, dtype=np.int64),
-            np.asarray(com_due_hours, dtype=float),
-            int(max_labels),
-        )
-    finally:
-        set_num_threads(threads)
-    return PricedPaths(*out)
+) -> PathBatch:
+    """Least-weight in-time path of every commodity with its own weight row ``weight[k]``."""
+    rows = np.arange(len(com_src))
+    if len(weight) != len(rows):
+        raise ValueError(f"weight must have one row per commodity ({len(rows)}), not {len(weight)}")
+    return price_commodities(
+        net, weight, hours, rows, hours_row, com_src, com_dst, com_due_hours, max_labels=max_labels
+    )

@@ -17,6 +17,7 @@ from allocator.solve.status import (
     SolveOptions,
     SolveResult,
     Termination,
+    report_progress,
 )
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "SolveOptions",
     "SolveResult",
     "Termination",
+    "report_progress",
     "solve",
     "solve_lp_duals",
     "solve_model",

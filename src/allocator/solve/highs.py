@@ -31,7 +31,13 @@ from allocator.errors import SolverError
 from allocator.formulation import BuiltModel
 from allocator.formulation.rows import ColumnBounds, Separator
 from allocator.solve.compile import Compiled, compile_model
-from allocator.solve.status import SOLVER, SolveOptions, SolveResult, Termination
+from allocator.solve.status import (
+    SOLVER,
+    SolveOptions,
+    SolveResult,
+    Termination,
+    report_progress,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -265,7 +271,10 @@ class Progress:
         dual = dual + self.offset if np.isfinite(dual) else -np.inf
         if primal < self.primal or dual > self.dual:
             self.primal, self.dual = min(primal, self.primal), max(dual, self.dual)
-            self.points.append((time.perf_counter() - self.t0, self.primal, self.dual))
+            elapsed = time.perf_counter() - self.t0
+            self.points.append((elapsed, self.primal, self.dual))
+            gap = (self.primal - self.dual) / max(abs(self.primal), 1e-10)
+            report_progress("branch and bound", elapsed, plan=self.primal, bound=self.dual, gap=gap)
 
     def watch(self, h: highspy.Highs) -> None:
         """Follow HiGHS's MIP bounds through its interrupt callback."""

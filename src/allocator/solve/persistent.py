@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import highspy
 import numpy as np
 
 from allocator.solve.highs import HIGHS_STATUS, new_highs, set_option, set_threads
@@ -19,6 +20,7 @@ class PersistentLP:
         opts: SolveOptions | None = None,
     ) -> None:
         opts = (opts or SolveOptions()).under()
+        self.opts = opts
         self.h = new_highs(bool(opts.tee))
         set_option(self.h, "random_seed", int(opts.seed))
         set_threads(self.h, opts.threads or 0)
@@ -103,3 +105,39 @@ class PersistentLP:
     def version(self) -> str:
         """HiGHS version string."""
         return self.h.version()
+
+    def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Change the bounds of columns ``cols`` (e.g. branching on an integer column)."""
+        n = len(cols)
+        if n:
+            self.h.changeColsBounds(
+                n,
+                np.asarray(cols, dtype=np.int32),
+                np.asarray(lower, dtype=float),
+                np.asarray(upper, dtype=float),
+            )
+
+    def solve_mip(
+        self, integer_cols: np.ndarray, time_limit_s: float, mip_rel_gap: float
+    ) -> tuple[Termination, float, np.ndarray]:
+        """Solve a copy of the current LP with ``integer_cols`` integer (this LP is untouched);
+        return termination, objective and column values (empty when no solution was found)."""
+        h = new_highs(False)
+        set_option(h, "random_seed", int(self.opts.seed))
+        set_threads(h, self.opts.threads or 0)
+        h.passModel(self.h.getLp())
+        n = len(integer_cols)
+        if n:
+            h.changeColsIntegrality(
+                n,
+                np.asarray(integer_cols, dtype=np.int32),
+                np.full(n, highspy.HighsVarType.kInteger),
+            )
+        set_option(h, "time_limit", float(max(time_limit_s, 0.01)))
+        set_option(h, "mip_rel_gap", float(mip_rel_gap))
+        h.run()
+        term = HIGHS_STATUS.get(h.getModelStatus(), Termination.ERROR)
+        info = h.getInfo()
+        if info.primal_solution_status != 2:  # no feasible solution
+            return term, float("inf"), np.zeros(0)
+        return term, float(info.objective_function_value), np.asarray(h.getSolution().col_value)

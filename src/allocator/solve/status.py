@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
@@ -160,3 +161,22 @@ class SolveResult:
         out.pop("row_duals")
         out["termination"] = str(self.termination)
         return out
+
+
+progress_log = logging.getLogger("allocator.progress")
+
+
+def report_progress(stage: str, elapsed: float, **fields: float) -> None:
+    """One progress record of a long solve (``allocator.progress`` logger, DEBUG): ``stage``,
+    seconds ``elapsed`` and e.g. ``plan``, ``bound``, ``gap``, ``round``, ``columns``, ``lp``.
+    The CLI shows the latest one as a live line; nothing is printed otherwise."""
+    if not progress_log.isEnabledFor(logging.DEBUG):
+        return
+    text = " ".join(f"{k} {v:.6g}" for k, v in fields.items())
+    progress_log.debug(
+        "%s %.1f s %s",
+        stage,
+        elapsed,
+        text,
+        extra={"progress": {"stage": stage, "elapsed": elapsed, **fields}},
+    )

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pyomo.environ as pyo
 import pytest
-from helpers import FREE_TIME, build, ferry_or_road, leg, lot, node
+from helpers import FREE_TIME, build, ferry_or_road, leg, lot, node, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from allocator.cli import main
 from allocator.errors import InfeasibleError, TooFewPathsError
@@ -293,3 +295,41 @@ def test_restricted_master_equals_the_pyomo_path_model_on_its_columns() -> None:
     lp = solve_model(built, SolveOptions(threads=1, lp_first=False))
     assert lp.termination == "optimal"
     assert lp.objective == pytest.approx(stats.lp_bound, rel=1e-9)
+
+
+def test_arc_plans_with_late_lots_are_not_called_optimal(tmp_path: Path) -> None:
+    # arc-strong prunes legs only: both slow hops (2,000, 8 days) pass, the lot is late
+    inst = three_node_due_days()
+    arc = run(inst, RunOptions(model="arc-strong"))
+    assert arc.plan.objective == pytest.approx(2_000.0)
+    assert arc.plan.status == "due_days_relaxed"
+    assert int(arc.plan.summary["late_routes"].iloc[0]) == 1
+    # the default (auto) is exact: 11,000, on time
+    default = run(inst)
+    assert default.recipe.name == "colgen"
+    assert default.plan.status == "optimal"
+    assert default.plan.objective == pytest.approx(11_000.0)
+    folder = tmp_path / "inst"
+    write_instance(inst, folder)
+    # the CLI accepts the relaxed plan when the model was asked for, and says so
+    explicit = run_cli("solve", str(folder), "--model", "arc-strong", "--out", str(tmp_path / "a"))
+    assert explicit.returncode == 0, explicit.stderr
+    assert "due days relaxed" in explicit.stderr
+    assert run_cli("solve", str(folder), "--out", str(tmp_path / "b")).returncode == 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=0, max_value=10_000))
+def test_the_default_plan_is_on_time_and_equals_the_complete_path_model(seed: int) -> None:
+    # random small networks with due days: the default plan has no late lot, and its optimum
+    # equals the path model's over every in-time path (all of them: 'complete')
+    inst = generate_instance(nodes=8, lots=12, seed=seed)
+    default = run(inst, RunOptions(prices=False))
+    report = check_plan(default.plan, inst)
+    assert report.ok, report.errors
+    assert int(default.plan.summary["late_routes"].iloc[0]) == 0
+    full = run(inst, RunOptions(model="path", paths=500, prices=False))
+    assert full.built.paths is not None
+    assert bool(full.built.paths.paths.complete.all())  # every in-time path is in the model
+    assert default.plan.status == full.plan.status == "optimal"
+    assert default.plan.objective == pytest.approx(full.plan.objective, rel=2e-4)

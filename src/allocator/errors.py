@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     INFEASIBLE = 3
     NO_SOLUTION = 4
     PLAN_INVALID = 5
+    LATE = 6
 
 
 @dataclass(frozen=True)

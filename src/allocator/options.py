@@ -45,17 +45,23 @@ class RollingOptions:
         return Stability(prev.routes, prev.legs, self.stability_weight, self.stability_scope)
 
 
+AUTO = "auto"
+AUTO_EXACT = "colgen"
+AUTO_REPLAN = "arc-strong"
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """What to solve and how.
 
-    ``model`` is a recipe name from ``models/`` or a path to a recipe file; ``linking``,
+    ``model`` is a recipe name from ``models/``, a path to a recipe file, or ``auto`` (the
+    default): the exact method for the instance (``resolve_model``); ``linking``,
     ``aggregate``, ``integer_teu`` and ``paths`` override the recipe's options (``None``: the
     recipe's). In ``solve``, ``None`` time limit, gap and threads take the instance settings.
     ``prices`` adds bottleneck prices (one more LP solve), as the CLI does by default.
     """
 
-    model: str | Path = "arc-strong"
+    model: str | Path = AUTO
     linking: str | None = None
     aggregate: str | None = None
     integer_teu: bool | None = None
@@ -69,9 +75,18 @@ class RunOptions:
         if self.paths is not None and not self.paths >= 1:
             raise OptionsError(f"--paths must be at least 1, not {self.paths}")
 
+    def resolve_model(self) -> str | Path:
+        """The model ``auto`` stands for: ``colgen`` (branch and price, exact with due days and
+        the one that scales), or ``arc-strong`` when re-planning against last period's plan (the
+        stability term is defined on arc flows; its plans say when a lot is late). Any other
+        model is itself."""
+        if str(self.model) != AUTO:
+            return self.model
+        return AUTO_REPLAN if self.rolling is not None else AUTO_EXACT
+
     def recipe(self) -> Recipe:
-        """The recipe named by ``model`` with the overrides applied."""
-        return load_recipe(self.model).with_options(
+        """The recipe named by ``model`` (``auto`` resolved) with the overrides applied."""
+        return load_recipe(self.resolve_model()).with_options(
             linking=self.linking,
             aggregate=self.aggregate,
             integer_teu=self.integer_teu,

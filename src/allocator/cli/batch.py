@@ -23,8 +23,11 @@ def batch(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: plans and runs.sqlite.")],
     model: Annotated[
-        str, typer.Option("--model", "-m", help="Formulation name or recipe path.")
-    ] = "arc-strong",
+        str,
+        typer.Option(
+            "--model", "-m", help="Formulation name, recipe path, or auto (see `allocator solve`)."
+        ),
+    ] = "auto",
     workers: Annotated[
         int | None, typer.Option(help="Parallel jobs; default: the cores (or Dask threads).")
     ] = None,

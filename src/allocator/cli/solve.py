@@ -29,9 +29,12 @@ def solve(
     model: Annotated[
         str,
         typer.Option(
-            "--model", "-m", help="Formulation name (see `allocator models`) or recipe path."
+            "--model",
+            "-m",
+            help="Formulation name (see `allocator models`), recipe path, or auto: the exact "
+            "method (branch and price, due days exact).",
         ),
-    ] = "arc-strong",
+    ] = "auto",
     linking: Annotated[
         str | None, typer.Option(help="Candidate-leg linking: weak or strong.")
     ] = None,
@@ -84,12 +87,14 @@ def solve(
     ] = None,
 ) -> None:
     """Solve an instance and write the cost-optimal plan (exit 0 also for a plan not proven
-    optimal, 3 infeasible, 4 no plan in time, 5 the plan failed the checker and was not written)."""
+    optimal, 3 infeasible, 4 no plan in time, 5 the plan failed the checker and was not written,
+    6 lots arrive after their due days under a model chosen by auto that only prunes)."""
     from allocator.deliver import check_format, check_target, default_out, deliver, plan_path
     from allocator.instance.validate import read_instance
     from allocator.options import RunOptions
     from allocator.pipeline import run
     from allocator.report.markdown import gap_text, print_summary
+    from allocator.results.extract import DUE_DAYS_RELAXED
     from allocator.solve import SolveOptions
 
     opts = RunOptions(
@@ -139,7 +144,17 @@ def solve(
         line = unserved_line(res.plan, written)
         if line:
             err.print(f"[yellow]{line}[/]", soft_wrap=True)
-    if res.result.termination != "optimal":
+    status = res.plan.status
+    if status == DUE_DAYS_RELAXED:
+        late = int(res.plan.summary["late_routes"].iloc[0])
+        err.print(
+            f"[yellow]due days relaxed[/]: {late} routes arrive after their due days; "
+            f"{res.recipe.name} enforces due days by pruning legs only (--model auto is exact)",
+            soft_wrap=True,
+        )
+        if str(opts.model) == "auto":  # never accepted silently from the default
+            raise typer.Exit(ExitCode.LATE)
+    elif res.result.termination != "optimal":
         err.print(
             f"[yellow]not proven optimal[/]: {res.result.termination}, "
             f"gap {gap_text(res.result.gap)}",

@@ -53,6 +53,12 @@ class Plan:
         return self.summary.iloc[0].to_dict()
 
     @property
+    def status(self) -> str:
+        """How the solve ended (``optimal``, ``time_limit``, ...), or ``due_days_relaxed`` for an
+        arc model's plan in which lots arrive after their due days."""
+        return str(self.summary["status"].iloc[0])
+
+    @property
     def objective(self) -> float:
         """Objective value reported by the solver."""
         return float(self.summary["objective"].iloc[0])

@@ -89,6 +89,9 @@ class PersistentLP:
         """Solve the LP; return termination, objective, column values and row duals."""
         # HiGHS's run time accumulates over runs of one object: the limit is on the total
         set_option(self.h, "time_limit", self.h.getRunTime() + float(max(time_limit_s, 0.01)))
+        import os
+        if os.environ.get("ALLOC_STRAT"):
+            set_option(self.h, "simplex_strategy", int(os.environ["ALLOC_STRAT"]))
         self.h.run()
         term = HIGHS_STATUS.get(self.h.getModelStatus(), Termination.ERROR)
         info = self.h.getInfo()

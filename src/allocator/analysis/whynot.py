@@ -236,14 +236,24 @@ def _capacity_state(plan: Plan, inst: Instance, pre: Preprocessed) -> dict[str, 
             (str(k), str(i)): float(p)
             for k, i, p in zip(b["kind"], b["id"], b["price_per_teu"], strict=True)
         }
+    ls = inst.legs
+    opened = legs["opened"]
     return {
         "flow": legs["flow_teu"].to_numpy(dtype=float),
         "cap": legs["capacity_teu"].to_numpy(dtype=float),
         "services": legs["services"].to_numpy(dtype=float),
         "slots": legs["service_slots_teu"].to_numpy(dtype=float),
-        "opened": legs["opened"],
-        "border_load": plan.borders.set_index("border")["load_teu"],
-        "terminal_load": plan.terminals.set_index("node")["arriving_teu"],
+        # plain arrays and dicts: the route loop reads them per leg
+        "closed": (opened.notna() & ~opened.fillna(True).astype(bool)).to_numpy(),
+        "fixed_cost": ls["fixed_cost"].to_numpy(dtype=float),
+        "service_size": ls["service_capacity_teu"].to_numpy(dtype=float),
+        "service_cost": ls["service_cost"].fillna(0.0).to_numpy(dtype=float),
+        "max_services": ls["max_services"].astype("float64").to_numpy(dtype=float),
+        "border": ls["border"].to_numpy(dtype=object),
+        "border_cap": inst.borders["capacity_teu"].astype("float64").to_dict(),
+        "node_cap": inst.nodes["handling_capacity_teu"].astype("float64").to_dict(),
+        "border_load": plan.borders.set_index("border")["load_teu"].to_dict(),
+        "terminal_load": plan.terminals.set_index("node")["arriving_teu"].to_dict(),
         "price": price,
     }
 
@@ -257,7 +267,6 @@ def _blockers(
 ) -> list[tuple[str, str]]:
     """(short name, text) of every full capacity or missing departure on a route."""
     net = pre.net
-    ls = inst.legs
     out: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()  # (kind, id): each border or terminal once
 
@@ -268,12 +277,11 @@ def _blockers(
     for a in legs:
         leg = str(net.leg_ids[a])
         flow = st["flow"][a]
-        opened = st["opened"].iloc[a]
-        if opened is not pd.NA and opened is not None and not bool(opened):
+        if st["closed"][a]:
             out.append(
                 (
                     f"leg {leg}",
-                    f"candidate leg {leg} not opened (fixed cost {_fmt(ls['fixed_cost'].iloc[a])})",
+                    f"candidate leg {leg} not opened (fixed cost {_fmt(st['fixed_cost'][a])})",
                 )
             )
         if _full(flow, st["cap"][a]):
@@ -285,18 +293,18 @@ def _blockers(
             )
         if np.isfinite(st["services"][a]):
             s, slots = st["services"][a], st["slots"][a]
-            size = float(ls["service_capacity_teu"].iloc[a])
-            top = ls["max_services"].iloc[a]
+            size = float(st["service_size"][a])
+            top = st["max_services"][a]
             if s == 0:
                 out.append(
                     (
                         f"service {leg}",
                         f"service {leg} runs no departures (one costs "
-                        f"{_fmt(float(ls['service_cost'].fillna(0.0).iloc[a]))} for {_fmt(size)} TEU)",
+                        f"{_fmt(float(st['service_cost'][a]))} for {_fmt(size)} TEU)",
                     )
                 )
             elif _full(flow, slots):
-                at_max = "" if pd.isna(top) or s < int(top) else ", the most allowed"
+                at_max = "" if np.isnan(top) or s < int(top) else ", the most allowed"
                 out.append(
                     (
                         f"service {leg}",
@@ -304,10 +312,10 @@ def _blockers(
                         f"{_fmt(slots)} TEU slots{priced('service', leg)})",
                     )
                 )
-        border = ls["border"].iloc[a]
+        border = st["border"][a]
         if isinstance(border, str) and ("border", border) not in seen:
             load = float(st["border_load"].get(border, 0.0))
-            cap = float(inst.borders.at[border, "capacity_teu"])
+            cap = float(st["border_cap"][border])
             if _full(load, cap):
                 seen.add(("border", border))
                 out.append(
@@ -318,7 +326,7 @@ def _blockers(
                 )
         node = str(net.node_ids[net.leg_to[a]])
         if ("terminal", node) not in seen:
-            cap = float(inst.nodes.at[node, "handling_capacity_teu"])
+            cap = float(st["node_cap"][node])
             load = float(st["terminal_load"].get(node, 0.0))
             if _full(load, cap):
                 seen.add(("terminal", node))

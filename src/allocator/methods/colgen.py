@@ -568,16 +568,15 @@ class PathEngine:
             if found is not None:
                 stats.incumbent, best_x = found
         open_nodes: list[_Node] = []
+        settled = lag  # least LP bound of the nodes solved and closed (pruned or integral)
         if best_x is None or not self._closed(lag, gap_tol):
             open_nodes = [_Node(obj, lower0, upper0)]
+            settled = np.inf
         while open_nodes:
             node = heapq.heappop(open_nodes)
-            stats.bound = min([node.bound, *(n.bound for n in open_nodes)])
-            if self._closed(stats.bound, gap_tol):
-                open_nodes.clear()
-                break
-            if time.perf_counter() > deadline:
-                heapq.heappush(open_nodes, node)
+            stats.bound = min(node.bound, settled, *(n.bound for n in open_nodes))
+            if self._closed(stats.bound, gap_tol) or time.perf_counter() > deadline:
+                heapq.heappush(open_nodes, node)  # within the gap (or out of time): stop
                 break
             stats.nodes += 1
             if stats.nodes > 1:  # the root was solved above
@@ -589,29 +588,25 @@ class PathEngine:
                     node.bound = max(node.bound, lag)
                     heapq.heappush(open_nodes, node)
                     break
-            if obj >= stats.incumbent - self._abs_gap(gap_tol):
-                continue
             i = self._fractional(x)
-            if i < 0:
-                if self.d.integer_teu:
-                    found = self._mip_incumbent(deadline)
+            if obj >= stats.incumbent - self._abs_gap(gap_tol) or i < 0:
+                settled = min(settled, obj)
+                if i < 0 and obj < stats.incumbent:
+                    found = self._mip_incumbent(deadline) if self.d.integer_teu else (obj, x)
                     if found is not None and found[0] < stats.incumbent:
                         stats.incumbent, best_x = found
-                    continue
-                stats.incumbent, best_x = obj, x
                 continue
             v = x[master.int_cols[i]]
             down_u, up_l = node.upper.copy(), node.lower.copy()
             down_u[i], up_l[i] = np.floor(v), np.ceil(v)
             heapq.heappush(open_nodes, _Node(obj, node.lower, down_u))
             heapq.heappush(open_nodes, _Node(obj, up_l, node.upper))
-        stats.bound = min([n.bound for n in open_nodes], default=stats.incumbent)
         master.lp.set_bounds(master.int_cols, lower0, upper0)
         if best_x is None and time.perf_counter() <= deadline:
             found = self._mip_incumbent(deadline)
             if found is not None:
                 stats.incumbent, best_x = found
-        stats.bound = min(stats.bound, stats.incumbent)
+        stats.bound = min(settled, stats.incumbent, *(n.bound for n in open_nodes))
         return best_x, stats.bound
 
     def _stop_early(self, deadline: float, bound: float) -> tuple[np.ndarray | None, float]:

@@ -104,7 +104,14 @@ def extract(
     """
     m, d = built.model, built.data
     net = pre.net
-    flow = _values(m.flow, d.n_pairs) if d.n_pairs else np.zeros(0)
+    if built.paths is not None:  # pair flows summed from path flows (no expression evaluation)
+        ps = built.paths.paths
+        h = _values(m.path_flow, ps.n_paths)
+        flow = np.bincount(
+            built.paths.path_pairs, weights=np.repeat(h, np.diff(ps.ptr)), minlength=d.n_pairs
+        )
+    else:
+        flow = _values(m.flow, d.n_pairs) if d.n_pairs else np.zeros(0)
     unserved_com = _values(m.unserved, len(d.com_teu))
     com = pre.commodities
     lot_ids = inst.cargo.index.to_numpy(dtype=object)

@@ -90,6 +90,10 @@ class PersistentLP:
         # HiGHS's run time accumulates over runs of one object: the limit is on the total
         set_option(self.h, "time_limit", self.h.getRunTime() + float(max(time_limit_s, 0.01)))
         import os
+        if os.environ.get("ALLOC_SCRATCH"):
+            self.h.clearSolver()
+        if os.environ.get("ALLOC_THREADS"):
+            set_threads(self.h, int(os.environ["ALLOC_THREADS"]))
         if os.environ.get("ALLOC_STRAT"):
             set_option(self.h, "simplex_strategy", int(os.environ["ALLOC_STRAT"]))
         self.h.run()

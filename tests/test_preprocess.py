@@ -36,7 +36,7 @@ def test_haversine_matches_math_module(points):
 
 
 def test_haversine_known_distance():
-    # Aktau (43.65, 51.15) to Alat (39.95, 49.4): corridors.md gives 436 km great-circle
+    # Aktau (43.65, 51.15) to Alat (39.95, 49.4): 436 km great-circle
     got = kernels._haversine_km(
         np.array([43.65]), np.array([51.15]), np.array([39.95]), np.array([49.4])
     )

@@ -1,6 +1,6 @@
 """Write the cargo of the Eurasia example and its eight weekly instances, reproducibly.
 
-    /tmp/venv/bin/python instances/eurasia/make_cargo.py
+    python instances/eurasia/make_cargo.py
 
 Writes, next to this file:
   cargo.csv                          the base week 2026-W47 (the instance in instance.toml)

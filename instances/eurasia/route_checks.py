@@ -5,8 +5,8 @@ schema describes them (distance_km or great circle x circuity; transit_hours or 
 cost_per_teu or the tariff band; service_cost spread over a full departure; border fee, dwell and,
 on a break of gauge, transshipment; handling cost and dwell at every node a TEU arrives at).
 
-    /tmp/venv/bin/python instances/eurasia/route_checks.py            # the calibration table
-    /tmp/venv/bin/python instances/eurasia/route_checks.py --cheapest # cheapest path per lane and class
+    python instances/eurasia/route_checks.py            # the calibration table
+    python instances/eurasia/route_checks.py --cheapest # cheapest path per lane and class
 """
 
 # ruff: noqa: T201  (a command-line report)

@@ -3,6 +3,7 @@ extract -> annotate. Each stage hands the next a typed product; ``run`` only com
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import time
@@ -50,6 +51,16 @@ class RunResult:
             f"objective={r.objective:.10g}, bound={r.bound:.10g}, gap={r.gap:.3g}, "
             f"seconds={self.seconds.get('total', float('nan')):.2f})"
         )
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: how the run went, then the plan's (``Plan._repr_html_``)."""
+        r = self.result
+        head = (
+            f"{self.instance.name}, {self.recipe.name}: {r.termination} in "
+            f"{self.seconds.get('total', float('nan')):.2f} s"
+        )
+        title = f"<p><strong>RunResult</strong> {html.escape(head)}</p>"
+        return f"<div>{title}{self.plan._repr_html_()}</div>"
 
 
 def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = None) -> RunResult:

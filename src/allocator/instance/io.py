@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import tomllib
+import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +22,15 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import tomli_w
+from openpyxl.comments import Comment
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
 from allocator.errors import InstanceError, Problem
 from allocator.instance.csvtext import header_index, read_csv_text, title_problem
-from allocator.instance.schema import TableSchema, load_schema
+from allocator.instance.schema import COUNTRIES, Column, Settings, TableSchema, load_schema
 
 if TYPE_CHECKING:
     from allocator.instance.model import Instance
@@ -301,6 +307,8 @@ def _workbook_rows(path: Path) -> dict[str, list[list[Any]]]:
         sheets: dict[str, list[list[Any]]] = {}
         formulas: dict[str, list[tuple[int, int, str]]] = {}
         for ws in wb.worksheets:
+            if ws.title.strip().casefold() == LISTS_SHEET and ws.sheet_state != "visible":
+                continue  # the drop-down lists allocator writes
             ws.reset_dimensions()  # workbooks written by scripts may state no or wrong dimensions
             rows = []
             for r, cells in enumerate(ws.iter_rows()):
@@ -574,16 +582,140 @@ def _write_folder(inst: Instance, folder: Path, table_format: str) -> None:
 
 
 def _write_excel(inst: Instance, path: Path) -> None:
+    """One sheet per table, each header cell commented with the column's help from the schema,
+    drop-down lists and number checks on the cells (``_add_checks``), and a ``settings`` sheet
+    with a description beside each key."""
     flat = _flatten(inst.settings.model_dump(mode="json"))
-    settings = pd.DataFrame({"key": list(flat), "value": list(flat.values())})
+    fields = Settings.model_fields
+    settings = pd.DataFrame(
+        {
+            "key": list(flat),
+            "value": list(flat.values()),
+            "description": [fields[k.split(".")[0]].description or "" for k in flat],
+        }
+    )
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         settings.to_excel(writer, sheet_name=SETTINGS_SHEET, index=False)
         for name, frame in input_tables(inst).items():
             if frame.empty and not load_schema()[name].required:
                 continue
             frame.to_excel(writer, sheet_name=name, index=False)
-        for sheet in writer.sheets.values():
+        for sheet in list(writer.book.worksheets):
             for column in sheet.columns:
                 width = max(len(str(c.value or "")) for c in column)
                 sheet.column_dimensions[column[0].column_letter].width = min(40, width + 2)
             sheet.freeze_panes = "A2"
+        _add_checks(writer.book, inst, list(flat))
+
+
+# ---------------------------------------------------------------- workbook help and drop-downs
+
+LISTS_SHEET = "lists"
+"""The hidden sheet of an instance workbook that holds drop-down lists too long to write inline;
+reading skips it."""
+INLINE_LIST_LIMIT = 255  # characters Excel takes in a list written into the validation itself
+EXCEL_LAST_ROW = 1_048_576
+
+
+def column_choices(inst: Instance, column: Column) -> list[str]:
+    """The values a drop-down offers for ``column``: its allowed values from the schema, or the
+    instance's own ids (nodes, borders, classes) or the ISO country codes it refers to; [] when
+    the column has no list (numbers, free text, restriction targets)."""
+    if column.values:
+        return list(column.values)
+    if column.ref in ("nodes", "borders", "classes"):
+        return [str(i) for i in getattr(inst, column.ref).index]
+    if column.ref == "country":
+        return sorted(COUNTRIES)
+    return []
+
+
+def list_formula(values: list[str], lists: Worksheet, key: str, known: dict[str, str]) -> str:
+    """The ``formula1`` of a list validation offering ``values``: written inline (``"a,b"``)
+    when Excel allows (at most 255 characters, no comma or quote in a value), else a range of
+    ``lists``, one column per distinct list (``key``, reused through ``known``)."""
+    inline = ",".join(values)
+    if len(inline) <= INLINE_LIST_LIMIT and not any("," in v or '"' in v for v in values):
+        return f'"{inline}"'
+    if key not in known:
+        j = len(known) + 1
+        lists.cell(1, j, key)
+        for i, value in enumerate(values, start=2):
+            cell = lists.cell(i, j, value)
+            cell.data_type = "s"  # an id such as "=X" stays text
+        letter = get_column_letter(j)
+        known[key] = f"{LISTS_SHEET}!${letter}$2:${letter}${len(values) + 1}"
+    return known[key]
+
+
+def _number_check(column: Column) -> DataValidation | None:
+    """A validation keeping a number column's cells numbers within the schema's bounds."""
+    if column.type not in ("float", "int") or column.min_value is None:
+        return None
+    kind = "whole" if column.type == "int" else "decimal"
+    low = f"{column.min_value:g}"
+    if column.max:
+        return DataValidation(kind, operator="between", formula1=low, formula2=column.max)
+    return DataValidation(
+        kind, operator="greaterThan" if column.min_exclusive else "greaterThanOrEqual", formula1=low
+    )
+
+
+def _help(column: Column) -> str:
+    """A header cell's comment: the column's description, unit, default and allowed values."""
+    lines = [column.description]
+    if column.unit:
+        lines.append(f"Unit: {column.unit}")
+    lines.append("Required." if column.required else "Optional.")
+    if column.default:
+        lines.append(f"Default: {column.default}")
+    if column.allowed:
+        lines.append(f"Allowed: {column.allowed.replace('`', '')}")
+    return "\n".join(lines)
+
+
+def _add_checks(book: Workbook, inst: Instance, settings_keys: list[str]) -> None:
+    """Comment every header cell with its help, and add drop-downs (allowed values, ids of the
+    instance) and number checks to the cells of each column; lists longer than Excel takes
+    inline go to the hidden ``lists`` sheet. A value outside a check gets Excel's warning, which
+    the planner may override (a new node typed in a leg before its row in ``nodes``)."""
+    lists = book.create_sheet(LISTS_SHEET)
+    lists.sheet_state = "hidden"
+    known: dict[str, str] = {}
+    schema = load_schema()
+    for sheet in book.worksheets:
+        ts = schema.get(sheet.title)
+        if ts is None:
+            continue
+        for header in sheet[1]:
+            if header.value not in ts.column_names:
+                continue
+            column = ts.column(str(header.value))
+            help_text = _help(column)
+            header.comment = Comment(
+                help_text, "allocator", height=40 + 20 * help_text.count("\n"), width=320
+            )
+            choices = column_choices(inst, column)
+            if choices:
+                key = column.ref or f"{ts.name}.{column.name}"
+                check = DataValidation("list", formula1=list_formula(choices, lists, key, known))
+            else:
+                check = _number_check(column)
+            if check is None:
+                continue
+            letter = header.column_letter
+            check.allow_blank = True
+            check.showErrorMessage = True
+            check.errorStyle = "warning"
+            check.errorTitle = column.name
+            check.error = f"{column.name}: {column.allowed.replace('`', '')}"
+            check.add(f"{letter}2:{letter}{EXCEL_LAST_ROW}")
+            sheet.add_data_validation(check)
+    settings = book[SETTINGS_SHEET]
+    unserved = typing.get_args(Settings.model_fields["unserved"].annotation)
+    row = settings_keys.index("unserved") + 2
+    check = DataValidation("list", formula1=f'"{",".join(unserved)}"', allow_blank=False)
+    check.add(f"B{row}")
+    settings.add_data_validation(check)
+    if not known:
+        book.remove(lists)

@@ -25,6 +25,9 @@ class Instance:
     hold the schema columns in schema order with fixed dtypes (str, float64, Int64, bool), then any
     extra columns the user kept. ``legs`` already holds the legs created by ``reverse``; their
     ``reverse_of`` column names the leg they copy (missing for legs written by the user).
+
+    The tables are pandas frames and may be edited; ``allocator.validate(inst)`` checks an edited
+    instance again (``run`` takes an Instance as it is).
     """
 
     settings: Settings

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pycountry
 from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 
@@ -32,6 +31,7 @@ from allocator.instance.io import (
 )
 from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.instance.schema import (
+    COUNTRIES,
     MAX_PER_KIND,
     MODES,
     Column,
@@ -44,8 +44,6 @@ from allocator.instance.schema.settings import ModeFactors
 logger = logging.getLogger(__name__)
 
 REVERSE_SUFFIX = "~r"
-# XK Kosovo; ZZ is ISO 3166 user-assigned "unknown", used for MCND benchmark nodes (mcnd.py)
-COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries) | {"XK", "ZZ"}
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _DTYPES = {"str": "str", "float": "float64", "int": "Int64", "bool": "bool"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
@@ -15,6 +17,20 @@ from allocator.instance.io import atomic_path, write_instance
 from allocator.instance.model import Instance
 
 LOCAL_CORRIDOR = "local"  # feeder legs: part of whichever corridor they feed
+
+KEYS: dict[str, tuple[str, ...]] = {
+    "flows": ("lot", "leg"),
+    "routes": ("lot", "route"),
+    "legs": ("leg",),
+    "borders": ("border",),
+    "terminals": ("node",),
+    "unserved": ("lot",),
+    "costs": ("component", "corridor"),
+    "bottlenecks": ("kind", "id"),
+    "corridor_prices": ("class", "origin", "destination", "corridor"),
+}
+"""The columns that identify a row of each plan table (``Plan.table`` indexes by them)."""
+REPR_ROWS = 5  # rows of each table a notebook shows
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,52 @@ class Plan:
             f"{len(self.unserved)} unserved)"
         )
 
+    def _repr_html_(self) -> str:
+        """A notebook's view: the headline figures, then the first rows of routes, legs and
+        unserved lots (every value escaped)."""
+        s = self.info()
+        moved, total = _shown(s.get("teu_moved")), _shown(s.get("teu_total"))
+        facts = [
+            ("status", s.get("status")),
+            ("objective", f"{_shown(s.get('objective'))} {s.get('currency', '')}".strip()),
+            ("bound", _shown(s.get("bound"))),
+            ("gap", _shown_gap(s.get("gap"))),
+            ("TEU moved", f"{moved} of {total}"),
+            ("TEU unserved", _shown(s.get("teu_unserved"))),
+        ]
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td>{html.escape(str(v))}</td></tr>"
+            for k, v in facts
+        )
+        title = f"{s.get('instance')}, {s.get('model')}"
+        parts = [f"<p><strong>Plan</strong> {html.escape(title)}</p><table>{rows}</table>"]
+        for name in ("routes", "legs", "unserved"):
+            frame: pd.DataFrame = getattr(self, name)
+            shown = f"first {REPR_ROWS} of " if len(frame) > REPR_ROWS else ""
+            parts.append(f"<p><strong>{name}</strong> ({shown}{len(frame)} rows)</p>")
+            if not frame.empty:
+                parts.append(
+                    frame.head(REPR_ROWS).to_html(
+                        index=False, escape=True, na_rep="", float_format=_shown, border=0
+                    )
+                )
+        return "<div>" + "".join(parts) + "</div>"
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Plan table ``name`` indexed by the ids of its rows (``KEYS``): legs by leg, flows by
+        (lot, leg), routes by (lot, route), ... e.g. ``plan.table("legs").loc["KZ_KUR-AZ_ALA"]``.
+
+        A copy: the tidy tables themselves keep their columns and a plain row index, as they are
+        written and read."""
+        frame: pd.DataFrame = getattr(self, name)
+        if name not in KEYS:
+            raise KeyError(f"plan table '{name}' has no ids; indexed tables: {', '.join(KEYS)}")
+        keys = list(KEYS[name])
+        if not set(keys) <= set(frame.columns):  # a table not computed (no columns)
+            frame = frame.reindex(columns=keys + [c for c in frame.columns if c not in keys])
+        return frame.set_index(keys)
+
     @classmethod
     def table_names(cls) -> list[str]:
         """Table names in writing order."""
@@ -62,6 +124,19 @@ class Plan:
     def objective(self) -> float:
         """Objective value reported by the solver."""
         return float(self.summary["objective"].iloc[0])
+
+
+def _shown(value: object) -> str:
+    """A number as a notebook shows it (``35,048,686.81``), '–' when missing; text as it is."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:,.2f}" if math.isfinite(value) else "–"
+    return "–" if value is None else str(value)
+
+
+def _shown_gap(value: object) -> str:
+    if isinstance(value, int | float) and math.isfinite(value):
+        return f"{value:.2%}"
+    return "– (no bound)"
 
 
 # ---------------------------------------------------------------- corridors and binding capacities

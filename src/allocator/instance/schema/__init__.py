@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+import pycountry
+
 from allocator.instance.schema.settings import MAX_MAGNITUDE, MODES, Settings
 
 __all__ = [
+    "COUNTRIES",
     "MAX_MAGNITUDE",
     "MAX_PER_KIND",
     "MODES",
+    "REF_TEXT",
     "Column",
     "Settings",
     "TableSchema",
@@ -20,6 +24,19 @@ __all__ = [
 ]
 
 MAX_PER_KIND = 20  # problems validation lists per (table, column, kind) before "... and N more"
+
+# XK Kosovo; ZZ is ISO 3166 user-assigned "unknown", used for MCND benchmark nodes (mcnd.py)
+COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries) | {"XK", "ZZ"}
+"""The codes a ``country`` column takes: ISO 3166-1 alpha-2."""
+
+REF_TEXT = {
+    "nodes": "id of a row in `nodes`",
+    "borders": "id of a row in `borders`",
+    "classes": "id of a row in `classes`",
+    "country": "ISO 3166-1 alpha-2 code",
+    "scope": "id of the kind named by `scope`",
+}
+"""What a column's ``ref`` asks for, in words (markdown)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,24 @@ class Column:
     def min_exclusive(self) -> bool:
         """True when the lower bound itself is not allowed."""
         return self.min.startswith(">")
+
+    @property
+    def allowed(self) -> str:
+        """The values the column takes, in words (markdown): ``one of `rail`, `road`…``,
+        ``id of a row in `nodes```, ``≥ 0``, ``-90 ≤ value ≤ 90``; '' when anything goes."""
+        parts = []
+        if self.values:
+            parts.append("one of " + ", ".join(f"`{v}`" for v in self.values))
+        if self.ref:
+            parts.append(REF_TEXT.get(self.ref, self.ref))
+        if self.min and self.max:
+            low = "<" if self.min_exclusive else "≤"
+            parts.append(f"{self.min_value:g} {low} value ≤ {self.max}")
+        elif self.min:
+            parts.append(f"{'>' if self.min_exclusive else '≥'} {self.min_value:g}")
+        elif self.max:
+            parts.append(f"≤ {self.max}")
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True)

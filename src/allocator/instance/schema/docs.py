@@ -18,20 +18,20 @@ from typing import Any
 import annotated_types
 from pydantic import BaseModel
 
-from allocator.instance.schema import MAX_PER_KIND, Column, Settings, TableSchema, load_schema
+from allocator.instance.schema import (
+    MAX_PER_KIND,
+    REF_TEXT,
+    Column,
+    Settings,
+    TableSchema,
+    load_schema,
+)
 from allocator.instance.schema.settings import MAX_MAGNITUDE, MODES
 
 __all__ = ["json_schema", "main", "render_format_md", "render_json_schema"]
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _JSON_TYPES = {"str": "string", "float": "number", "int": "integer", "bool": "boolean"}
-_REF_TEXT = {
-    "nodes": "id of a row in `nodes`",
-    "borders": "id of a row in `borders`",
-    "classes": "id of a row in `classes`",
-    "country": "ISO 3166-1 alpha-2 code",
-    "scope": "id of the kind named by `scope`",
-}
 
 
 # ---------------------------------------------------------------- markdown helpers
@@ -48,22 +48,6 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _allowed(col: Column) -> str:
-    parts = []
-    if col.values:
-        parts.append("one of " + ", ".join(f"`{v}`" for v in col.values))
-    if col.ref:
-        parts.append(_REF_TEXT.get(col.ref, col.ref))
-    if col.min and col.max:
-        low = "<" if col.min_exclusive else "≤"
-        parts.append(f"{col.min_value:g} {low} value ≤ {col.max}")
-    elif col.min:
-        parts.append(f"{'>' if col.min_exclusive else '≥'} {col.min_value:g}")
-    elif col.max:
-        parts.append(f"≤ {col.max}")
-    return "; ".join(parts)
-
-
 def _column_rows(ts: TableSchema) -> list[list[str]]:
     return [
         [
@@ -72,7 +56,7 @@ def _column_rows(ts: TableSchema) -> list[list[str]]:
             c.unit,
             f"`{c.default}`" if c.default else "",
             "yes" if c.required else "no",
-            _allowed(c),
+            c.allowed,
             c.description,
         ]
         for c in ts.columns
@@ -181,8 +165,20 @@ DIR --table-format parquet` writes Parquet tables.
 
 One sheet per table, named as the table, with the column names in row 1. A sheet named
 `settings` holds two columns, `key` and `value`, one setting per row; per-mode settings use dotted
-keys such as `circuity.rail` or `speed_kmh.sea`. An empty cell is a missing value; rows left
-entirely empty are skipped.
+keys such as `circuity.rail` or `speed_kmh.sea` (further columns, such as the `description`
+allocator writes, are ignored). An empty cell is a missing value; rows left entirely empty are
+skipped.
+
+A workbook written by allocator (`allocator convert SOURCE OUT.xlsx`, `allocator generate
+OUT.xlsx`) helps whoever edits it. Each header cell has a comment with the column's description,
+unit, default and allowed values (the tables below). The cells of a column with allowed values or
+a reference offer a drop-down: modes, node kinds and restriction scopes, the instance's own node,
+border and class ids, and ISO country codes; number cells are checked against the column's
+bounds. Excel warns about a value outside a list or a bound but lets the planner keep it (a new
+node may be typed into a leg before its row is added to `nodes`); `allocator validate` has the
+last word. Lists longer than Excel takes inline (255 characters) are kept on a hidden sheet
+`lists`, which reading skips; the drop-downs hold the ids as written, so a node added later is
+not in them until the workbook is converted again.
 
 ### JSON (`.json`)
 
@@ -380,7 +376,7 @@ def _column_schema(col: Column) -> dict[str, Any]:
     prop: dict[str, Any] = {"type": base if col.required else [base, "null"]}
     description = col.description + (f" ({col.unit})" if col.unit else "")
     if col.ref:
-        description += f" Reference: {_REF_TEXT.get(col.ref, col.ref)}."
+        description += f" Reference: {REF_TEXT.get(col.ref, col.ref)}."
     prop["description"] = description
     if col.values:
         prop["enum"] = list(col.values) + ([] if col.required else [None])

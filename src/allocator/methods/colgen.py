@@ -63,6 +63,7 @@ RC_TOL = 1e-6  # relative reduced cost below which a column is added
 ROW_TOL = 1e-6  # TEU a lazy row may be violated by before it is added
 INT_TOL = 1e-6  # distance from an integer below which a value counts as integral
 MAX_ROUNDS = 2000
+FRESH_SHARE = 0.05  # new columns (or rows) per round above which the master LP starts afresh
 
 
 @dataclasses.dataclass
@@ -462,10 +463,11 @@ class PathEngine:
         'optimal', 'infeasible' (node bounds) or 'stopped' (time or round limit)."""
         master, stats = self.master, self.stats
         best_lagrange = -np.inf
+        fresh = False
         while True:
             stats.rounds += 1
             t0 = time.perf_counter()
-            term, obj, x, duals = master.lp.solve(deadline - time.perf_counter())
+            term, obj, x, duals = master.lp.solve(deadline - time.perf_counter(), fresh=fresh)
             stats.lp_seconds += time.perf_counter() - t0
             if term in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED):
                 return "infeasible", np.inf, np.inf, x
@@ -490,6 +492,8 @@ class PathEngine:
             if self.stats.pricing_exact:
                 best_lagrange = max(best_lagrange, lagrange)
             n_rows = master.separate(x, stats)
+            # after large changes a fresh (presolved) solve beats the warm start
+            fresh = n_cols > FRESH_SHARE * master.n_paths or n_rows > FRESH_SHARE * master.n_rows
             self._report(obj, best_lagrange)
             if n_cols == 0 and n_rows == 0:
                 return "optimal", obj, obj if stats.pricing_exact else best_lagrange, x

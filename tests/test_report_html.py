@@ -836,6 +836,35 @@ def test_outline_is_packaged_and_small() -> None:
             assert all(lat0 <= y <= lat1 for y in ring[1::2])
 
 
+def test_leaflet_is_vendored_as_shipped() -> None:
+    import hashlib
+    import subprocess
+    import tomllib
+
+    from allocator.report.html import LEAFLET_VERSION, vendored
+
+    readme = VENDOR.joinpath("README.md").read_text(encoding="utf-8")
+    assert f"Leaflet {LEAFLET_VERSION}" in readme
+    assert f"leaflet@{LEAFLET_VERSION}" in readme
+    # the files as the npm package ships them: the checksums the README records
+    for name in ("leaflet.js", "leaflet.css", "LICENSE"):
+        raw = VENDOR.joinpath(name).read_bytes()
+        assert f"| `{name}` | {len(raw)} | `{hashlib.sha256(raw).hexdigest()}` |" in readme
+    assert LEAFLET_JS.startswith(f"/* @preserve\n * Leaflet {LEAFLET_VERSION}, ")
+    assert VENDOR.joinpath("LICENSE").read_text(encoding="utf-8").startswith("BSD 2-Clause License")
+    assert vendored("leaflet.js") == LEAFLET_JS  # inlined as it is (no '</script' inside)
+    # packaged: the wheel takes every file under src/allocator that git does not ignore
+    wheel = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
+    assert wheel["targets"]["wheel"]["packages"] == ["src/allocator"]
+    assert "exclude" not in wheel["targets"]["wheel"]
+    folder = "src/allocator/report/vendor"
+    names = ["README.md", "LICENSE", "leaflet.js", "leaflet.css"]
+    ignored = subprocess.run(
+        ["git", "check-ignore", *(f"{folder}/{n}" for n in names)], cwd=REPO, capture_output=True
+    )
+    assert ignored.returncode == 1, ignored.stdout  # none ignored
+
+
 def test_sea_lanes() -> None:
     shanghai, rotterdam = (121.48, 31.23), (4.5, 51.92)
     aktau, alat = (51.15, 43.65), (49.4, 39.95)

@@ -118,7 +118,7 @@ Point = tuple[float, float]
 
 @cache
 def load_outline() -> dict[str, Any]:
-    """The packaged country outline (see ``allocator/data/README.md``)."""
+    """The packaged country outline (see ``allocator/report/outline/README.md``)."""
     text = files("allocator.report.outline").joinpath("outline.json").read_text(encoding="utf-8")
     outline: dict[str, Any] = json.loads(text)
     return outline
@@ -758,7 +758,7 @@ def interactive_map(plan_legs: pd.DataFrame, inst: Instance) -> InteractiveMap:
     colours = corridor_order(plan_legs)
     drawn: list[MapLeg] = []
     for r in used.rename(columns={"from": "src", "to": "dst"}).itertuples(index=False):
-        leg, teu = str(r.leg), float(r.flow_teu)
+        leg, teu = str(r.leg), _float(r.flow_teu)
         state = leg_state(_float(r.utilisation), r.capacity_teu, r.service_slots_teu)
         drawn.append(
             {

@@ -146,11 +146,13 @@ def errors_of(path: Path, strict: bool = False) -> list[Problem]:
     return [p for p in problems_of(path, strict) if p.severity == "error"]
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, columns: int = 80
+) -> subprocess.CompletedProcess[str]:
     """``python -m allocator ARGS`` in a real process (this checkout's source first on the path,
-    an 80-column terminal width), with its exit code, stdout and stderr."""
+    a terminal ``columns`` wide), with its exit code, stdout and stderr."""
     src = str(Path(__file__).resolve().parents[1] / "src")
-    env = os.environ | {"COLUMNS": "80", "PYTHONPATH": src}
+    env = os.environ | {"COLUMNS": str(columns), "PYTHONPATH": src}
     return subprocess.run(
         [sys.executable, "-m", "allocator", *args],
         cwd=cwd,

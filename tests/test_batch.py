@@ -244,3 +244,63 @@ def test_runs_command_lists_and_exports(
     assert "1 runs" in text
     assert (tmp_path / "runs.csv").read_text().count("\n") == 2
     assert main(["runs", str(tmp_path / "nothing")]) == 2
+
+
+def test_rolling_batch_shows_plan_cost_beside_stability_cost(
+    make_instance_folder, tmp_path: Path
+) -> None:
+    # two weeks of the tiny instance, rolling with 20 per TEU changed: week 47 moves 20 of L1's
+    # 40 TEU (the 50 TEU ferry is full with L2's 30), week 48's ferry takes 100 TEU, so L1 moves
+    # 20 TEU more on each of its 3 legs: stability cost 20 x 20 x 3 = 1,200
+    import csv
+    import io
+
+    from conftest import TINY_FILES
+    from helpers import run_cli
+
+    toml = TINY_FILES["instance.toml"]
+    w47 = make_instance_folder("w47")
+    legs = TINY_FILES["legs.csv"].replace("ferry,430,20,300,50,", "ferry,430,20,300,100,")
+    assert legs != TINY_FILES["legs.csv"]
+    w48 = make_instance_folder("w48", toml=toml.replace("2026-W47", "2026-W48"), legs=legs)
+    out = tmp_path / "weeks"
+    args = ["batch", str(w48), str(w47), "--out", str(out), "--rolling", "--stability-weight", "20"]
+    done = run_cli(*args)  # stdout is not a terminal: CSV
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [r["period"] for r in rows] == ["2026-W47", "2026-W48"]  # week order
+    assert list(rows[0]) == [
+        "instance", "period", "status", "objective", "gap", "total_seconds",
+        "plan_cost", "stability_cost", "mip_start", "teu_changed_corridor",
+    ]  # fmt: skip
+    first, second = rows
+    assert first["stability_cost"] == ""  # no previous week
+    assert float(first["plan_cost"]) == pytest.approx(float(first["objective"]))
+    assert float(second["stability_cost"]) == pytest.approx(1200.0)
+    for row, week in zip(rows, ("w47", "w48"), strict=True):
+        costs = read_plan(out / week).costs  # the plan's own components, stability apart
+        plan_cost = costs.loc[costs["component"] != "stability", "cost"].sum()
+        assert float(row["plan_cost"]) == pytest.approx(plan_cost)
+        assert float(row["objective"]) == pytest.approx(costs["cost"].sum())
+        # a report per week, the HTML one with its maps
+        html = (out / week / "report.html").read_text(encoding="utf-8")
+        assert html.startswith("<!DOCTYPE html")
+        assert 'id="r0-lmap"' in html
+        assert (out / week / "report.md").is_file()
+
+    # on a terminal: the headers, "TEU changed corridor" among them (the rerun skips both weeks)
+    done = run_cli(*args, "--format", "table", columns=200)
+    assert done.returncode == 0, done.stderr
+    header = next(line for line in done.stdout.splitlines() if "instance" in line)
+    titles = ["plan cost", "stability cost", "objective", "TEU changed corridor", "MIP start"]
+    assert all(t in header for t in titles), header
+    assert header.index("plan cost") < header.index("stability cost")
+    assert "2 skipped" in done.stdout
+
+    # the ledger listing: seed, plan cost and stability cost
+    done = run_cli("runs", str(out), "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    runs = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [r["seed"] for r in runs] == ["0", "0"]
+    assert [r["plan_cost"] for r in runs] == [r["plan_cost"] for r in rows]
+    assert float(runs[1]["stability_cost"]) == pytest.approx(1200.0)

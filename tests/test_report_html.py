@@ -10,6 +10,7 @@ import dataclasses
 import json
 import re
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -281,6 +282,34 @@ def test_eurasia_report_in_chromium(browser: object, eurasia_run: Path, tmp_path
     page.close()
 
 
+def test_corridor_accounting_is_explained(eurasia_run: Path) -> None:
+    # the corridor split counts routes whole (feeders folded in), the cost breakdown by the tag
+    # of each leg (a local column); the note beside the breakdown says so with the figures
+    plan, _ = read_run(eurasia_run)
+    page = (eurasia_run / "report.html").read_text(encoding="utf-8")
+    section = re.search(r'<section class="costs">(.*?)</section>', page, re.S)
+    assert section is not None
+    note = re.search(r'<p class="note corridor-accounting">(.*?)</p>', section.group(1), re.S)
+    assert note is not None
+    words = " ".join(note.group(1).split())
+    costs = plan.costs
+    route = costs[costs["component"].isin(["freight", "border", "handling", "time_value", "co2"])]
+    feeders = route.loc[route["corridor"] == "local", "cost"].sum()
+    assert feeders > 1e6  # Eurasia's local feeders carry real cost
+    assert f"a column of their own ({feeders:,.0f} USD of route cost)" in words
+    # both conventions add up to the routes' cost: the split's bars and the breakdown's columns
+    assert plan.routes["cost"].sum() == pytest.approx(route["cost"].sum(), rel=1e-12)
+    assert f"the same route cost, {plan.routes['cost'].sum():,.0f} USD" in words
+    head = re.findall(r"<th[^>]*>(.*?)</th>", section.group(1))
+    assert "local" in head
+    assert "by leg corridor" in section.group(1)
+    split = re.search(r'<section class="corridors">(.*?)</section>', page, re.S)
+    assert split is not None
+    assert "the cost breakdown below keeps the feeder legs apart" in " ".join(
+        split.group(1).split()
+    )
+
+
 def visible_rows(page: object, selector: str) -> int:
     """Rows of a table that the page shows (the search box hides the others)."""
     return int(
@@ -399,19 +428,136 @@ def test_map_modes_labels_and_names(browser: object, eurasia_run: Path, tmp_path
     page.close()
 
 
-# the page's one script: the route search, inlined from the package
-FILTER_JS = files("allocator.report").joinpath("templates/filter.js").read_text(encoding="utf-8")
+def lmap_legs(page: object, uid: str = "r0", corridor: str | None = None) -> dict[str, Any]:
+    """The interactive map's leg polylines drawn now: data-leg -> (corridor, stroke, width)."""
+    where = f'[data-corridor="{corridor}"]' if corridor else ""
+    rows = page.evaluate(  # type: ignore[attr-defined]
+        f"() => [...document.querySelectorAll('#{uid}-lmap path.lleg{where}')].map(p => ["
+        "p.dataset.leg, p.dataset.corridor, p.getAttribute('stroke'),"
+        " +p.getAttribute('stroke-width')])"
+    )
+    return {leg: (c, stroke, width) for leg, c, stroke, width in rows}
 
 
-def without_own_script(page: str) -> str:
-    """The page without its one script, which must be exactly the packaged route search."""
-    scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", page, re.S | re.I)
-    assert [s.strip() for s in scripts] == [FILTER_JS.strip()]
-    return re.sub(r"<script>.*?</script>", "", page, flags=re.S)
+def test_interactive_map(browser: object, eurasia_run: Path, tmp_path: Path) -> None:
+    from allocator.report.map import CORRIDOR_COLOURS
+
+    page, plan, inst = _eurasia_page(browser, eurasia_run)  # no console error, no request
+    box = page.locator("#r0-lmap")  # type: ignore[attr-defined]
+    box.scroll_into_view_if_needed()
+    # one polyline per leg with flow, in its corridor's colour, as wide as its TEU (the busiest
+    # 11 px, at least 1.4 px)
+    flow = plan.legs.set_index("leg")["flow_teu"]
+    carrying = flow[flow > 1e-6]
+    legs = lmap_legs(page)
+    assert len(legs) == count(page, "#r0-lmap path.lleg") == len(carrying) > 40
+    assert set(legs) == set(carrying.index)
+    tags = inst.legs["corridor"].fillna("local")
+    for leg_id, (corridor, stroke, width) in legs.items():
+        assert corridor == tags[leg_id]
+        assert stroke == CORRIDOR_COLOURS[corridor]
+        teu = carrying[leg_id]
+        assert width == pytest.approx(max(1.4, 11 * teu / carrying.max()), abs=0.01)
+    # a deep-sea leg goes along the sea lanes, not across Asia
+    data = json.loads(page.locator("#map-data").text_content())  # type: ignore[attr-defined]
+    drawn = {leg["leg"]: leg for leg in data["maps"]["r0"]["legs"]}
+    sea = [x for x in carrying.index if inst.legs.at[x, "mode"] == "sea"]
+    longest = max(sea, key=lambda x: len(drawn[x]["points"]))
+    a, b = (inst.nodes.loc[inst.legs.at[longest, k]] for k in ("from", "to"))
+    lane = sea_route((a["lon"], a["lat"]), (b["lon"], b["lat"]))
+    assert len(lane) > 4
+    assert drawn[longest]["points"] == [[round(lat, 3), round(lon, 3)] for lon, lat in lane]
+    # every node a circle marker
+    assert count(page, "#r0-lmap path.lnode") == len(inst.nodes)
+
+    # hover: a node's name, a leg's nodes by name with their TEU
+    tip = box.locator(".leaflet-tooltip")
+    box.locator('path.lnode[data-node="DE_DUI"]').hover()
+    tip.wait_for()
+    assert inst.nodes.at["DE_DUI", "name"] in tip.inner_text()
+    page.mouse.move(5, 5)  # type: ignore[attr-defined]
+    tip.wait_for(state="detached")
+    # (the busiest leg whose opposite direction carries nothing: both directions share a line)
+    ends = {x: frozenset(inst.legs.loc[x, ["from", "to"]]) for x in carrying.index}
+    shared = Counter(ends.values())
+    alone = [x for x in ends if shared[ends[x]] == 1]
+    busiest = str(carrying[alone].idxmax())
+    box.locator(f'path.lleg[data-leg="{busiest}"]').hover()
+    tip.wait_for()
+    x, y = inst.legs.loc[busiest, ["from", "to"]]
+    hover = tip.inner_text()
+    assert f"{inst.nodes.at[x, 'name']} ({x}) → {inst.nodes.at[y, 'name']} ({y})" in hover
+    assert f"{carrying[busiest]:,.0f} TEU" in hover
+
+    # zoom: the + button, then the map's API
+    z0 = float(box.get_attribute("data-zoom"))
+    box.locator(".leaflet-control-zoom-in").click()
+    page.wait_for_function(  # type: ignore[attr-defined]
+        f"() => +document.getElementById('r0-lmap').dataset.zoom === {z0 + 1}"
+    )
+    page.evaluate("() => window.allocatorMaps.r0.setZoom(2)")  # type: ignore[attr-defined]
+    assert page.evaluate("() => window.allocatorMaps.r0.getZoom()") == 2  # type: ignore[attr-defined]
+    page.wait_for_function("() => document.getElementById('r0-lmap').dataset.zoom === '2'")  # type: ignore[attr-defined]
+
+    # the layer control: one box per corridor with flow, and the nodes; unticking a corridor
+    # removes exactly its polylines, ticking it brings them back
+    labels = box.locator(".leaflet-control-layers-overlays label")
+    names = [t.strip() for t in labels.all_inner_texts()]
+    assert names == [*sorted(set(tags[carrying.index])), "nodes"]
+    northern = lmap_legs(page, corridor="northern")
+    assert len(northern) == int((tags[carrying.index] == "northern").sum()) > 0
+    labels.nth(names.index("northern")).locator("input").uncheck()
+    assert lmap_legs(page, corridor="northern") == {}
+    assert set(lmap_legs(page)) == set(legs) - set(northern)
+    screenshot(page, tmp_path, "report-interactive-map")
+    labels.nth(names.index("northern")).locator("input").check()
+    assert set(lmap_legs(page)) == set(legs)
+    page.close()
+
+
+# the page's code, all packaged: the route search, and with a map Leaflet as vendored, the map
+# script and the maps' data (one JSON block); the styles: report.css, with a map leaflet.css first
+TEMPLATES = files("allocator.report").joinpath("templates")
+VENDOR = files("allocator.report").joinpath("vendor")
+FILTER_JS = TEMPLATES.joinpath("filter.js").read_text(encoding="utf-8")
+MAP_JS = TEMPLATES.joinpath("map.js").read_text(encoding="utf-8")
+REPORT_CSS = TEMPLATES.joinpath("report.css").read_text(encoding="utf-8")
+LEAFLET_JS = VENDOR.joinpath("leaflet.js").read_text(encoding="utf-8")
+LEAFLET_CSS = VENDOR.joinpath("leaflet.css").read_text(encoding="utf-8")
+DATA_BLOCK = 'type="application/json" id="map-data"'
+LEAFLET_JS_MAP = [LEAFLET_JS.strip(), MAP_JS.strip()]
+
+
+def scripts_expected(maps: bool) -> list[tuple[str, str | None]]:
+    """(attributes, text) of the page's scripts in order; None: the JSON data block."""
+    code = [("", FILTER_JS.strip())]
+    return code + [(DATA_BLOCK, None), ("", LEAFLET_JS.strip()), ("", MAP_JS.strip())] * maps
+
+
+def split_page(page: str, maps: bool) -> tuple[str, dict[str, Any] | None]:
+    """The page without its packaged scripts and Leaflet's style, and its map data (None
+    without a map). Asserts the scripts and styles are exactly the packaged ones, and that the
+    data block holds no '<' (so no text in it can end the element)."""
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", page, re.S | re.I)
+    found = [(attrs.strip(), text.strip()) for attrs, text in scripts]
+    expected = scripts_expected(maps)
+    assert [(a, t if t is not None else found[i][1]) for i, (a, t) in enumerate(expected)] == found
+    styles = [t.strip() for t in re.findall(r"<style>(.*?)</style>", page, re.S)]
+    assert styles == [LEAFLET_CSS.strip()] * maps + [REPORT_CSS.strip()]
+    data = None
+    if maps:
+        block = found[1][1]
+        assert "<" not in block
+        data = json.loads(block)
+    rest = re.sub(r"<script\b[^>]*>.*?</script>", "", page, flags=re.S)
+    rest = rest.replace(LEAFLET_CSS.strip(), "") if maps else rest
+    return rest, data
 
 
 def test_no_external_urls(eurasia_run: Path) -> None:
-    page = without_own_script((eurasia_run / "report.html").read_text(encoding="utf-8"))
+    page, data = split_page((eurasia_run / "report.html").read_text(encoding="utf-8"), maps=True)
+    assert data is not None
+    assert "http" not in json.dumps(data).lower()
     assert "<script" not in page.lower()
     assert "http" not in page.lower()
     assert "//" not in re.sub(r"<title>.*?</title>", "", page)  # no protocol-relative URLs
@@ -451,9 +597,16 @@ def test_several_runs_side_by_side(
         "() => [...document.querySelectorAll('section.comparison, section.run')].map(s => s.id)"
     )
     assert order == ["side-by-side", "r0", "r1"]
-    assert unfold(page) == [False, False]  # each run's report is folded
+    # each run's report is folded; its interactive map is drawn when it is unfolded
+    assert count(page, ".leaflet-container") == 0
+    assert unfold(page) == [False, False]
     assert count(page, "#r0-map") == 1
     assert count(page, "#r1-map") == 1
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-container').length === 2")
+    for uid, path in (("r0", a), ("r1", b)):
+        legs = read_run(path)[0].legs
+        assert set(lmap_legs(page, uid)) == set(legs["leg"][legs["flow_teu"] > 1e-6])
+    assert set(lmap_legs(page, "r1")) == {"AAU-MNG", "MNG-BAK", "BAK-TBS"}
     assert text(page, '#r0 .card[data-key="TEU unserved"] .v') == "20"
     assert text(page, '#r1 .card[data-key="TEU unserved"] .v') == "0"
     assert count(page, "#r1 section.unserved table") == 0
@@ -470,26 +623,39 @@ def test_several_runs_side_by_side(
     assert "TEU (none)" in rows.group(1)
 
 
-def test_scenario_comparison_tells_the_story(browser: object, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def scenario_solve(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``solve tiny -s x2.toml``: OUT/base, OUT/ferry-x2, compare files and report.html in OUT.
+
+    The tiny instance: 20 of 70 TEU stay behind the 50 TEU ferry; doubling it moves all 70, so
+    AAU-MNG and MNG-BAK carry 50 -> 70 TEU and BAK-TBS (L1's 40 TEU and 20 unserved) 20 -> 40."""
     from conftest import TINY_FILES
 
-    from allocator.analysis.compare import read_scenarios
-
-    # the tiny instance: 20 of 70 TEU stay behind the 50 TEU ferry; doubling it moves all 70, so
-    # AAU-MNG and MNG-BAK carry 50 -> 70 TEU and BAK-TBS (L1's 40 TEU and 20 unserved) 20 -> 40
-    folder = tmp_path / "tiny"
+    root = tmp_path_factory.mktemp("scenarios")
+    folder = root / "tiny"
     folder.mkdir()
     for name, body in TINY_FILES.items():
         (folder / name).write_text(body, encoding="utf-8")
-    (tmp_path / "x2.toml").write_text(
+    (root / "x2.toml").write_text(
         'name = "ferry-x2"\nbase = "."\ndescription = "The Aktau ferry sails twice as often."\n'
         '[[change]]\nkind = "scale_capacity"\nof = "legs"\nwhere = { id = "MNG-BAK" }\n'
         "factor = 2\n",
         encoding="utf-8",
     )
-    out = tmp_path / "out"
-    args = ["solve", str(folder), "-s", str(tmp_path / "x2.toml"), "--out", str(out), "-q"]
-    assert main(args) == 0
+    out = root / "out"
+    assert main(["solve", str(folder), "-s", str(root / "x2.toml"), "--out", str(out), "-q"]) == 0
+    return out
+
+
+STORY = "The Aktau ferry sails twice as often."
+
+
+def test_scenario_comparison_tells_the_story(
+    browser: object, scenario_solve: Path, tmp_path: Path
+) -> None:
+    from allocator.analysis.compare import read_scenarios
+
+    out = scenario_solve
     notes = read_scenarios(out)
     assert list(notes) == ["base", "ferry-x2"]
     assert notes["ferry-x2"].description == "The Aktau ferry sails twice as often."
@@ -523,6 +689,78 @@ def test_scenario_comparison_tells_the_story(browser: object, tmp_path: Path) ->
     assert unfold(page) == [False, False]
     screenshot(page, tmp_path, "report-scenarios")
     page.close()
+
+
+def story_parts(page: str) -> dict[str, Any]:
+    """What a comparison page shows, from its HTML: the runs it describes (name, description,
+    changes), the legs of each difference map gaining and losing TEU, and the folded runs."""
+    story = re.search(r'<section class="scenarios">(.*?)</section>', page, re.S)
+    runs = []
+    if story:
+        for name, body in re.findall(r"<dt>(.*?)</dt>\s*<dd>(.*?)</dd>", story.group(1), re.S):
+            changes = re.findall(r"<li>(.*?)</li>", body)
+            runs.append((name, body.split("<ul>")[0].strip(), changes))
+    maps = re.findall(r'<svg class="map" id="(d\d+)-map".*?</svg>', page, re.S)
+    gain = re.findall(r'class="leg used gain" data-leg="([^"]+)"', page)
+    loss = re.findall(r'class="leg used loss" data-leg="([^"]+)"', page)
+    folded = re.findall(r'<details class="run"><summary>The full report of (.*?)</summary>', page)
+    return {"runs": runs, "maps": maps, "gain": set(gain), "loss": set(loss), "folded": folded}
+
+
+def test_compare_and_report_of_scenario_runs_tell_the_story(
+    scenario_solve: Path, tmp_path: Path
+) -> None:
+    # `compare --report` and `report A B` of the runs a scenario solve wrote: each run's
+    # description and changes first (from OUT/scenarios.json), a difference map, folded runs
+    from helpers import run_cli
+
+    base, x2 = str(scenario_solve / "base"), str(scenario_solve / "ferry-x2")
+    done = run_cli(
+        "compare", base, x2, "--out", str(tmp_path / "cmp"), "--report", "--format", "table"
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"ferry-x2: {STORY}" in done.stdout
+    assert "capacity of 1 leg(s) x2" in done.stdout
+    assert done.stdout.index(STORY) < done.stdout.index("comparison")
+    md = (tmp_path / "cmp" / "compare.md").read_text(encoding="utf-8")
+    assert md.index(STORY) < md.index("| metric |")
+    done = run_cli("report", base, x2, "--out", str(tmp_path / "two.html"))
+    assert done.returncode == 0, done.stderr
+    expected = [
+        ("base", "the instance as given", []),
+        ("ferry-x2", STORY, ["capacity of 1 leg(s) x2"]),
+    ]
+    pages = [
+        tmp_path / "cmp" / "report.html",
+        tmp_path / "two.html",
+        scenario_solve / "report.html",
+    ]
+    for html in pages:
+        parts = story_parts(html.read_text(encoding="utf-8"))
+        assert parts["runs"] == expected, html
+        assert parts["maps"] == ["d1"]
+        assert parts["gain"] == {"AAU-MNG", "MNG-BAK", "BAK-TBS"}
+        assert parts["loss"] == set()
+        assert parts["folded"] == ["base", "ferry-x2"]
+
+    # runs from no scenario solve: no story, the difference map and folded runs all the same
+    other = tmp_path / "elsewhere"
+    for name in ("base", "ferry-x2"):
+        shutil.copytree(scenario_solve / name, other / name)
+    done = run_cli(
+        "report",
+        str(other / "base"),
+        str(other / "ferry-x2"),
+        "--out",
+        str(tmp_path / "plain.html"),
+    )
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "plain.html").read_text(encoding="utf-8")
+    assert 'class="scenarios"' not in page
+    parts = story_parts(page)
+    assert parts["runs"] == []
+    assert parts["maps"] == ["d1"]
+    assert parts["folded"] == ["base", "ferry-x2"]
 
 
 # ---------------------------------------------------------------- CLI errors, missing instance
@@ -598,6 +836,35 @@ def test_outline_is_packaged_and_small() -> None:
             assert all(lat0 <= y <= lat1 for y in ring[1::2])
 
 
+def test_leaflet_is_vendored_as_shipped() -> None:
+    import hashlib
+    import subprocess
+    import tomllib
+
+    from allocator.report.html import LEAFLET_VERSION, vendored
+
+    readme = VENDOR.joinpath("README.md").read_text(encoding="utf-8")
+    assert f"Leaflet {LEAFLET_VERSION}" in readme
+    assert f"leaflet@{LEAFLET_VERSION}" in readme
+    # the files as the npm package ships them: the checksums the README records
+    for name in ("leaflet.js", "leaflet.css", "LICENSE"):
+        raw = VENDOR.joinpath(name).read_bytes()
+        assert f"| `{name}` | {len(raw)} | `{hashlib.sha256(raw).hexdigest()}` |" in readme
+    assert LEAFLET_JS.startswith(f"/* @preserve\n * Leaflet {LEAFLET_VERSION}, ")
+    assert VENDOR.joinpath("LICENSE").read_text(encoding="utf-8").startswith("BSD 2-Clause License")
+    assert vendored("leaflet.js") == LEAFLET_JS  # inlined as it is (no '</script' inside)
+    # packaged: the wheel takes every file under src/allocator that git does not ignore
+    wheel = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
+    assert wheel["targets"]["wheel"]["packages"] == ["src/allocator"]
+    assert "exclude" not in wheel["targets"]["wheel"]
+    folder = "src/allocator/report/vendor"
+    names = ["README.md", "LICENSE", "leaflet.js", "leaflet.css"]
+    ignored = subprocess.run(
+        ["git", "check-ignore", *(f"{folder}/{n}" for n in names)], cwd=REPO, capture_output=True
+    )
+    assert ignored.returncode == 1, ignored.stdout  # none ignored
+
+
 def test_sea_lanes() -> None:
     shanghai, rotterdam = (121.48, 31.23), (4.5, 51.92)
     aktau, alat = (51.15, 43.65), (49.4, 39.95)
@@ -629,13 +896,13 @@ HOSTILE = '<script>alert(1)</script>"onmouseover='
 
 
 def test_hostile_names_are_escaped_everywhere(browser: object, tmp_path: Path) -> None:
-    # node id and name, leg id, lot id, the instance (scenario) name and the run names carry
-    # markup; 25 TEU over a 10 TEU leg leave 15 TEU of the hostile lot unserved
+    # node id and name, leg id and corridor, lot id, the instance (scenario) name and the run
+    # names carry markup; 25 TEU over a 10 TEU leg leave 15 TEU of the hostile lot unserved
     h = HOSTILE
     inst = build(
         settings={"name": "S" + h},
-        nodes=[node("A" + h, name="N" + h), node("B")],
-        legs=[leg("AB" + h, "A" + h, "B", 100, capacity_teu=10)],
+        nodes=[node("A" + h, name="N" + h), node("B", lon=70.0)],
+        legs=[leg("AB" + h, "A" + h, "B", 100, capacity_teu=10, corridor="C" + h)],
         classes=FREE_TIME,
         cargo=[lot("L" + h, "A" + h, "B", 25)],
     )
@@ -653,7 +920,11 @@ def test_hostile_names_are_escaped_everywhere(browser: object, tmp_path: Path) -
     )
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     for html in (one, two):  # rendered with StrictUndefined: every template name was defined
-        source = without_own_script(html.read_text(encoding="utf-8"))
+        source, data = split_page(html.read_text(encoding="utf-8"), maps=True)
+        assert data is not None  # the names travel in the data block as \u003c escapes
+        assert data["maps"]["r0"]["legs"][0]["leg"] == "AB" + h
+        assert data["maps"]["r0"]["legs"][0]["corridor"] == "C" + h
+        assert "r1" not in data["maps"]  # the second run has no instance
         assert "<script" not in source
         assert '"onmouseover=' not in source
         assert source.count("alert(1)") == source.count(escaped) > 0
@@ -665,10 +936,14 @@ def test_hostile_names_are_escaped_everywhere(browser: object, tmp_path: Path) -
         page = loaded.page
         loaded.assert_clean(html)
         assert unfold(page) == ([] if html == one else [False, False])
-        # no script element but the packaged one and no event-handler attribute: nothing from the
-        # names runs
-        scripts = page.evaluate("() => [...document.querySelectorAll('script')].map(s => s.text)")
-        assert [s.strip() for s in scripts] == [FILTER_JS.strip()]
+        # no script element but the packaged ones and no event-handler attribute: nothing from
+        # the names runs
+        scripts = page.evaluate(
+            "() => [...document.querySelectorAll('script')].map(s => [s.type, s.text.trim()])"
+        )
+        assert len(scripts) == 4
+        assert [t for t, _ in scripts] == ["", "application/json", "", ""]
+        assert [x for _, x in scripts] == [FILTER_JS.strip(), scripts[1][1], *LEAFLET_JS_MAP]
         assert not page.evaluate(
             "() => [...document.querySelectorAll('*')].some("
             "e => [...e.attributes].some(a => a.name.startsWith('on')))"
@@ -681,6 +956,26 @@ def test_hostile_names_are_escaped_everywhere(browser: object, tmp_path: Path) -
         assert f"A{h} → B" in folded
         assert page.locator("#r0-map path.leg.used").get_attribute("data-leg") == "AB" + h
         assert f"N{h}" in page.locator("#r0-map").text_content()  # type: ignore[attr-defined]
+        # the interactive map (drawn once its run is unfolded): the names as plain text in its
+        # hovers and its layer control
+        page.wait_for_selector("#r0-lmap path.lleg", state="attached")  # type: ignore[attr-defined]
+        lmap = page.locator("#r0-lmap")  # type: ignore[attr-defined]
+        assert lmap.locator("path.lleg").get_attribute("data-leg") == "AB" + h
+        assert lmap.locator("path.lleg").get_attribute("data-corridor") == "C" + h
+        layers = lmap.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+        assert [t.strip() for t in layers] == ["C" + h, "nodes"]
+        dot = lmap.locator("path.lnode").first  # the nodes in the instance's order
+        assert dot.get_attribute("data-node") == "A" + h
+        dot.hover()
+        tip = lmap.locator(".leaflet-tooltip")
+        tip.wait_for()
+        assert tip.inner_text().splitlines()[0] == f"N{h} (A{h}; hub, KZ)"
+        assert count(page, "#r1-lmap") == 0  # no instance, no map
+        assert not page.evaluate(
+            "() => [...document.querySelectorAll('*')].some("
+            "e => [...e.attributes].some(a => a.name.startsWith('on')))"
+        )
+        loaded.assert_clean(html)
         page.close()
     loaded = open_page(browser, one)
     assert text(loaded.page, "h1") == "Plan S" + h

@@ -70,6 +70,21 @@ def read_scenarios(folder: str | os.PathLike[str]) -> dict[str, ScenarioNote]:
     }
 
 
+def run_scenarios(
+    runs: Sequence[str | os.PathLike[str]], names: Sequence[str]
+) -> dict[str, ScenarioNote]:
+    """What each run folder from a scenario solve (``solve BASE -s ...``) is: its entry in the
+    ``scenarios.json`` the solve wrote beside it (keyed there by folder name), here by the run's
+    name in ``names``; runs without an entry are left out."""
+    notes = {}
+    for name, run in zip(names, runs, strict=True):
+        folder = Path(run).resolve()
+        note = read_scenarios(folder.parent).get(folder.name)
+        if note is not None:
+            notes[name] = note
+    return notes
+
+
 def leg_changes(first: Plan, other: Plan) -> pd.Series:
     """TEU on each leg in ``other`` minus in ``first`` (legs of either plan), by leg id; legs
     whose flow did not change are left out."""

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from allocator.cli._common import console, err, fail
 from allocator.cli._options import Json, ListFormat, Quiet, Verbose, command
-from allocator.cli._output import Column, print_rows
+from allocator.cli._output import Column, print_rows, resolve_format
 
 
 def batch(
@@ -65,6 +63,8 @@ def batch(
             "folders allocator did not write never are)."
         ),
     ] = False,
+    fmt: ListFormat = "auto",
+    as_json: Json = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -99,13 +99,21 @@ def batch(
         raise fail(exc) from None
     failed = [j for j in report.jobs if j.status in ("failed", "interrupted")]
     if not quiet:
-        console.print(_jobs_table(report, rolling))
+        listing = resolve_format(fmt, as_json)
+        rows = [
+            j.result | {"instance": j.stem, "period": j.period, "status": j.status}
+            for j in report.jobs
+        ]
+        columns = JOB_COLUMNS + ROLLING_COLUMNS if rolling else JOB_COLUMNS
+        print_rows([r | {"plan_cost": _plan_cost(r)} for r in rows], columns, "batch", listing)
         counts = ", ".join(
             f"{report.count(s)} {s}"
             for s in ("succeeded", "skipped", "failed", "interrupted", "pending")
             if report.count(s)
         )
-        console.print(f"{out}: {counts} in {report.seconds:.1f} s")
+        (console if listing == "table" else err).print(
+            f"{out}: {counts} in {report.seconds:.1f} s", markup=False, highlight=False
+        )
     for j in failed:
         err.print(
             f"[red]{j.status}[/]: {j.stem}: {j.result.get('error') or j.error}", soft_wrap=True
@@ -143,36 +151,31 @@ def _with_progress(run: Any) -> Any:
         return run(update)
 
 
-def _num(value: Any, fmt: str = ",.0f") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return format(value, fmt) if isinstance(value, int | float) else str(value)
+# the job table of `allocator batch`; a rolling batch adds its stability figures: the objective
+# it minimises is the plan cost plus the stability cost
+JOB_COLUMNS = (
+    Column("instance", "instance", keep=9),
+    Column("period", "period", keep=8),
+    Column("status", "status", keep=9),
+    Column("objective", "objective", ",.0f", keep=7, right=True),
+    Column("gap", "gap", ".1e", keep=3, right=True),
+    Column("total_seconds", "seconds", ".1f", keep=4, right=True),
+)
+ROLLING_COLUMNS = (
+    Column("plan_cost", "plan cost", ",.0f", keep=8, right=True),
+    Column("stability_cost", "stability cost", ",.0f", keep=6, right=True),
+    Column("mip_start", "MIP start", keep=2),
+    Column("teu_changed_corridor", "TEU changed corridor", ",.1f", keep=5, right=True),
+)
 
 
-def _jobs_table(report: Any, rolling: bool) -> Table:
-    table = Table("instance", "period", "status", "objective", "gap", "seconds", title="batch")
-    if rolling:  # the objective includes the stability cost; both are shown
-        table.add_column("stability cost")
-        table.add_column("MIP start")
-        table.add_column("TEU changed corridor")
-    for j in report.jobs:
-        r = j.result
-        row = [
-            j.stem,
-            j.period,
-            j.status,
-            _num(r.get("objective")),
-            _num(r.get("gap"), ".1e"),
-            _num(r.get("total_seconds"), ".1f"),
-        ]
-        if rolling:
-            row += [
-                _num(r.get("stability_cost")),
-                str(r.get("mip_start") or ""),
-                _num(r.get("teu_changed_corridor"), ",.1f"),
-            ]
-        table.add_row(*row)
-    return table
+def _plan_cost(row: dict) -> float | None:
+    """The cost of the plan itself: the objective without the stability cost a rolling week
+    adds (the objective when there is none)."""
+    objective, stability = row.get("objective"), row.get("stability_cost")
+    if not isinstance(objective, int | float):
+        return None
+    return objective - stability if isinstance(stability, int | float) else objective
 
 
 def runs(
@@ -200,6 +203,7 @@ def runs(
             "instance": r["instance_name"] or Path(r["instance_path"]).name,
             "status": _status(r),
             "seed": _seed(r),
+            "plan_cost": _plan_cost(r),
             "error": (r["error"] or "").splitlines()[0][:60] if r["error"] else "",
         }
         for r in shown
@@ -226,6 +230,8 @@ RUN_COLUMNS = (
     Column("period", "period", keep=4),
     Column("status", "status", keep=9),
     Column("objective", "objective", ",.0f", keep=7, right=True),
+    Column("plan_cost", "plan cost", ",.0f", keep=2, right=True),
+    Column("stability_cost", "stability cost", ",.0f", keep=2, right=True),
     Column("gap", "gap", ".1e", keep=5, right=True),
     Column("total_seconds", "seconds", ".1f", keep=6, right=True),
     Column("peak_memory_mb", "peak MB", ",.0f", keep=1, right=True),

@@ -183,6 +183,7 @@ def compare(
         format_difference,
         format_value,
         run_names,
+        run_scenarios,
         write_comparison,
     )
     from allocator.errors import InstanceError, Problem
@@ -201,6 +202,7 @@ def compare(
         except AllocatorError as exc:
             raise fail(exc, str(path)) from None
     table = compare_plans(plans)
+    notes = run_scenarios(runs, names)  # runs of a scenario solve: what each one is
     diff = differences(table)
     currency = str(next(iter(plans.values())).info().get("currency", ""))
     first = table.columns[0]
@@ -235,15 +237,21 @@ def compare(
     for metric, cells in zip(table.index, rows, strict=True):
         view.add_row(str(metric), *cells)
     if listing == "table" and not quiet:
+        for name, note in notes.items():
+            console.print(
+                f"[bold]{name}[/]: {note.description or '(no description)'}", soft_wrap=True
+            )
+            for change in note.changes:
+                console.print(f"  {change}", markup=False, highlight=False, soft_wrap=True)
         console.print(view)
     if out is not None:
-        write_comparison(table, out, currency)
+        write_comparison(table, out, currency, notes)
         if listing == "table" and not quiet:
             console.print(f"wrote {out / 'compare.csv'}, {out / 'compare.md'}")
         if report:
             from allocator.report.html import write_html_report
 
-            written = write_html_report(out / "report.html", plans, instances, table)
+            written = write_html_report(out / "report.html", plans, instances, table, notes)
             if listing == "table" and not quiet:
                 console.print(f"wrote {written}")
 

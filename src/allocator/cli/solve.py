@@ -255,15 +255,16 @@ def report(
         except AllocatorError as exc:
             raise fail(exc, str(path)) from None
         instances[name] = inst if inst is not None else fallback
-    comparison = None
+    comparison, notes = None, {}
     if len(plans) > 1:
-        from allocator.analysis.compare import compare_plans
+        from allocator.analysis.compare import compare_plans, run_scenarios
 
         comparison = compare_plans(plans)
+        notes = run_scenarios(runs, list(plans))  # runs of a scenario solve: what each one is
     default = runs[0] / "report.html" if runs[0].is_dir() else runs[0].with_suffix(".html")
     several = Path("out") / f"report-{next(iter(plans))}-and-{len(plans) - 1}.html"
     target = out or (default if len(runs) == 1 else several)
-    write_html_report(target, plans, instances, comparison)
+    write_html_report(target, plans, instances, comparison, notes)
     for name, inst in instances.items():
         if inst is None:
             err.print(

@@ -1,18 +1,24 @@
 """One self-contained HTML report of one plan, or of several side by side.
 
-The page has no external URLs at all: inline CSS, system font stacks, inline SVG for the map (over
-the packaged Natural Earth outline, see ``allocator/report/outline/``) and the charts, and one
-inline script, the route search (``templates/filter.js``). The markup lives in Jinja2 templates (``report/templates/``, the CSS inlined from
-``report.css``); this module builds only the context of formatted text, which the engine escapes.
-The one exception is the SVG drawn by ``report.map``, passed through ``trusted_svg``.
+The page loads nothing: inline CSS, system font stacks, inline SVG for the static maps (over the
+packaged Natural Earth outline, see ``allocator/report/outline/``) and the charts, and inline
+scripts, all packaged: the route search (``templates/filter.js``) and, when a run has a map,
+Leaflet (``report/vendor/``, inlined as shipped), the interactive map (``templates/map.js``) and
+its data as one JSON block. The markup lives in Jinja2 templates (``report/templates/``, the CSS
+inlined from ``report.css``); this module builds only the context of formatted text, which the
+engine escapes. The exceptions are the SVG drawn by ``report.map`` (``trusted_svg``), the
+vendored Leaflet files (``vendored``) and the JSON block (``json_script``, escaped for a script
+element).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, NamedTuple, TypeGuard
 
@@ -27,15 +33,18 @@ from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.report.map import (
     GAIN,
     LOSS,
+    InteractiveMap,
     corridor_colour,
     corridor_order,
     detail_window,
+    interactive_map,
     legend,
     outline_defs,
+    outline_geojson,
     render_map,
 )
 from allocator.report.markdown import NO_BOUND
-from allocator.results import Plan, binding_capacities, route_corridor
+from allocator.results import Plan, binding_capacities, is_local_tag, route_corridor
 
 COMPONENTS = {
     "freight": "freight",
@@ -47,6 +56,11 @@ COMPONENTS = {
     "fixed": "fixed cost of opened legs",
     "penalty": "penalty for unserved TEU",
 }
+
+LEAFLET_VERSION = "1.9.4"  # of the files in report/vendor/ (see its README)
+
+# the cost of a route (Plan.routes.cost): what the corridor split counts per corridor
+ROUTE_COMPONENTS = ("freight", "border", "handling", "time_value", "co2")
 
 # the CLI names report runs with the same function as ``allocator compare``
 run_labels = run_names
@@ -65,9 +79,26 @@ def environment() -> jinja2.Environment:
 
 
 def trusted_svg(markup: str) -> Markup:
-    """SVG (and the map legend) drawn by ``report.map``, which escapes every text it writes: the
-    only markup the page takes from Python without escaping."""
+    """SVG (and the map legend) drawn by ``report.map``, which escapes every text it writes."""
     return Markup(markup)
+
+
+@cache
+def vendored(name: str) -> Markup:
+    """A file of the vendored Leaflet (``report/vendor/``), inlined in a script or style element
+    as shipped; ValueError if it could close that element."""
+    text = files("allocator.report").joinpath("vendor", name).read_text(encoding="utf-8")
+    if "</script" in text.lower() or "</style" in text.lower():
+        raise ValueError(f"vendor/{name} would close its element")
+    return Markup(text)
+
+
+def json_script(data: Mapping[str, Any]) -> Markup:
+    """``data`` as JSON for a ``<script type="application/json">`` element: ``<``, ``>`` and
+    ``&`` written as ``\\u`` escapes, so no text in it can end the element (``</script>``) or
+    open a comment; JSON.parse reads it back unchanged."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
 # ---------------------------------------------------------------- formatting
@@ -138,11 +169,13 @@ class Table:
 
 @dataclass(frozen=True)
 class MapView:
-    """The network map, its legend and, for spread-out networks, a detail map."""
+    """The network map, its legend, for spread-out networks a detail map, and the data of the
+    interactive map."""
 
     overview: Markup
     legend: Markup
     detail: Markup | None
+    interactive: InteractiveMap
 
 
 class Bar(NamedTuple):
@@ -217,6 +250,8 @@ class PlanView:
     unserved: Table | None  # None: every lot served
     costs: Table | None  # None: no cost
     objective: str  # "" when the plan has no finite objective
+    route_cost: str  # the route components (ROUTE_COMPONENTS) over every corridor
+    feeder_cost: str  # of which on local feeder and untagged legs; "" when none
     routes: RouteTable | None  # None: no cargo moved
 
 
@@ -436,6 +471,19 @@ def cost_table(plan: Plan) -> Table | None:
     return Table("costs", head, rows, foot)
 
 
+def route_costs(plan: Plan) -> tuple[float, float]:
+    """The route components of the cost breakdown (``ROUTE_COMPONENTS``): their total, which
+    equals the corridor split's route cost, and the part paid on local feeder and untagged legs,
+    which the breakdown keeps in columns of their own and the split counts with the corridor
+    each route runs on."""
+    c = plan.costs
+    if c.empty:
+        return 0.0, 0.0
+    routes = c[c["component"].isin(ROUTE_COMPONENTS)]
+    feeders = routes["corridor"].map(lambda t: is_local_tag(t) or t == "(none)")
+    return float(routes["cost"].sum()), float(routes.loc[feeders, "cost"].sum())
+
+
 def _named(node: str, names: Mapping[str, str]) -> str:
     name = names.get(node, "")
     return f"{name} ({node})" if name and name != node else node
@@ -503,6 +551,7 @@ def map_view(plan: Plan, inst: Instance, uid: str) -> MapView:
             )
         ),
         detail=detail,
+        interactive=interactive_map(plan.legs, inst),
     )
 
 
@@ -512,6 +561,7 @@ def plan_view(plan: Plan, inst: Instance | None, uid: str) -> PlanView:
     currency = str(s.get("currency", ""))
     cards, meta = headline(plan)
     objective = s.get("objective")
+    route_cost, feeder_cost = route_costs(plan)
     return PlanView(
         uid=uid,
         currency=currency,
@@ -523,6 +573,8 @@ def plan_view(plan: Plan, inst: Instance | None, uid: str) -> PlanView:
         unserved=unserved_table(plan, currency),
         costs=cost_table(plan),
         objective=num(objective) if _isnum(objective) and math.isfinite(float(objective)) else "",
+        route_cost=num(route_cost),
+        feeder_cost=num(feeder_cost) if feeder_cost > 0 else "",
         routes=route_table(plan, inst, currency),
     )
 
@@ -653,14 +705,15 @@ def render_html(
         s = plans[first].info()
         title = f"Plan {s.get('instance', first)}"
         subtitle = [_text(s.get("period")), first, _text(s.get("currency"))]
-        table, frame, maps = None, None, []
+        table, frame, changes = None, None, []
     else:
         title = f"Comparison of {len(runs)} runs"
         subtitle = []
         frame = comparison if comparison is not None else minimal_comparison(plans)
         table = comparison_table(frame)
-        maps = change_maps(plans, instances)
+        changes = change_maps(plans, instances)
     notes = scenarios or {}
+    maps = {plan.uid: plan.map.interactive for _, plan in runs if plan.map is not None}
     return (
         environment()
         .get_template("report.html.j2")
@@ -671,10 +724,14 @@ def render_html(
             comparison=table,
             baseline=str(frame.columns[0]) if frame is not None and len(frame.columns) else "",
             scenarios=[(name, notes[name]) for name in plans if name in notes],
-            change_maps=maps,
+            change_maps=changes,
             gain=GAIN,
             loss=LOSS,
             outline=trusted_svg(outline_defs()),
+            map_data=json_script({"outline": outline_geojson(), "maps": maps}) if maps else "",
+            leaflet_js=vendored("leaflet.js") if maps else "",
+            leaflet_css=vendored("leaflet.css") if maps else "",
+            leaflet_version=LEAFLET_VERSION,
             version=__version__,
         )
     )

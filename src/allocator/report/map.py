@@ -16,11 +16,12 @@ import heapq
 import json
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from html import escape
 from importlib.resources import files
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -117,7 +118,7 @@ Point = tuple[float, float]
 
 @cache
 def load_outline() -> dict[str, Any]:
-    """The packaged country outline (see ``allocator/data/README.md``)."""
+    """The packaged country outline (see ``allocator/report/outline/README.md``)."""
     text = files("allocator.report.outline").joinpath("outline.json").read_text(encoding="utf-8")
     outline: dict[str, Any] = json.loads(text)
     return outline
@@ -305,6 +306,43 @@ def leg_corridor(tag: object) -> str:
     return tag.strip() if isinstance(tag, str) and tag.strip() else "local"
 
 
+def leg_label(
+    leg: str, mode: object, corridor: object, a: str, b: str, names: Mapping[str, str]
+) -> str:
+    """What a leg is, for its hover: id, mode, corridor (and the leg it reverses), and its two
+    nodes by name and id."""
+    reverse = (
+        f", reverse of {leg.removesuffix(REVERSE_SUFFIX)}" if leg.endswith(REVERSE_SUFFIX) else ""
+    )
+    tag = corridor if isinstance(corridor, str) and corridor else "no corridor"
+    return f"{leg} ({mode}, {tag}{reverse}): {names.get(a, a)} ({a}) → {names.get(b, b)} ({b})"
+
+
+def leg_state(utilisation: float, capacity_teu: object, service_slots_teu: object) -> str:
+    """A used leg's utilisation of its capacity (the lower of ``capacity_teu`` and the slots of
+    the departures it runs), or "no capacity limit"."""
+    if not math.isfinite(utilisation):
+        return "no capacity limit"
+    limit = float(np.fmin(_float(capacity_teu), _float(service_slots_teu)))
+    return f"utilisation {utilisation:.0%} of {_num(limit)} TEU"
+
+
+def node_label(node: str, place: Mapping[str, object] | pd.Series) -> str:
+    """What a node is, for its hover: name, id, kind and country."""
+    return f"{place['name']} ({node}; {place['kind']}, {place['country']})"
+
+
+def node_teu(
+    src: Iterable[object], dst: Iterable[object], teu: Iterable[float]
+) -> dict[str, float]:
+    """TEU through each node: half the TEU of the legs that start or end there."""
+    through: dict[str, float] = defaultdict(float)
+    for a, b, f in zip(src, dst, teu, strict=True):
+        through[str(a)] += f / 2
+        through[str(b)] += f / 2
+    return through
+
+
 Box = tuple[float, float, float, float]
 
 
@@ -329,6 +367,11 @@ def place_label(
             placed.append(box)
             return tx, ty, anchor
     return None
+
+
+def leg_width(teu: float, max_teu: float) -> float:
+    """Stroke width of a leg carrying ``teu``: proportional, the busiest ``MAX_LEG_WIDTH``."""
+    return max(MIN_LEG_WIDTH, MAX_LEG_WIDTH * teu / max_teu)
 
 
 def _float(v: Any) -> float:
@@ -466,9 +509,6 @@ def render_map(
     max_teu = float(flow[used].max()) if used.any() else 1.0
     pairs_used = {(a, b) for a, b, u in zip(legs["from"], legs["to"], used, strict=True) if u}
 
-    def width(teu: float) -> float:
-        return max(MIN_LEG_WIDTH, MAX_LEG_WIDTH * teu / max_teu)
-
     out = [
         f'<svg class="{cls}" id="{ident}" viewBox="0 0 {proj.width:.0f} {proj.height:.0f}" '
         f'role="img" aria-label="Network map">',
@@ -488,22 +528,14 @@ def render_map(
     for r in rows.sort_values("flow_teu", ascending=False).itertuples(index=False):
         leg, a, b = str(r.leg), str(r.src), str(r.dst)
         pts = [proj.xy(p) for p in geometry[leg]]
-        reverse = (
-            f", reverse of {leg.removesuffix(REVERSE_SUFFIX)}"
-            if leg.endswith(REVERSE_SUFFIX)
-            else ""
-        )
-        label = (
-            f"{leg} ({r.mode}, {r.corridor if isinstance(r.corridor, str) else 'no corridor'}"
-            f"{reverse}): {names.get(a, a)} ({a}) → {names.get(b, b)} ({b})"
-        )
+        label = leg_label(leg, r.mode, r.corridor, a, b, names)
         if not r.is_used:
             unused_svg.append(
                 f'<path class="leg unused" data-leg="{escape(leg)}" d="{_path_d(pts)}">'
                 f"<title>{escape(label)}: unused</title></path>"
             )
             continue
-        w = width(abs(_float(r.flow_teu)))
+        w = leg_width(abs(_float(r.flow_teu)), max_teu)
         if (b, a) in pairs_used:  # both directions carry cargo: keep them side by side
             pts = _offset(pts, w / 2 + 0.6)
         if change:
@@ -515,11 +547,7 @@ def render_map(
             )
             continue
         util = _float(r.utilisation)
-        if math.isfinite(util):
-            limit = float(np.fmin(_float(r.capacity_teu), _float(r.service_slots_teu)))
-            state = f"utilisation {util:.0%} of {_num(limit)} TEU"
-        else:
-            state = "no capacity limit"
+        state = leg_state(util, r.capacity_teu, r.service_slots_teu)
         used_svg.append(
             f'<path class="leg used" data-leg="{escape(leg)}" d="{_path_d(pts)}" '
             f'stroke="{util_colour(util)}" stroke-width="{w:.2f}" '
@@ -570,20 +598,16 @@ def render_map(
     out.append("</g>")
 
     # nodes, the busiest labelled
-    through: dict[str, float] = defaultdict(float)
-    for a, b, f in zip(legs["from"], legs["to"], flow, strict=True):
-        through[str(a)] += f
-        through[str(b)] += f
+    through = node_teu(legs["from"], legs["to"], flow)
     out.append('<g class="nodes">')
     for node, place in nodes.iterrows():
         x, y = proj.xy(coords[str(node)])
-        teu = through.get(str(node), 0.0) / 2
+        teu = through.get(str(node), 0.0)
         cls = "node used" if teu > EPS else "node"
+        text = node_label(str(node), place) + f": {_num(teu)} TEU"
         out.append(
             f'<circle class="{cls}" cx="{x:.1f}" cy="{y:.1f}" r="{3.2 if teu > EPS else 2.2}">'
-            f"<title>{escape(str(node))} {escape(str(place['name']))} ({escape(str(place['country']))}, "
-            f"{escape(str(place['kind']))}): {_num(teu)} TEU {'changed' if change else 'through'}"
-            "</title></circle>"
+            f"<title>{escape(text)} {'changed' if change else 'through'}</title></circle>"
         )
     out.append("</g>")
     out.append('<g class="labels">')
@@ -652,3 +676,131 @@ def legend(max_teu: float, corridors: dict[str, str] | None = None) -> str:
         f"<span>{REVERSE_SUFFIX} after a leg id: the same leg in the opposite direction</span>"
     )
     return '<div class="legend">' + "".join(items) + "</div>"
+
+
+# ---------------------------------------------------------------- the interactive map
+
+
+class MapLeg(TypedDict):
+    """A leg with flow on the interactive map: its line as [lat, lon] points, stroke width and
+    hover lines."""
+
+    leg: str
+    corridor: str
+    points: list[list[float]]
+    weight: float
+    text: list[str]
+
+
+class MapNode(TypedDict):
+    """A node on the interactive map, with its hover lines."""
+
+    id: str
+    lat: float
+    lon: float
+    used: bool
+    text: list[str]
+
+
+class MapCorridor(TypedDict):
+    """A corridor of the interactive map's layer control, with its colour."""
+
+    name: str
+    colour: str
+
+
+class InteractiveMap(TypedDict):
+    """The data the page's map script (``templates/map.js``) draws one plan's Leaflet map from."""
+
+    corridors: list[MapCorridor]
+    legs: list[MapLeg]
+    nodes: list[MapNode]
+    hosts: list[str]  # iso2 of the countries with nodes, shaded
+    bounds: list[list[float]]  # [[south, west], [north, east]]
+
+
+@cache
+def outline_geojson() -> dict[str, Any]:
+    """The packaged outline as a GeoJSON FeatureCollection: one MultiPolygon per country (each
+    ring its own polygon; drawn with the even-odd rule, as the SVG map)."""
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"iso2": c["iso2"], "name": c["name"]},
+            "geometry": {
+                "type": "MultiPolygon",
+                "coordinates": [
+                    [[[r[i], r[i + 1]] for i in range(0, len(r), 2)] + [[r[0], r[1]]]]
+                    for r in c["rings"]
+                ],
+            },
+        }
+        for c in load_outline()["countries"]
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def interactive_map(plan_legs: pd.DataFrame, inst: Instance) -> InteractiveMap:
+    """The interactive map of one plan: the legs with flow along the lines of the SVG overview
+    (sea legs along the sea lanes), as wide as there and coloured by corridor
+    (``corridor_order``), and every node; hover texts name the nodes beside their ids."""
+    nodes = inst.nodes
+    coords = {
+        str(i): (float(lon), float(lat))
+        for i, lon, lat in zip(nodes.index, nodes["lon"], nodes["lat"], strict=True)
+    }
+    names = {str(k): str(v) for k, v in nodes["name"].items()}
+    geometry = leg_geometry(plan_legs, coords)
+    legs = plan_legs[plan_legs["leg"].astype(str).isin(geometry)]
+    flow = legs["flow_teu"].to_numpy(dtype=float)
+    used = legs[flow > EPS].sort_values("flow_teu", ascending=False)
+    max_teu = float(flow.max()) if (flow > EPS).any() else 1.0
+    colours = corridor_order(plan_legs)
+    drawn: list[MapLeg] = []
+    for r in used.rename(columns={"from": "src", "to": "dst"}).itertuples(index=False):
+        leg, teu = str(r.leg), _float(r.flow_teu)
+        state = leg_state(_float(r.utilisation), r.capacity_teu, r.service_slots_teu)
+        drawn.append(
+            {
+                "leg": leg,
+                "corridor": leg_corridor(r.corridor),
+                "points": [[round(lat, 3), round(lon, 3)] for lon, lat in geometry[leg]],
+                "weight": round(leg_width(teu, max_teu), 2),
+                "text": [
+                    leg_label(leg, r.mode, r.corridor, str(r.src), str(r.dst), names),
+                    f"{_num(teu)} TEU, {state}",
+                ],
+            }
+        )
+    through = node_teu(used["from"], used["to"], used["flow_teu"].to_numpy(dtype=float))
+    points = list(coords.values()) + [p for leg in used["leg"] for p in geometry[str(leg)]]
+    lon0, lon1 = min(p[0] for p in points), max(p[0] for p in points)
+    lat0, lat1 = min(p[1] for p in points), max(p[1] for p in points)
+    grow_lon, grow_lat = max(0.0, 2.0 - (lon1 - lon0)) / 2, max(0.0, 2.0 - (lat1 - lat0)) / 2
+    defined = {c["iso2"] for c in load_outline()["countries"] if c["iso2"]}
+    return {
+        "corridors": [
+            {"name": t, "colour": c}
+            for t, c in colours.items()
+            if any(leg["corridor"] == t for leg in drawn)
+        ],
+        "legs": drawn,
+        "nodes": [
+            {
+                "id": str(node),
+                "lat": coords[str(node)][1],
+                "lon": coords[str(node)][0],
+                "used": bool(through.get(str(node), 0.0) > EPS),
+                "text": [
+                    node_label(str(node), place),
+                    f"{_num(through.get(str(node), 0.0))} TEU through",
+                ],
+            }
+            for node, place in nodes.iterrows()
+        ],
+        "hosts": sorted(set(nodes["country"].astype(str)) & defined),
+        "bounds": [  # at least 2 degrees each way, as the SVG map
+            [lat0 - grow_lat, lon0 - grow_lon],
+            [lat1 + grow_lat, lon1 + grow_lon],
+        ],
+    }

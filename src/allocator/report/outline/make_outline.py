@@ -5,7 +5,7 @@ Input: the ``naturalearth_lowres`` shapefile shipped inside the geopandas 0.14.4
 
     pip download geopandas==0.14.4 --no-deps -d /tmp/ne
     cd /tmp/ne && unzip -o geopandas-0.14.4-py3-none-any.whl 'geopandas/datasets/*'
-    python src/allocator/data/make_outline.py \
+    python src/allocator/report/outline/make_outline.py \
         /tmp/ne/geopandas/datasets/naturalearth_lowres/naturalearth_lowres.shp
 
 The shapefile (.shp polygons, .dbf attributes) is read by hand with ``struct``, so the script needs

@@ -15,12 +15,14 @@ from allocator.cli import main
 from allocator.instance.io import instance_hash
 from allocator.instance.validate import read_instance
 from allocator.research.bench import (
+    BenchOptions,
     by_problem,
     decode_progress,
     encode_progress,
     match_markdown,
     profile_ratios,
     read_csv,
+    run_pair,
     shifted_geomean,
     time_to_target,
     times_to_match,
@@ -170,6 +172,16 @@ def test_bench_two_instances_two_models(tmp_path: Path) -> None:
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     root = ET.parse(out / "profile.svg").getroot()
     assert root.tag.endswith("svg")
+
+
+def test_bench_peak_memory_is_the_runs_own_not_its_parents(tmp_path: Path) -> None:
+    """A spawned run reports its own peak: ``ru_maxrss`` would carry this process's (it survives
+    fork and exec on Linux), ``VmHWM`` starts afresh with the new address space."""
+    (tmp_path / "a.dow").write_text(TINY_A)
+    ballast = np.ones(75_000_000)  # 572 MiB resident in this process
+    row = run_pair(tmp_path / "a.dow", "arc-strong", BenchOptions())
+    assert row["status"] == "optimal"
+    assert 10 < row["peak_mb"] < ballast.nbytes / 2**20
 
 
 def test_bench_unknown_model_exits_2(tmp_path: Path) -> None:

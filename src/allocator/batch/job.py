@@ -44,7 +44,9 @@ def _reset_peak_rss() -> None:
         Path("/proc/self/clear_refs").write_text("5")
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process, MB: Linux ``VmHWM`` (of this address space, so a
+    spawned process does not inherit its parent's peak), else ``ru_maxrss``."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -105,7 +107,7 @@ def run_job(spec: JobSpec) -> dict[str, Any]:
         tail = "".join(traceback.format_exception(exc)[-3:])
         out["error"] = f"{type(exc).__name__}: {exc}\n{tail}"
     out["total_seconds"] = time.perf_counter() - t0
-    out["peak_memory_mb"] = _peak_rss_mb()
+    out["peak_memory_mb"] = peak_rss_mb()
     return out
 
 

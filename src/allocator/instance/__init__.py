@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from allocator.instance import dow  # noqa: E402,F401  (registers the .dow reader)
+from allocator.instance import dow, mcnf  # noqa: F401  (register the .dow and planar/grid readers)
 from allocator.instance.io import read_raw, write_instance
 from allocator.instance.model import Instance
 from allocator.instance.validate import read_instance, validate

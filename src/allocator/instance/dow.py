@@ -119,47 +119,69 @@ def parse_dow(path: str | os.PathLike[str]) -> Dow:
     return Dow(p.stem, n, arcs, com)
 
 
+def network_tables(
+    n_nodes: int,
+    legs: dict[str, np.ndarray],
+    lots: dict[str, np.ndarray],
+    class_id: str,
+) -> dict[str, pd.DataFrame]:
+    """The nodes, legs, classes and cargo tables of a benchmark network with 1-based node numbers.
+
+    ``legs`` holds ``from``, ``to`` (node numbers) and the leg columns to set (``cost_per_teu``,
+    ``capacity_teu``, ``fixed_cost``), one entry per arc; ``lots`` holds ``origin``,
+    ``destination`` and ``teu``. Nodes are ``"1".."N"`` (country ``ZZ``, kind hub, coordinates 0),
+    legs ``a<i>`` by road of 1 km and 0 transit hours, lots ``k<i>`` of the one class
+    ``class_id`` with no time value: the generalised cost of a TEU on a leg is its unit cost.
+    """
+    ids = [str(i) for i in range(1, n_nodes + 1)]
+    nodes = pd.DataFrame(
+        {"id": ids, "name": ids, "country": "ZZ", "lat": 0.0, "lon": 0.0, "kind": "hub"}
+    )
+    n_legs, n_lots = len(legs["from"]), len(lots["origin"])
+    leg_frame = pd.DataFrame(
+        {
+            "id": [f"a{i + 1}" for i in range(n_legs)],
+            "from": legs["from"].astype(np.int64).astype(str),
+            "to": legs["to"].astype(np.int64).astype(str),
+            "mode": "road",
+            "distance_km": 1.0,
+            "transit_hours": 0.0,
+        }
+        | {c: v.astype(float) for c, v in legs.items() if c not in ("from", "to")}
+    )
+    cargo = pd.DataFrame(
+        {
+            "id": [f"k{i + 1}" for i in range(n_lots)],
+            "origin": lots["origin"].astype(np.int64).astype(str),
+            "destination": lots["destination"].astype(np.int64).astype(str),
+            "teu": lots["teu"].astype(float),
+            "class": class_id,
+        }
+    )
+    classes = pd.DataFrame({"id": [class_id], "value_per_teu_day": [0.0]})
+    return {"nodes": nodes, "legs": leg_frame, "classes": classes, "cargo": cargo}
+
+
 def dow_raw(path: str | os.PathLike[str]) -> RawInstance:
     """The raw tables and settings of a ``.dow`` file, ready for ``validate``."""
     d = parse_dow(path)
     p = Path(path)
-    ids = [str(i) for i in range(1, d.n_nodes + 1)]
-    nodes = pd.DataFrame(
-        {"id": ids, "name": ids, "country": "ZZ", "lat": 0.0, "lon": 0.0, "kind": "hub"}
-    )
-    a = d.arcs
-    legs = pd.DataFrame(
+    a, c = d.arcs, d.commodities
+    frames = network_tables(
+        d.n_nodes,
         {
-            "id": [f"a{i + 1}" for i in range(len(a))],
-            "from": a[:, 0].astype(str),
-            "to": a[:, 1].astype(str),
-            "mode": "road",
-            "distance_km": 1.0,
-            "transit_hours": 0.0,
-            "cost_per_teu": a[:, 2].astype(float),
-            "capacity_teu": a[:, 3].astype(float),
-            "fixed_cost": a[:, 4].astype(float),
-        }
+            "from": a[:, 0],
+            "to": a[:, 1],
+            "cost_per_teu": a[:, 2],
+            "capacity_teu": a[:, 3],
+            "fixed_cost": a[:, 4],
+        },
+        {"origin": c[:, 0], "destination": c[:, 1], "teu": c[:, 2]},
+        "mcnd",
     )
-    c = d.commodities
-    cargo = pd.DataFrame(
-        {
-            "id": [f"k{i + 1}" for i in range(len(c))],
-            "origin": c[:, 0].astype(str),
-            "destination": c[:, 1].astype(str),
-            "teu": c[:, 2].astype(float),
-            "class": "mcnd",
-        }
-    )
-    classes = pd.DataFrame({"id": ["mcnd"], "value_per_teu_day": [0.0]})
     tables = {
         name: RawTable(name, frame.astype(object), f"{p} ({name})", "row", 1)
-        for name, frame in (
-            ("nodes", nodes),
-            ("legs", legs),
-            ("classes", classes),
-            ("cargo", cargo),
-        )
+        for name, frame in frames.items()
     }
     settings = {
         "name": d.name,

@@ -106,6 +106,13 @@ READERS: dict[str, Callable[[Path], RawInstance]] = {}
 """Readers of single-file formats beyond the three containers, by lower-case suffix; a format's
 module registers itself here (``allocator.instance`` imports them all)."""
 
+SNIFFERS: list[tuple[Callable[[bytes], bool], Callable[[Path], RawInstance]]] = []
+"""Readers of single-file formats whose files carry no telling suffix (``planar30``, ``grid1``):
+a test of the file's first ``SNIFF_BYTES`` bytes and the reader to use when it passes, tried in
+order when the suffix names no format; a format's module registers itself here."""
+
+SNIFF_BYTES = 4096
+
 
 def read_raw(path: str | os.PathLike[str]) -> RawInstance:
     """Read any container into raw tables; unreadable files raise InstanceError naming them."""
@@ -124,6 +131,11 @@ def read_raw(path: str | os.PathLike[str]) -> RawInstance:
             return _read_json(p)
         if suffix in READERS:  # benchmark formats (e.g. Canad ``.dow``), registered by modules
             return READERS[suffix](p)
+        with p.open("rb") as f:
+            head = f.read(SNIFF_BYTES)
+        for looks_like, reader in SNIFFERS:  # benchmark formats known by their first lines
+            if looks_like(head):
+                return reader(p)
     except InstanceError:
         raise
     except Exception as exc:  # unreadable file: name it, no traceback
@@ -132,7 +144,8 @@ def read_raw(path: str | os.PathLike[str]) -> RawInstance:
         [
             Problem(
                 str(p),
-                "unknown container; expected a folder, instance .toml, .xlsx, .json or MCND .dow",
+                "unknown container; expected a folder, instance .toml, .xlsx, .json, MCND .dow "
+                "or a linear multicommodity flow file (planar, grid)",
             )
         ]
     )

@@ -19,7 +19,6 @@ import math
 import multiprocessing as mp
 import os
 import queue
-import resource
 import socket
 import time
 import traceback
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from allocator.batch import ledger
+from allocator.batch.job import peak_rss_mb
 from allocator.options import RunOptions
 from allocator.solve import SolveOptions
 
@@ -170,7 +170,7 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
     except Exception as exc:  # report, never hang the parent
         row |= {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
         logger.debug("bench child failed:\n%s", traceback.format_exc())
-    row["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    row["peak_mb"] = peak_rss_mb()  # this process's own peak, not the parent's (ru_maxrss)
     out.put(row)
 
 

@@ -63,6 +63,7 @@ RC_TOL = 1e-6  # relative reduced cost below which a column is added
 ROW_TOL = 1e-6  # TEU a lazy row may be violated by before it is added
 INT_TOL = 1e-6  # distance from an integer below which a value counts as integral
 MAX_ROUNDS = 2000
+GRACE_S = 10.0  # seconds past the time limit allowed to turn the last LP into a plan
 FRESH_SHARE = 0.05  # new columns (or rows) per round above which the master LP starts afresh
 
 
@@ -566,9 +567,7 @@ class PathEngine:
         if self._fractional(x) < 0 and not self.d.integer_teu:
             stats.incumbent, best_x = obj, x
         else:
-            found = self._mip_incumbent(
-                min(deadline, time.perf_counter() + 0.25 * (deadline - time.perf_counter()))
-            )
+            found = self._incumbent(x, deadline, lower0, upper0, price=True)
             if found is not None:
                 stats.incumbent, best_x = found
         open_nodes: list[_Node] = []
@@ -614,11 +613,42 @@ class PathEngine:
         return best_x, stats.bound
 
     def _stop_early(self, deadline: float, bound: float) -> tuple[np.ndarray | None, float]:
-        found = self._mip_incumbent(deadline + 1e9)  # time is up: a plan from what exists
+        """Out of time before the root converged: a plan from the columns there are."""
+        m = self.master
+        _, _, x, _ = m.lp.solve(GRACE_S)
+        if len(x) < m.lp.n_cols:
+            return None, bound
+        lower, upper = np.zeros(len(m.int_cols)), m.int_upper.copy()
+        found = self._incumbent(x, time.perf_counter() + GRACE_S, lower, upper, price=False)
         if found is None:
             return None, bound
         self.stats.incumbent = found[0]
         return found[1], min(bound, found[0])
+
+    def _incumbent(
+        self, x: np.ndarray, deadline: float, lower: np.ndarray, upper: np.ndarray, *, price: bool
+    ) -> tuple[float, np.ndarray] | None:
+        """A plan from ``x``: departures and openings rounded up (they only add capacity, so the
+        LP stays feasible), the LP re-solved over them (with pricing, or over the columns there
+        are), rows re-separated until none is violated; whole TEU by a MIP over the columns."""
+        m = self.master
+        up = np.minimum(np.ceil(x[m.int_cols] - INT_TOL), m.int_upper)
+        m.lp.set_bounds(m.int_cols, up, up)
+        try:
+            if self.d.integer_teu:
+                return self._mip_incumbent(deadline)
+            if price:
+                status, obj, _, xr = self.converge(deadline)
+                return (obj, xr) if status == "optimal" else None
+            for _ in range(20):
+                term, obj, xr, _ = m.lp.solve(max(deadline - time.perf_counter(), 0.5))
+                if term != Termination.OPTIMAL:
+                    return None
+                if m.separate(xr, self.stats) == 0:
+                    return obj, xr
+            return None
+        finally:
+            m.lp.set_bounds(m.int_cols, lower, upper)
 
     def _abs_gap(self, gap_tol: float) -> float:
         inc = self.stats.incumbent

@@ -47,7 +47,7 @@ from allocator.methods.registry import Task, register
 from allocator.preprocess import Preprocessed
 from allocator.preprocess.costs import shortest_paths
 from allocator.preprocess.paths import PathSet
-from allocator.preprocess.rcsp import FOUND, PathBatch, price_commodities
+from allocator.preprocess.rcsp import FOUND, LABEL_LIMIT, PathBatch, price_commodities
 from allocator.solve import (
     PersistentLP,
     SolveOptions,
@@ -456,6 +456,8 @@ class PathEngine:
         batch = self.price(weight, None, which)
         found = np.flatnonzero(batch.status == FOUND)
         self.cheapest[batch.com[found]] = batch.cost[found]
+        self._least = self.cheapest.copy()
+        self._last_weight: np.ndarray | None = None
         self.master.add_paths(batch, found, self.cls)
 
     def converge(self, deadline: float) -> tuple[str, float, float, np.ndarray]:
@@ -476,13 +478,16 @@ class PathEngine:
                 return "stopped", obj, best_lagrange, x
             weight, corr = master.weights(duals, self.pre.cost)
             sigma = duals[: len(self.d.com_teu)]
-            # no path of k weighs less than its cheapest in-time path: skip when sigma <= that
             tol = RC_TOL * np.maximum(1.0, np.abs(sigma))
-            which = np.flatnonzero((self.due >= 0) & (sigma > self.cheapest + tol))
+            # skip k when no path of it can weigh less than sigma_k (see ``_path_bounds``)
+            which = np.flatnonzero(
+                (self.due >= 0) & ((sigma > self._path_bounds(weight) + tol) | self._corrected(corr))
+            )
             n_cols = 0
             lagrange = obj
             if len(which):
                 batch = self.price(weight, corr, which, limit=sigma)
+                self._learn_bounds(batch, sigma)
                 found = np.flatnonzero(batch.status == FOUND)
                 rc = batch.cost[found] - sigma[batch.com[found]]
                 lagrange = obj + float(
@@ -500,6 +505,33 @@ class PathEngine:
                 return "optimal", obj, obj if stats.pricing_exact else best_lagrange, x
             if stats.rounds >= MAX_ROUNDS or time.perf_counter() > deadline:
                 return "stopped", obj, best_lagrange, x
+
+    def _path_bounds(self, weight: np.ndarray) -> np.ndarray:
+        """A lower bound on the least path weight of every commodity under ``weight``.
+
+        Known after pricing k: its least weight (or, with none below the limit, the limit).
+        Between pricings a path's weight can fall by at most the sum of the leg weights that
+        fell (per class, each leg at most once on a loopless path), and it is never below the
+        cheapest in-time route cost (weights are never below the cost)."""
+        if self._last_weight is not None:
+            with np.errstate(invalid="ignore"):
+                fell = np.where(np.isfinite(weight), self._last_weight - weight, 0.0)
+            drop = np.nansum(np.maximum(fell, 0.0), axis=1)
+            self._least = np.maximum(self._least - drop[self.cls], self.cheapest)
+        self._last_weight = weight
+        return self._least
+
+    def _learn_bounds(self, batch: PathBatch, limit: np.ndarray) -> None:
+        ok = batch.status != LABEL_LIMIT
+        k = batch.com[ok]
+        self._least[k] = np.where(
+            batch.status[ok] == FOUND, batch.cost[ok], np.maximum(limit[k], self.cheapest[k])
+        )
+
+    def _corrected(self, corr: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> np.ndarray:
+        """Commodities with strong-row corrections: always priced (their bound is not tracked)."""
+        n = len(self.d.com_teu)
+        return np.zeros(n, dtype=bool) if corr is None else np.diff(corr[0]) > 0
 
     def _report(self, lp: float, bound: float) -> None:
         s = self.stats

@@ -76,7 +76,7 @@ def test_aggregated_and_per_lot_reach_the_same_optimum(seed):
 def test_direct_highspy_build_finds_the_same_optimum(seed):
     """An independent build of the same model (numpy into highspy, benchmarks/floor.py)."""
     inst = generate_instance(nodes=20, lots=30, seed=seed)
-    res = run(inst, RunOptions(solve=SolveOptions(mip_rel_gap=1e-9)))
+    res = run(inst, RunOptions(model="arc-strong", solve=SolveOptions(mip_rel_gap=1e-9)))
     h = build_highspy(arc_data(inst, res.pre), res.pre.net)
     h.setOptionValue("mip_rel_gap", 1e-9)
     h.run()

@@ -79,7 +79,9 @@ def build(
     if recipe.family in PATH_FAMILIES:
         if paths is None:
             paths = commodity_paths(pre, int(recipe.options.get("paths") or DEFAULT_PATHS))
-        d, pdata = path_data(inst, pre, paths)
+        d, pdata = path_data(
+            inst, pre, paths, integer_teu=bool(recipe.options.get("integer_teu", False))
+        )
     elif recipe.family == "arc":
         if not pre.pruned:
             raise ValueError("an arc model needs the usable legs: preprocess with prune=True")

@@ -43,9 +43,11 @@ def commodity_paths(pre: Preprocessed, k: int) -> PathSet:
     )
 
 
-def path_data(inst: Instance, pre: Preprocessed, paths: PathSet) -> tuple[ArcData, PathData]:
+def path_data(
+    inst: Instance, pre: Preprocessed, paths: PathSet, *, integer_teu: bool = False
+) -> tuple[ArcData, PathData]:
     """ArcData whose flow pairs are the (commodity, leg) pairs on some path, and the incidence."""
-    base = arc_data(inst, pre)
+    base = arc_data(inst, pre, integer_teu=integer_teu)
     n_legs = pre.net.n_legs
     com_of_leg = np.repeat(paths.com, np.diff(paths.ptr))
     keys, path_pairs = np.unique(com_of_leg * n_legs + paths.legs, return_inverse=True)
@@ -74,8 +76,11 @@ def define_path_flow(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Path flows :math:`h_{kp} \ge 0` and the pair flows :math:`x_{ka} = \sum_{p \ni a} h_{kp}` (expressions)."""
     pdata = _paths(ctx)
     n = pdata.paths.n_paths
-    m.path_flow = pyo.Var(range(n), domain=pyo.NonNegativeReals)
-    ctx.bounds(m.path_flow, np.zeros(n), np.full(n, np.inf), False)
+    whole = ctx.data.integer_teu  # whole TEU per lot and route
+    m.path_flow = pyo.Var(
+        range(n), domain=pyo.NonNegativeIntegers if whole else pyo.NonNegativeReals
+    )
+    ctx.bounds(m.path_flow, np.zeros(n), np.full(n, np.inf), whole)
     h = list(m.path_flow.values())
     ptr, members = pdata.pair_ptr.tolist(), pdata.pair_paths.tolist()
 

@@ -395,9 +395,11 @@ class _Node:
 class PathEngine:
     """Column generation and branch and price over one instance (see the module docstring)."""
 
-    def __init__(self, inst: Instance, pre: Preprocessed, opts: SolveOptions) -> None:
+    def __init__(
+        self, inst: Instance, pre: Preprocessed, opts: SolveOptions, *, integer_teu: bool = False
+    ) -> None:
         self.inst, self.pre, self.opts = inst, pre, opts.under()
-        d = arc_data(inst, pre)
+        d = arc_data(inst, pre, integer_teu=integer_teu)
         self.d = d
         com = pre.commodities
         ok = (com["status"] == "ok").to_numpy()
@@ -407,6 +409,8 @@ class PathEngine:
         self.big_m = 10.0 * (float(finite.sum()) if len(finite) else 1.0) + 1e6
         self.master = _Master(d, pre, self.opts, self.big_m)
         self.stats = ColgenStats()
+        self.points: list[tuple[float, float, float]] = []
+        self.at_root = True  # column generation at the root: its bounds are global
         self.cheapest = np.full(len(d.com_teu), np.inf)  # least in-time path cost per commodity
         # least cost from every node to each (class, destination): an A* bound for pricing, as
         # reduced weights are never below the cost
@@ -535,7 +539,12 @@ class PathEngine:
 
     def _report(self, lp: float, bound: float) -> None:
         s = self.stats
-        inc, best = s.incumbent, max(s.bound, bound)
+        # a node's own Lagrangian bound holds for its subtree only: global at the root alone
+        inc, best = s.incumbent, max(s.bound, bound) if self.at_root else s.bound
+        elapsed = time.perf_counter() - self.t_start
+        last = self.points[-1] if self.points else (0.0, np.inf, -np.inf)
+        if inc < last[1] or best > last[2]:  # (seconds, best plan, best bound) per change
+            self.points.append((elapsed, min(inc, last[1]), max(best, last[2])))
         gap = (inc - best) / max(abs(inc), 1e-10) if np.isfinite(inc) else np.inf
         stage = "column generation" if s.nodes <= 1 else "branch and price"
         report_progress(
@@ -596,6 +605,7 @@ class PathEngine:
         stats.bound = lag
         if status != "optimal":
             return self._stop_early(deadline, lag)
+        self.at_root = False
         if self._fractional(x) < 0 and not self.d.integer_teu:
             stats.incumbent, best_x = obj, x
         else:
@@ -722,7 +732,9 @@ def solve_colgen(
     """Branch and price, then the path model over the generated columns with the incumbent's
     integer decisions fixed; the result carries the branch-and-price bound and gap."""
     opts = opts.under()
-    engine = PathEngine(inst, pre, opts)
+    engine = PathEngine(
+        inst, pre, opts, integer_teu=bool(recipe.options.get("integer_teu", False))
+    )
     x, bound = engine.branch_and_price()
     stats, master, d = engine.stats, engine.master, engine.d
     stats.columns = master.n_paths
@@ -767,7 +779,9 @@ def solve_colgen(
     )
     if not stats.pricing_exact:
         bound, gap = float("nan"), float("inf")
-    progress = ((bp_seconds, objective, bound),)
+    # (seconds, best plan, best bound): branch and price's own, then the final plan
+    progress = tuple((t, p, min(b, bound)) for t, p, b in engine.points)
+    progress += ((bp_seconds + fixed.solve_seconds, objective, bound),)
     result = dataclasses.replace(
         fixed,
         termination=term,

@@ -141,3 +141,46 @@ def test_negative_weights_are_refused() -> None:
     net = network(2, [0], [1])
     with pytest.raises(ValueError, match=">= 0"):
         cheapest_in_time(net, np.array([[-1.0]]), np.array([[1.0]]), [0], [0], [1], [math.inf])
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases(), st.integers(0, 2**31))
+def test_one_tree_per_origin_equals_one_search_per_commodity(case: tuple, seed: int) -> None:
+    # commodities without due hours that share an origin are priced by one Dijkstra tree; the
+    # answers (weights, and paths of that weight, under per-commodity limits) are those of a
+    # search per commodity
+    n, tails, heads, w, t, coms = case
+    net = network(n, tails, heads)
+    rng = np.random.default_rng(seed)
+    m = 3 * len(coms)
+    src = rng.integers(0, 2, m)  # two origins: groups of several commodities
+    dst = rng.integers(0, n, m)
+    limit = np.where(rng.random(m) < 0.3, rng.uniform(0, 40, m), np.inf)
+    args = (
+        net,
+        np.array([w]),
+        np.array([t]),
+        np.zeros(m),
+        np.zeros(m),
+        src,
+        dst,
+        np.full(m, np.inf),
+    )
+    trees = rcsp.price_commodities(*args, limit=limit)
+    old = rcsp.TREE_MIN_MEMBERS
+    try:
+        rcsp.TREE_MIN_MEMBERS = 10**9
+        singles = rcsp.price_commodities(*args, limit=limit)
+    finally:
+        rcsp.TREE_MIN_MEMBERS = old
+    assert trees.status.tolist() == singles.status.tolist()
+    found = trees.status == FOUND
+    assert np.allclose(trees.cost[found], singles.cost[found])
+    for i in np.flatnonzero(found):
+        legs = trees.path(i).tolist()
+        nodes = [int(src[i])] + [heads[a] for a in legs]
+        assert all(tails[a] == u for a, u in zip(legs, nodes[:-1], strict=True))
+        assert nodes[-1] == dst[i]
+        assert sum(w[a] for a in legs) == pytest.approx(trees.cost[i])
+        assert sum(t[a] for a in legs) == pytest.approx(trees.hours[i])
+        assert trees.cost[i] < limit[i]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from pathlib import Path
 
@@ -153,3 +154,16 @@ def test_plain_pyomo_model_without_preprocessing_agrees(seed):
     res = run(inst, RunOptions(solve=SolveOptions(mip_rel_gap=1e-9)))
     plain = solve_plain(build_plain(inst), 60, 1e-9)
     assert res.plan.objective == pytest.approx(plain, rel=1e-7)
+
+
+def test_the_default_model_plans_500_nodes_and_5000_lots() -> None:
+    # the planner-scale smoke test: a plan, checked, with a finite gap and no late lot (timing
+    # and memory goals live in benchmarks/scale.py, not here)
+    inst = generate_instance(nodes=500, lots=5000, seed=1)
+    res = run(inst, RunOptions(prices=False, solve=SolveOptions(time_limit_s=600)))
+    assert res.recipe.name == "colgen"
+    assert math.isfinite(res.result.gap)
+    assert res.result.bound <= res.plan.objective + 1e-6 * abs(res.plan.objective)
+    assert int(res.plan.summary["late_routes"].iloc[0]) == 0
+    report = check_plan(res.plan, inst)
+    assert report.ok, report.errors[:5]

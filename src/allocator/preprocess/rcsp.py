@@ -182,6 +182,67 @@ def _price_chunk(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, weigh
     return legs, length, cost, hrs, status
 
 
+@njit(cache=True, parallel=True)
+def _tree_chunk(n, out_ptr, out_legs, out_head, leg_from, weight, hours, group_src, group_wrow, group_hrow, member_ptr, members, com_dst, limit):  # type: ignore[no-untyped-def]  # fmt: skip
+    """One Dijkstra tree per group (commodities of one origin and weight row, no due hours):
+    the least-weight path to each member's destination, when lighter than its limit."""
+    m = len(members)
+    legs = np.full((m, max(n, 1)), -1, dtype=np.int64)
+    length = np.zeros(m, dtype=np.int64)
+    cost = np.full(m, np.inf)
+    hrs = np.full(m, np.inf)
+    status = np.zeros(m, dtype=np.int64)
+    for g in prange(len(group_src)):
+        w = weight[group_wrow[g]]
+        t = hours[group_hrow[g]]
+        src = group_src[g]
+        stop = -np.inf
+        for i in range(member_ptr[g], member_ptr[g + 1]):
+            stop = max(stop, limit[members[i]])
+        dist = np.full(n, np.inf)
+        pred = np.full(n, -1, dtype=np.int64)
+        heap_key = np.empty(len(out_legs) + 1)
+        heap_node = np.empty(len(out_legs) + 1, dtype=np.int64)
+        dist[src] = 0.0
+        size = _heap_push(heap_key, heap_node, 0, 0.0, src)
+        while size > 0:
+            d, u, size = _heap_pop(heap_key, heap_node, size)
+            if d >= stop:
+                break
+            if d > dist[u]:
+                continue
+            for e in range(out_ptr[u], out_ptr[u + 1]):
+                a = out_legs[e]
+                wa = w[a]
+                if wa == np.inf:
+                    continue
+                v = out_head[e]
+                nd = d + wa
+                if nd < dist[v]:
+                    dist[v] = nd
+                    pred[v] = a
+                    size = _heap_push(heap_key, heap_node, size, nd, v)
+        for i in range(member_ptr[g], member_ptr[g + 1]):
+            k = members[i]
+            dst = com_dst[k]
+            if dst == src or not dist[dst] < limit[k]:
+                continue  # NO_PATH (status 0)
+            ln = 0
+            v = dst
+            while v != src:
+                ln += 1
+                v = leg_from[pred[v]]
+            v = dst
+            h = 0.0
+            for j in range(ln - 1, -1, -1):
+                a = pred[v]
+                legs[i, j] = a
+                h += t[a]
+                v = leg_from[a]
+            status[i], length[i], cost[i], hrs[i] = FOUND, ln, dist[dst], h
+    return legs, length, cost, hrs, status
+
+
 @dataclass(frozen=True)
 class PathBatch:
     """Least-weight in-time paths of the commodities ``com`` (status FOUND, NO_PATH or
@@ -264,55 +325,130 @@ def price_commodities(
         net.in_legs.astype(np.int64),
         net.in_tail.astype(np.int64),
     )
-    chunk = max(1, CHUNK_CELLS // max(net.n_nodes, 1))
-    status, cost, path_hours, lengths, parts = [], [], [], [], []
+    wrow = np.asarray(weight_row, dtype=np.int64)
+    hrow = np.asarray(hours_row, dtype=np.int64)
+    src = np.asarray(com_src, dtype=np.int64)
+    dst = np.asarray(com_dst, dtype=np.int64)
+    due = np.asarray(com_due_hours, dtype=float)
+    # commodities without due hours or corrections that share an origin and weights: one tree
+    treeable = np.isinf(due[which]) & (due[which] > 0) & (np.diff(cptr)[which] == 0)
+    key = (wrow[which] * (hrow.max(initial=0) + 1) + hrow[which]) * net.n_nodes + src[which]
+    _, inv, count = np.unique(key, return_inverse=True, return_counts=True)
+    by_tree = treeable & (count[inv] >= TREE_MIN_MEMBERS)
     threads = get_num_threads()
     if len(which) * n_legs < PARALLEL_WORK:
         set_num_threads(1)
     try:
-        for lo in range(0, len(which), chunk):
-            part = which[lo : lo + chunk]
-            legs, ln, c, h, s = _price_chunk(
-                net.n_nodes,
-                *arrays,
-                weight,
-                hours,
-                np.asarray(weight_row, dtype=np.int64),
-                np.asarray(hours_row, dtype=np.int64),
-                np.asarray(com_src, dtype=np.int64),
-                np.asarray(com_dst, dtype=np.int64),
-                np.asarray(com_due_hours, dtype=float),
-                part,
-                np.asarray(cptr, dtype=np.int64),
-                np.asarray(cleg, dtype=np.int64),
-                np.asarray(cval, dtype=float),
-                int(max_labels),
-                limits,
-                lb,
-                lb_row,
+        pieces = []
+        if np.any(~by_tree):
+            single = which[~by_tree]
+            pieces.append((np.flatnonzero(~by_tree), _price_singles(
+                net, arrays, weight, hours, wrow, hrow, src, dst, due, single,
+                (cptr, cleg, cval), max_labels, limits, lb, lb_row,
+            )))  # fmt: skip
+        if np.any(by_tree):
+            pos = np.flatnonzero(by_tree)
+            pieces.append(
+                (
+                    pos,
+                    _price_trees(
+                        net, weight, hours, wrow, hrow, src, dst, which[pos], key[pos], limits
+                    ),
+                )
             )
-            status.append(s)
-            cost.append(c)
-            path_hours.append(h)
-            lengths.append(ln)
-            cols = np.arange(legs.shape[1])
-            parts.append(legs[cols[None, :] < ln[:, None]])  # row-major: path by path
     finally:
         set_num_threads(threads)
+    return _merge(which, pieces)
+
+
+TREE_MIN_MEMBERS = 3  # commodities per origin from which one tree beats a search each
+
+
+Priced = tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]  # status cost hours len legs
+
+
+def _price_singles(net: Network, arrays: tuple[np.ndarray, ...], weight: np.ndarray, hours: np.ndarray, wrow: np.ndarray, hrow: np.ndarray, src: np.ndarray, dst: np.ndarray, due: np.ndarray, which: np.ndarray, corrections: tuple[np.ndarray, np.ndarray, np.ndarray], max_labels: int, limits: np.ndarray, lb: np.ndarray, lb_row: np.ndarray) -> Priced:  # fmt: skip
+    """One label-setting search per commodity (``_rcsp_one``), in chunks."""
+    cptr, cleg, cval = corrections
+    chunk = max(1, CHUNK_CELLS // max(net.n_nodes, 1))
+    out: list[Priced] = []
+    for lo in range(0, len(which), chunk):
+        legs, ln, c, h, s = _price_chunk(
+            net.n_nodes, *arrays, weight, hours, wrow, hrow, src, dst, due, which[lo : lo + chunk],
+            np.asarray(cptr, dtype=np.int64), np.asarray(cleg, dtype=np.int64),
+            np.asarray(cval, dtype=float), int(max_labels), limits, lb, lb_row,
+        )  # fmt: skip
+        out.append((s, c, h, ln, _unpad(legs, ln)))
+    return _concat(out)
+
+
+def _price_trees(net: Network, weight: np.ndarray, hours: np.ndarray, wrow: np.ndarray, hrow: np.ndarray, src: np.ndarray, dst: np.ndarray, which: np.ndarray, key: np.ndarray, limits: np.ndarray) -> Priced:  # fmt: skip
+    """One Dijkstra tree per group of ``which`` with equal ``key`` (origin and weight rows)."""
+    order = np.argsort(key, kind="stable")
+    members, keys = which[order], key[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    bounds = np.r_[starts, len(members)]
+    chunk = max(1, CHUNK_CELLS // max(net.n_nodes, 1))
+    out: list[Priced] = []
+    g0 = 0
+    while g0 < len(starts):  # whole groups per chunk, about ``chunk`` members each
+        g1 = int(np.searchsorted(bounds, bounds[g0] + chunk, side="right")) - 1
+        g1 = max(g1, g0 + 1)
+        lo, hi = bounds[g0], bounds[g1]
+        part = members[lo:hi]
+        first = part[bounds[g0:g1] - lo]
+        legs, ln, c, h, s = _tree_chunk(
+            net.n_nodes, net.out_ptr.astype(np.int64), net.out_legs.astype(np.int64),
+            net.out_head.astype(np.int64), net.leg_from.astype(np.int64), weight, hours,
+            src[first], wrow[first], hrow[first], (bounds[g0 : g1 + 1] - lo).astype(np.int64),
+            part, dst, limits,
+        )  # fmt: skip
+        out.append((s, c, h, ln, _unpad(legs, ln)))
+        g0 = g1
+    s, c, h, ln, legs = _concat(out)
+    back = np.empty(len(order), dtype=np.int64)  # tree order -> the order of ``which``
+    back[order] = np.arange(len(order))
+    return _reorder((s, c, h, ln, legs), back)
+
+
+def _unpad(legs: np.ndarray, length: np.ndarray) -> np.ndarray:
+    cols = np.arange(legs.shape[1])
+    return legs[cols[None, :] < length[:, None]]  # row-major: path by path
+
+
+def _concat(parts: list[Priced]) -> Priced:
     if not parts:
         e = np.zeros(0, dtype=np.int64)
-        return PathBatch(which, e, np.zeros(0), np.zeros(0), np.zeros(1, dtype=np.int64), e)
-    length = np.concatenate(lengths)
-    ptr = np.zeros(len(length) + 1, dtype=np.int64)
-    np.cumsum(length, out=ptr[1:])
-    return PathBatch(
-        which,
-        np.concatenate(status),
-        np.concatenate(cost),
-        np.concatenate(path_hours),
-        ptr,
-        np.concatenate(parts),
+        return e, np.zeros(0), np.zeros(0), e, e
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(5))  # type: ignore[return-value]
+
+
+def _reorder(priced: Priced, order: np.ndarray) -> Priced:
+    """The entries of ``priced`` taken in ``order`` (paths moved with their legs)."""
+    s, c, h, ln, legs = priced
+    ptr = np.zeros(len(ln) + 1, dtype=np.int64)
+    np.cumsum(ln, out=ptr[1:])
+    new_len = ln[order]
+    new_ptr = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum(new_len, out=new_ptr[1:])
+    idx = np.repeat(ptr[order], new_len) + (
+        np.arange(int(new_ptr[-1])) - np.repeat(new_ptr[:-1], new_len)
     )
+    return s[order], c[order], h[order], new_len, legs[idx]
+
+
+def _merge(which: np.ndarray, pieces: list[tuple[np.ndarray, Priced]]) -> PathBatch:
+    """One PathBatch in the order of ``which`` from pieces priced at positions ``pos``."""
+    pos = np.concatenate([p for p, _ in pieces]) if pieces else np.zeros(0, dtype=np.int64)
+    priced = _concat([q for _, q in pieces])
+    back = np.empty(len(pos), dtype=np.int64)
+    back[pos] = np.arange(len(pos))
+    s, c, h, ln, legs = _reorder(priced, back) if len(pos) else priced
+    ptr = np.zeros(len(ln) + 1, dtype=np.int64)
+    np.cumsum(ln, out=ptr[1:])
+    return PathBatch(which, s, c, h, ptr, legs)
 
 
 def cheapest_in_time(

@@ -115,7 +115,14 @@ def main() -> None:
             print(json.dumps(row), flush=True)
     table = pd.DataFrame(rows)
     (HERE / "results").mkdir(exist_ok=True)
-    table.to_csv(HERE / "results" / "scale.csv", index=False)
+    csv = HERE / "results" / "scale.csv"
+    if csv.exists():  # a partial re-run replaces its own (instance, model) rows only
+        old = pd.read_csv(csv)
+        keep = ~old.set_index(["instance", "model"]).index.isin(
+            table.set_index(["instance", "model"]).index
+        )
+        table = pd.concat([old[keep], table], ignore_index=True)
+    table.to_csv(csv, index=False)
     print(table.to_markdown(index=False))
 
 

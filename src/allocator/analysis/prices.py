@@ -44,7 +44,7 @@ from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.preprocess import Preprocessed
 from allocator.preprocess.costs import shortest_paths
 from allocator.preprocess.graph import route_legs
-from allocator.preprocess.paths import run_k_shortest
+from allocator.preprocess.rcsp import FOUND, price_commodities
 from allocator.results import LOCAL_CORRIDOR, Plan, is_local_tag, route_corridor
 from allocator.solve import SolveOptions, Termination, solve_lp_duals
 
@@ -70,7 +70,6 @@ CORRIDOR_COLUMNS = [
 ]
 PRICE_TOL = 1e-6  # currency per TEU: a smaller price is 0
 TIGHT_TOL = 1e-6  # relative: a row is full when load >= capacity (1 - TIGHT_TOL)
-DUE_ENUM = 20  # routes Yen enumerates per corridor to find one within a lot's due days
 CHUNK = 4096  # Dijkstra sources per call (bounds the distance matrix in memory)
 NOTE = (
     "Shadow prices are not defined on the MILP itself: these are the duals of the LP with the "
@@ -323,7 +322,7 @@ def corridor_prices(plan: Plan, inst: Instance, pre: Preprocessed, prices: Price
     models (``due_days_exact`` false) let a lot with due days use the legs that lie on some
     in-time path of it, plus the legs its flow group has variables on (arc-agg relaxes due days
     to the group's legs), so a route may be late, as in the plan; path models want the route
-    itself in time (cheapest in-time among the ``DUE_ENUM`` cheapest, by Yen's algorithm). Rows
+    itself in time (the cheapest in-time route, by the resource-constrained pricing search). Rows
     of several commodities (different due days or penalties) keep the smallest reduced cost.
     Closed candidate legs are left out. Commodities with an in-time route, or moved by the plan.
     """
@@ -393,20 +392,13 @@ def corridor_prices(plan: Plan, inst: Instance, pre: Preprocessed, prices: Price
                 found[start + i] = cost
             else:
                 late.append(start + i)
-    if late:  # path models, cheapest corridor route too slow: cheapest in-time one (Yen)
+    if late:  # path models, cheapest corridor route too slow: the cheapest in-time one (RCSP)
+        rows = np.array([entries[e][1] for e in late], dtype=np.int64)
         ks = np.array([entries[e][0] for e in late], dtype=np.int64)
-        _, _, cost, _, count, _ = run_k_shortest(
-            net,
-            weights,
-            hours,
-            origin[ks],
-            dest[ks],
-            np.array([entries[e][1] for e in late], dtype=np.int64),
-            due_h[ks],
-            1,
-            DUE_ENUM,
+        batch = price_commodities(
+            net, weights, hours, rows, rows, origin[ks], dest[ks], due_h[ks]
         )
-        found |= {e: float(cost[j, 0]) for j, e in enumerate(late) if count[j] > 0}
+        found |= {e: float(batch.cost[j]) for j, e in enumerate(late) if batch.status[j] == FOUND}
 
     best: dict[tuple[str, str, str, str], tuple[float, float]] = {}
     for e, cost in found.items():

@@ -123,7 +123,7 @@ def main() -> None:
         )
         table = pd.concat([old[keep], table], ignore_index=True)
     table.to_csv(csv, index=False)
-    print(table.to_markdown(index=False))
+    print(table.to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 ``direct`` builds the model and solves it as one MIP (families ``arc`` and ``path``; a path model
 infeasible under ``forbid`` is diagnosed for too few paths); ``colgen`` interleaves building and
-solving (column generation, then price-and-branch).
+solving (branch and price: column generation at every node of a branch and bound on departures
+and opened legs).
 """
 
 from __future__ import annotations

@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-import multiprocessing as mp
-import queue
 import time
 from pathlib import Path
 from typing import Any
@@ -180,28 +178,9 @@ def _baseline_child(path: str, time_limit_s: float, out: Any) -> None:
 
 def run_baseline(path: Path, time_limit_s: float, grace_s: float = GRACE_S) -> dict[str, Any]:
     """The baseline on one instance in its own spawned process, killed at limit + grace."""
-    ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    proc = ctx.Process(target=_baseline_child, args=(str(path), time_limit_s, q), daemon=True)
-    t0 = time.perf_counter()
-    proc.start()
-    deadline = t0 + time_limit_s + grace_s
-    row: dict[str, Any] | None = None
-    while row is None:
-        try:
-            row = q.get(timeout=max(0.05, min(1.0, deadline - time.perf_counter())))
-        except queue.Empty:
-            if not proc.is_alive():
-                row = {"status": "error", "error": f"process died (exit {proc.exitcode})"}
-            elif time.perf_counter() > deadline:
-                proc.kill()
-                row = {"status": "killed", "error": "killed at time limit + grace"}
-    proc.join(timeout=10)
-    if proc.is_alive():
-        proc.kill()
-        proc.join()
-    row.setdefault("time_s", time.perf_counter() - t0)
-    return row
+    from allocator.research.bench import run_killable
+
+    return run_killable(_baseline_child, (str(path), time_limit_s), time_limit_s + grace_s)
 
 
 # ---------------------------------------------------------------- the report

@@ -23,7 +23,7 @@ import socket
 import time
 import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -174,14 +174,18 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
     out.put(row)
 
 
-def run_pair(path: Path, model: str, opts: BenchOptions) -> dict[str, Any]:
-    """Run one (instance, model) pair in its own process; kill it at time limit + grace."""
+def run_killable(
+    target: Callable[..., None], args: tuple[Any, ...], kill_after_s: float
+) -> dict[str, Any]:
+    """``target(*args, queue)`` in its own spawned process, which puts one result row on the
+    queue; the process is killed after ``kill_after_s`` (row status ``killed``), and a process
+    that dies without a row gives status ``error``. ``time_s`` is set when the row has none."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(str(path), model, opts, q), daemon=True)
+    proc = ctx.Process(target=target, args=(*args, q), daemon=True)
     t0 = time.perf_counter()
     proc.start()
-    deadline = t0 + opts.limit_s + opts.grace_s
+    deadline = t0 + kill_after_s
     row: dict[str, Any] | None = None
     while row is None:
         try:
@@ -197,6 +201,12 @@ def run_pair(path: Path, model: str, opts: BenchOptions) -> dict[str, Any]:
         proc.kill()
         proc.join()
     row.setdefault("time_s", time.perf_counter() - t0)
+    return row
+
+
+def run_pair(path: Path, model: str, opts: BenchOptions) -> dict[str, Any]:
+    """Run one (instance, model) pair in its own process; kill it at time limit + grace."""
+    row = run_killable(_child, (str(path), model, opts), opts.limit_s + opts.grace_s)
     row["solved"] = row["status"] == "optimal"
     return row
 

@@ -49,12 +49,12 @@ from allocator.preprocess.costs import shortest_paths
 from allocator.preprocess.paths import PathSet
 from allocator.preprocess.rcsp import FOUND, LABEL_LIMIT, PathBatch, price_commodities
 from allocator.solve import (
+    SOLVER,
     PersistentLP,
     SolveOptions,
     SolveResult,
     Termination,
     report_progress,
-    solve,
 )
 
 logger = logging.getLogger(__name__)
@@ -131,6 +131,7 @@ class _Master:
             ]
         )
         n_fixed = len(cost)
+        self.fixed_cost = cost
         self.lp.add_columns(cost, np.zeros(n_fixed), upper_col, np.arange(n_fixed), rows, value)
         self.n_fixed = n_fixed
         self.svc_col = np.full(n_legs, -1, dtype=np.int64)
@@ -208,6 +209,12 @@ class _Master:
         col = np.tile(e_col, len(rows))
         ok = row >= 0
         return row[ok], col[ok]
+
+    def objective(self, x: np.ndarray) -> float:
+        """Total cost of the master columns' values ``x``."""
+        return float(
+            self.fixed_cost @ x[: self.n_fixed] + _cat(self.path_cost, float) @ x[self.n_fixed :]
+        )
 
     def border_row_of_leg(self) -> np.ndarray:
         """The border row of each leg (-1 when none, or not yet added)."""
@@ -485,7 +492,8 @@ class PathEngine:
             tol = RC_TOL * np.maximum(1.0, np.abs(sigma))
             # skip k when no path of it can weigh less than sigma_k (see ``_path_bounds``)
             which = np.flatnonzero(
-                (self.due >= 0) & ((sigma > self._path_bounds(weight) + tol) | self._corrected(corr))
+                (self.due >= 0)
+                & ((sigma > self._path_bounds(weight) + tol) | self._corrected(corr))
             )
             n_cols = 0
             lagrange = obj
@@ -732,9 +740,7 @@ def solve_colgen(
     """Branch and price, then the path model over the generated columns with the incumbent's
     integer decisions fixed; the result carries the branch-and-price bound and gap."""
     opts = opts.under()
-    engine = PathEngine(
-        inst, pre, opts, integer_teu=bool(recipe.options.get("integer_teu", False))
-    )
+    engine = PathEngine(inst, pre, opts, integer_teu=bool(recipe.options.get("integer_teu", False)))
     x, bound = engine.branch_and_price()
     stats, master, d = engine.stats, engine.master, engine.d
     stats.columns = master.n_paths
@@ -755,23 +761,11 @@ def solve_colgen(
     if x is None:
         result = _no_plan(built, engine, bp_seconds)
         return built, result, stats
-    m = built.model
-    decided = [(m.services[a], x[master.svc_col[a]]) for a in d.service_legs.tolist()]
-    decided += [(m.open[a], x[master.open_col[a]]) for a in d.candidate_legs.tolist()]
-    for var, value in decided:
-        var.fix(float(np.round(value)))
-    left = max(float(opts.time_limit_s or 60.0) - bp_seconds, 10.0)
-    fixed = solve(built, dataclasses.replace(opts, time_limit_s=left, mip_start=None))
-    for var, value in decided:  # the solve leaves fixed columns' values unset
-        var.unfix()
-        var.set_value(float(np.round(value)))
-    if not fixed.has_solution:
-        return built, _no_plan(built, engine, bp_seconds), stats
-    objective = fixed.objective
+    objective = _load_plan(built, engine, x)
     bound = min(bound, objective)
     gap = max(objective - bound, 0.0) / max(abs(objective), 1e-10)
     proven = stats.pricing_exact and gap <= float(opts.mip_rel_gap or 0.0) + 1e-9
-    ran_out = time.perf_counter() - engine.t_start >= float(opts.time_limit_s or 60.0)
+    ran_out = bp_seconds >= float(opts.time_limit_s or 60.0)
     term = (
         Termination.OPTIMAL
         if proven
@@ -779,18 +773,25 @@ def solve_colgen(
     )
     if not stats.pricing_exact:
         bound, gap = float("nan"), float("inf")
-    # (seconds, best plan, best bound): branch and price's own, then the final plan
+    # (seconds, best plan, best bound) of branch and price, ending at the plan
     progress = tuple((t, p, min(b, bound)) for t, p, b in engine.points)
-    progress += ((bp_seconds + fixed.solve_seconds, objective, bound),)
-    result = dataclasses.replace(
-        fixed,
+    progress += ((bp_seconds, objective, bound),)
+    result = SolveResult(
         termination=term,
+        has_solution=True,
+        objective=objective,
         bound=bound,
         gap=gap,
-        root_bound=stats.lp_bound,
+        solver=SOLVER,
+        solver_version=master.lp.version,
         is_mip=bool(len(master.int_cols)) or d.integer_teu,
+        n_vars=master.lp.n_cols,
+        n_cons=master.n_rows,
+        n_nonzeros=master.lp.n_nonzeros,
+        handoff_seconds=0.0,
+        solve_seconds=bp_seconds,
         nodes=stats.nodes,
-        solve_seconds=fixed.solve_seconds + bp_seconds,
+        root_bound=stats.lp_bound,
         progress=progress,
     )
     logger.info(
@@ -808,6 +809,31 @@ def solve_colgen(
         stats.pricing_exact,
     )
     return built, result, stats
+
+
+def _load_plan(built: BuiltModel, engine: PathEngine, x: np.ndarray) -> float:
+    """Put the incumbent ``x`` (master columns) into the Pyomo path model built over the same
+    columns, departures and openings rounded to their integers; return its total cost. The
+    incumbent violates no row of that model (every lazy row it could overload was separated),
+    and the checker re-verifies the plan before it is written."""
+    m, master, d = built.model, engine.master, engine.d
+    x = np.maximum(np.asarray(x, dtype=float), 0.0)
+    x = np.append(x, np.zeros(master.lp.n_cols - len(x)))  # columns generated since: at 0
+    whole = np.round(x[master.int_cols])
+    x[master.int_cols] = whole
+    if d.integer_teu:
+        x[master.n_fixed :] = np.round(x[master.n_fixed :])
+        x[: len(d.com_teu)] = np.round(x[: len(d.com_teu)])
+    for k, var in m.unserved.items():
+        var.set_value(float(x[k]), skip_validation=True)
+    for a, var in m.services.items():
+        var.set_value(float(x[master.svc_col[a]]), skip_validation=True)
+    for a, var in m.open.items():
+        var.set_value(float(x[master.open_col[a]]), skip_validation=True)
+    flows = x[master.n_fixed :]
+    for p, var in m.path_flow.items():
+        var.set_value(float(flows[p]), skip_validation=True)
+    return master.objective(x)
 
 
 def _no_plan(built: BuiltModel, engine: PathEngine, seconds: float) -> SolveResult:

@@ -110,6 +110,11 @@ class PersistentLP:
         )
 
     @property
+    def n_nonzeros(self) -> int:
+        """Nonzeros of the constraint matrix."""
+        return int(self.h.getNumNz())
+
+    @property
     def version(self) -> str:
         """HiGHS version string."""
         return self.h.version()

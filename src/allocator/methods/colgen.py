@@ -26,8 +26,8 @@
    solutions are plans of the full model once no capacity row is violated). The result is proven
    optimal when the incumbent is within the relative gap of that bound; at a time limit it
    carries the bound and gap reached.
-5. The final plan is the Pyomo path model (``formulation.path``) built over the generated
-   columns with the incumbent's integer decisions fixed, solved by the solve stage.
+5. The plan is the incumbent loaded into the Pyomo path model (``formulation.path``) built over
+   the generated columns, which every later stage reads like any other built model.
 """
 
 from __future__ import annotations
@@ -737,8 +737,8 @@ def colgen_method(task: Task) -> tuple[BuiltModel, SolveResult]:
 def solve_colgen(
     inst: Instance, pre: Preprocessed, recipe: Recipe, opts: SolveOptions
 ) -> tuple[BuiltModel, SolveResult, ColgenStats]:
-    """Branch and price, then the path model over the generated columns with the incumbent's
-    integer decisions fixed; the result carries the branch-and-price bound and gap."""
+    """Branch and price; the incumbent loaded into the path model over the generated columns,
+    and a result with the branch-and-price bound and gap."""
     opts = opts.under()
     engine = PathEngine(inst, pre, opts, integer_teu=bool(recipe.options.get("integer_teu", False)))
     x, bound = engine.branch_and_price()

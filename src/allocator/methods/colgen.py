@@ -759,7 +759,9 @@ def solve_colgen(
     paths = master.path_set(pre.time, engine.cls)
     built = build(inst, pre, recipe, paths=paths)
     if x is None:
-        result = _no_plan(built, engine, bp_seconds)
+        bound = stats.bound if stats.pricing_exact else float("nan")
+        no_plan = Termination.TIME_LIMIT_NO_SOLUTION
+        result = _result(engine, no_plan, float("nan"), bound, float("inf"), bp_seconds)
         return built, result, stats
     objective = _load_plan(built, engine, x)
     bound = min(bound, objective)
@@ -776,24 +778,7 @@ def solve_colgen(
     # (seconds, best plan, best bound) of branch and price, ending at the plan
     progress = tuple((t, p, min(b, bound)) for t, p, b in engine.points)
     progress += ((bp_seconds, objective, bound),)
-    result = SolveResult(
-        termination=term,
-        has_solution=True,
-        objective=objective,
-        bound=bound,
-        gap=gap,
-        solver=SOLVER,
-        solver_version=master.lp.version,
-        is_mip=bool(len(master.int_cols)) or d.integer_teu,
-        n_vars=master.lp.n_cols,
-        n_cons=master.n_rows,
-        n_nonzeros=master.lp.n_nonzeros,
-        handoff_seconds=0.0,
-        solve_seconds=bp_seconds,
-        nodes=stats.nodes,
-        root_bound=stats.lp_bound,
-        progress=progress,
-    )
+    result = _result(engine, term, objective, bound, gap, bp_seconds, progress)
     logger.info(
         "colgen %s: %d rounds, %d columns, %d capacity rows, %d strong rows, %d nodes, "
         "LP bound %.6g, bound %.6g, plan %.6g, pricing exact %s",
@@ -836,21 +821,32 @@ def _load_plan(built: BuiltModel, engine: PathEngine, x: np.ndarray) -> float:
     return master.objective(x)
 
 
-def _no_plan(built: BuiltModel, engine: PathEngine, seconds: float) -> SolveResult:
-    stats = engine.stats
+def _result(
+    engine: PathEngine,
+    termination: Termination,
+    objective: float,
+    bound: float,
+    gap: float,
+    seconds: float,
+    progress: tuple[tuple[float, float, float], ...] = (),
+) -> SolveResult:
+    """The SolveResult of branch and price (sizes: the master as it ended)."""
+    master, stats = engine.master, engine.stats
     return SolveResult(
-        termination=Termination.TIME_LIMIT_NO_SOLUTION,
-        has_solution=False,
-        objective=float("nan"),
-        bound=stats.bound if stats.pricing_exact else float("nan"),
-        gap=float("inf"),
-        solver="highs",
-        solver_version=engine.master.lp.version,
-        is_mip=True,
-        n_vars=engine.master.lp.n_cols,
-        n_cons=engine.master.n_rows,
-        n_nonzeros=0,
+        termination=termination,
+        has_solution=bool(np.isfinite(objective)),
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        solver=SOLVER,
+        solver_version=master.lp.version,
+        is_mip=bool(len(master.int_cols)) or engine.d.integer_teu,
+        n_vars=master.lp.n_cols,
+        n_cons=master.n_rows,
+        n_nonzeros=master.lp.n_nonzeros,
         handoff_seconds=0.0,
         solve_seconds=seconds,
+        nodes=stats.nodes,
         root_bound=stats.lp_bound,
+        progress=progress,
     )

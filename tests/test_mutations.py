@@ -45,7 +45,8 @@ def _mutate(rows: list[list[str]], op: str, r: int, c: int, d: int) -> None:
         return
     i = 1 + r % len(body)
     if op == "delete cell":
-        del rows[i][c]
+        if rows[i]:  # an earlier mutation may have shortened the row
+            del rows[i][c % len(rows[i])]
     elif op == "duplicate row":
         rows.insert(i, list(rows[i]))
     elif op == "number to text":

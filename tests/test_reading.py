@@ -451,7 +451,7 @@ def test_duplicate_sheet_column_names_the_columns(tiny_folder: Path, tmp_path: P
     wb.save(path)
     [p] = errors_of(path)
     assert p.where == "tiny.xlsx sheet 'cargo'"
-    assert p.message == "column 'TEU' is given twice (column D and column H); keep one"
+    assert p.message == "column 'TEU' is given twice (column D and column J); keep one"
 
 
 def test_missing_borders_sheet_is_one_root_cause(tiny_folder: Path, tmp_path: Path) -> None:

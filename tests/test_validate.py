@@ -304,7 +304,7 @@ CASES: list[tuple[str, list[Edit], dict[str, str], str, str | None, Any, str]] =
         "more_cargo.csv",
         None,
         None,
-        "unknown table 'cargos'; expected one of nodes, legs, borders, classes, cargo, "
+        "unknown table 'cargos'; expected one of nodes, legs, departures, borders, classes, cargo, "
         "restrictions, tariffs (did you mean 'cargo'?)",
     ),
     (

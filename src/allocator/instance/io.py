@@ -30,7 +30,15 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from allocator.errors import InstanceError, Problem
 from allocator.instance.csvtext import header_index, read_csv_text, title_problem
-from allocator.instance.schema import COUNTRIES, Column, Settings, TableSchema, load_schema
+from allocator.instance.schema import (
+    COUNTRIES,
+    NUMBER_TYPES,
+    Column,
+    Settings,
+    TableSchema,
+    load_schema,
+)
+from allocator.instance.weektime import WEEKDAYS
 
 if TYPE_CHECKING:
     from allocator.instance.model import Instance
@@ -161,7 +169,7 @@ def _schema_names(name: str) -> tuple[set[str], set[str]]:
     ts = table_schema(name)
     if ts is None:
         return set(), set()
-    numeric = {c.name.casefold() for c in ts.columns if c.type in ("float", "int")}
+    numeric = {c.name.casefold() for c in ts.columns if c.type in NUMBER_TYPES}
     return {c.casefold() for c in ts.column_names}, numeric
 
 
@@ -439,6 +447,17 @@ def as_object(frame: pd.DataFrame) -> pd.DataFrame:
     return out.map(lambda v: None if is_missing(v) else (v.item() if hasattr(v, "item") else v))
 
 
+def stated(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Table ``name`` of an Instance as the user states it: a lot with ``due_at`` has its
+    ``due_days`` (derived by validation from due_at and ready_at) left missing again."""
+    if name != "cargo" or "due_at" not in frame.columns:
+        return frame
+    derived = frame["due_at"].notna()
+    if not derived.any():
+        return frame
+    return frame.assign(due_days=frame["due_days"].mask(derived))
+
+
 def instance_tables(
     inst: Instance, prefix: str = ""
 ) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
@@ -448,7 +467,7 @@ def instance_tables(
     tables: dict[str, pd.DataFrame] = {}
     labels: dict[str, list[str]] = {}
     for name, ts in load_schema().items():
-        frame = getattr(inst, name)
+        frame = stated(name, getattr(inst, name))
         frame = frame.reset_index() if ts.key else frame.reset_index(drop=True)
         tables[name] = as_object(frame).reset_index(drop=True)
         if ts.key:
@@ -512,7 +531,7 @@ def input_tables(inst: Instance) -> dict[str, pd.DataFrame]:
     schema = load_schema()
     out = {}
     for name, table in schema.items():
-        frame: pd.DataFrame = getattr(inst, name)
+        frame = stated(name, getattr(inst, name))
         if name == "legs":
             frame = frame[frame["reverse_of"].isna()].drop(columns="reverse_of")
         if table.key:
@@ -631,12 +650,14 @@ EXCEL_LAST_ROW = 1_048_576
 
 
 def column_choices(inst: Instance, column: Column) -> list[str]:
-    """The values a drop-down offers for ``column``: its allowed values from the schema, or the
-    instance's own ids (nodes, borders, classes) or the ISO country codes it refers to; [] when
-    the column has no list (numbers, free text, restriction targets)."""
+    """The values a drop-down offers for ``column``: its allowed values from the schema, the
+    weekdays, or the instance's own ids (nodes, legs, borders, classes) or the ISO country codes
+    it refers to; [] when the column has no list (numbers, free text, restriction targets)."""
     if column.values:
         return list(column.values)
-    if column.ref in ("nodes", "borders", "classes"):
+    if column.type == "weekday":
+        return list(WEEKDAYS)
+    if column.ref in ("nodes", "legs", "borders", "classes"):
         return [str(i) for i in getattr(inst, column.ref).index]
     if column.ref == "country":
         return sorted(COUNTRIES)

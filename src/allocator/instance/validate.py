@@ -40,15 +40,38 @@ from allocator.instance.schema import (
     load_schema,
 )
 from allocator.instance.schema.settings import ModeFactors
+from allocator.instance.weektime import (
+    HOURS_PER_WEEK,
+    WEEKDAYS,
+    clock_minutes,
+    clock_text,
+    weekday_number,
+    weektime_hours,
+    weektime_text,
+)
 
 logger = logging.getLogger(__name__)
 
 REVERSE_SUFFIX = "~r"
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
-_DTYPES = {"str": "str", "float": "float64", "int": "Int64", "bool": "bool"}
+_DTYPES = {
+    "str": "str",
+    "float": "float64",
+    "int": "Int64",
+    "bool": "bool",
+    "weektime": "float64",
+    "weekday": "str",
+    "clock": "str",
+}
 TYPO = 0.8  # similarity above which an unknown column or sheet name is taken for a typo
-_NOUN = {"nodes": "node", "borders": "border", "classes": "class", "country": "country code"}
+_NOUN = {
+    "nodes": "node",
+    "legs": "leg",
+    "borders": "border",
+    "classes": "class",
+    "country": "country code",
+}
 
 
 def read_instance(path: str | os.PathLike[str], strict: bool = False) -> Instance:
@@ -182,11 +205,12 @@ def validate(source: RawInstance | Instance, strict: bool = False) -> Instance:
     legs = _expand_reverse(typed["legs"], where["legs"], probs)
     ids = {
         "nodes": set(typed["nodes"]["id"].dropna()),
+        "legs": set(legs["id"].dropna()),
         "borders": set(typed["borders"]["id"].dropna()),
         "classes": set(typed["classes"]["id"].dropna()),
         "country": COUNTRIES,
     }
-    missing = {n for n in ("nodes", "borders", "classes") if n not in tables} | reported
+    missing = {n for n in ("nodes", "legs", "borders", "classes") if n not in tables} | reported
     naming: dict[str, list[tuple[int, str]]] = defaultdict(list)  # table -> (21, "legs"), ...
     for name, ts in schema.items():
         _check_refs(typed[name], ts, ids, where[name], probs, missing, naming)
@@ -204,6 +228,9 @@ def validate(source: RawInstance | Instance, strict: bool = False) -> Instance:
         )
     _check_legs(typed["legs"], where["legs"], probs)
     _check_cargo(typed["cargo"], where["cargo"], probs)
+    _check_timetable(typed["departures"], legs, typed["legs"], where, probs)
+    if settings is not None:
+        _check_times(typed["cargo"], typed["departures"], settings, where, probs)
     _check_tariffs(typed["tariffs"], typed["legs"], where, probs)
     if not probs.errors:
         _warn(typed, legs, ids, where, probs)
@@ -214,15 +241,21 @@ def validate(source: RawInstance | Instance, strict: bool = False) -> Instance:
     def keyed(frame: pd.DataFrame) -> pd.DataFrame:
         return frame.set_index("id").rename_axis("id")
 
+    cargo = typed["cargo"]  # the one place due_at becomes due days, which the models read
+    cargo["due_days"] = cargo["due_days"].where(
+        cargo["due_at"].isna(), (cargo["due_at"] - cargo["ready_at"]) / 24.0
+    )
+
     return Instance(
         settings=settings,
         nodes=keyed(typed["nodes"]),
         legs=keyed(legs),
         borders=keyed(typed["borders"]),
         classes=keyed(typed["classes"]),
-        cargo=keyed(typed["cargo"]),
+        cargo=keyed(cargo),
         restrictions=typed["restrictions"],
         tariffs=typed["tariffs"],
+        departures=typed["departures"],
         source=raw.path,
         warnings=tuple(p for p in problems if p.severity == "warning"),
     )
@@ -471,7 +504,7 @@ def _type_table(
 def _default(col: Column, n: int) -> pd.Series:
     if col.type == "bool":
         return pd.Series([col.default == "true"] * n, dtype=bool)
-    if col.type in ("float", "int"):
+    if col.type in ("float", "int", "weektime"):
         value = float(col.default) if col.default else np.nan
         return pd.Series([value] * n, dtype="float64")
     return pd.Series([col.default or None] * n, dtype=object)
@@ -504,8 +537,14 @@ def _type_column(
     for i in np.flatnonzero(empty & col.required):
         if not probs.is_bad(tname, int(i), col.name):
             probs.add(table.where(i), "required value is empty", col.name, kind="empty")
-    if col.type in ("float", "int"):
+    if col.type == "weektime":  # "Tue 06:00" is 30 hours; numbers are hours already
+        texts = values.map(lambda v: weektime_hours(v) if isinstance(v, str) else None)
+        hours = values.astype(object).where(texts.isna(), texts)
+        typed = _numeric(tname, col, hours, empty, table, probs)
+    elif col.type in ("float", "int"):
         typed = _numeric(tname, col, values, empty, table, probs)
+    elif col.type in ("weekday", "clock"):
+        typed = _time_text(tname, col, values, empty, table, probs)
     elif col.type == "bool":
         typed = _boolean(tname, col, values, empty, table, probs)
     else:
@@ -539,6 +578,13 @@ _UNIT_WORDS = {"days": "days", "h": "hours", "km": "km", "TEU": "TEU"}
 
 def _number_message(col: Column, value: Any) -> tuple[str, Any]:
     """Why a cell is not a number, and the value to show."""
+    if col.type == "weektime" and not isinstance(value, dt.date | dt.time):
+        if str(value).strip().lower() not in {"nan", "inf", "-inf", "infinity", "-infinity"}:
+            return (
+                "expected hours from the start of the week or a weekday and time such as "
+                "Tue 06:00 (Mon to Sun, 24-hour clock)",
+                value,
+            )
     if isinstance(value, dt.date | dt.time):
         unit = _UNIT_WORDS.get(col.unit)
         what = (
@@ -611,6 +657,43 @@ def _numeric(
                 cell=(tname, int(i)),
             )
     return typed.astype("float64")
+
+
+def _time_text(
+    tname: str,
+    col: Column,
+    values: pd.Series,
+    empty: pd.Series,
+    table: RawTable,
+    probs: _Problems,
+) -> pd.Series:
+    """A weekday column as ``Mon`` .. ``Sun``, or a clock column as ``HH:MM``; other cells are
+    reported and become missing."""
+    if col.type == "weekday":
+        number = values.map(lambda v: weekday_number(_time_cell(v)))
+        typed = number.map(lambda k: None if pd.isna(k) else WEEKDAYS[int(k)])
+        message = "expected a weekday: Mon to Sun, or 0 (Monday) to 6"
+    else:
+        typed = values.map(lambda v: clock_minutes(_time_cell(v))).map(
+            lambda m: None if pd.isna(m) else clock_text(int(m))
+        )
+        message = "expected a time of day as HH:MM, 00:00 to 23:59"
+    bad = ~empty & typed.isna()
+    for i in np.flatnonzero(bad):
+        probs.add(
+            table.where(i),
+            message,
+            col.name,
+            _shown_value(values[i]),
+            kind=f"not a {col.type}",
+            cell=(tname, int(i)),
+        )
+    return typed.where(~empty, None).astype(object)
+
+
+def _time_cell(value: Any) -> Any:
+    """A cell as the weekday and clock parsers take it (numpy numbers as Python numbers)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _number_or_nan(value: Any) -> Any:
@@ -757,7 +840,7 @@ def _check_legs(legs: pd.DataFrame, where: Any, probs: _Problems) -> None:
         [probs.is_bad("legs", i, "service_capacity_teu") for i in range(len(legs))], dtype=bool
     )
     service = service | reported
-    for column in ("max_services",):
+    for column in ("max_services", "min_headway_hours"):
         for i in np.flatnonzero(legs[column].notna() & ~service):
             probs.add(
                 where(i),
@@ -786,6 +869,126 @@ def _check_cargo(cargo: pd.DataFrame, where: Any, probs: _Problems) -> None:
             cargo["destination"][i],
             kind="origin is destination",
         )
+
+
+def _check_timetable(
+    departures: pd.DataFrame,
+    legs: pd.DataFrame,
+    written: pd.DataFrame,
+    where: dict[str, Any],
+    probs: _Problems,
+) -> None:
+    """A (leg, day, time) is listed once; a leg that runs by the timetable has no dispatch on
+    demand columns (service_capacity_teu, service_cost, max_services, min_headway_hours), which
+    are reported on the leg's row (on its source row for a ``~r`` leg)."""
+    key = departures[["leg", "day", "time"]]
+    known = key.notna().all(axis=1).to_numpy()
+    first: dict[tuple[str, str, str], int] = {}
+    for i in np.flatnonzero(known):
+        k = (key["leg"][i], key["day"][i], key["time"][i])
+        if k in first:
+            probs.add(
+                where["departures"](i),
+                f"departure {k[1]} {k[2]} of leg '{k[0]}' is listed twice (first at "
+                f"{where['departures'](first[k])})",
+                "time",
+                k[2],
+                kind="duplicate departure",
+            )
+        else:
+            first.setdefault(k, int(i))
+    runs = departures["leg"].dropna()
+    first_row = {leg: int(i) for i, leg in reversed(list(runs.items()))}
+    row_of = {leg: k for k, leg in enumerate(written["id"])}
+    source = dict(zip(legs["id"], legs["reverse_of"], strict=True))
+    on_demand = {
+        "service_capacity_teu": legs["service_capacity_teu"].notna(),
+        "service_cost": legs["service_cost"] > 0,
+        "max_services": legs["max_services"].notna(),
+        "min_headway_hours": legs["min_headway_hours"].notna(),
+    }
+    for column, given in on_demand.items():
+        for leg_id, value in zip(legs["id"][given], legs[column][given], strict=True):
+            if leg_id not in first_row:
+                continue
+            written_id = source[leg_id] if isinstance(source[leg_id], str) else leg_id
+            i = row_of[written_id]
+            if probs.is_bad("legs", i, column):
+                continue
+            probs.add(
+                where["legs"](i),
+                f"leg '{leg_id}' runs by the timetable (departures at "
+                f"{where['departures'](first_row[leg_id])}); {column} is for legs dispatched "
+                "on demand, so leave it empty",
+                column,
+                value,
+                kind="timetable and on demand",
+            )
+
+
+def _check_times(
+    cargo: pd.DataFrame,
+    departures: pd.DataFrame,
+    settings: Settings,
+    where: dict[str, Any],
+    probs: _Problems,
+) -> None:
+    """due_days or due_at, not both; due_at after ready_at; ready_at inside the horizon; every
+    departure runs before the horizon and runoff end."""
+    horizon, end = settings.horizon_hours, settings.horizon_hours + settings.runoff_hours
+    ready, due_at = cargo["ready_at"], cargo["due_at"]
+
+    def clean(i: int, *columns: str) -> bool:
+        return not any(probs.is_bad("cargo", i, c) for c in columns)
+
+    for i in np.flatnonzero(cargo["due_days"].notna() & due_at.notna()):
+        probs.add(
+            where["cargo"](i),
+            "give due_days or due_at, not both",
+            "due_at",
+            due_at[i],
+            kind="due twice",
+            cell=("cargo", int(i)),
+        )
+    for i in np.flatnonzero((due_at <= ready).fillna(False).to_numpy()):
+        if clean(int(i), "due_at", "ready_at"):
+            probs.add(
+                where["cargo"](i),
+                f"must be after ready_at ({_hours(ready[i])}); a time after the week is written "
+                f"in hours (e.g. {due_at[i] + HOURS_PER_WEEK:g} for the next week)",
+                "due_at",
+                _hours(due_at[i]),
+                kind="due before ready",
+            )
+    for i in np.flatnonzero((ready >= horizon).fillna(False).to_numpy()):
+        if clean(int(i), "ready_at"):
+            probs.add(
+                where["cargo"](i),
+                f"must lie within the planning horizon, before horizon_hours ({horizon:g} h)",
+                "ready_at",
+                _hours(ready[i]),
+                kind="ready after horizon",
+            )
+    known = departures["day"].notna() & departures["time"].notna()
+    day = departures["day"].map({d: k for k, d in enumerate(WEEKDAYS)})
+    minutes = departures["time"].map(lambda t: clock_minutes(t) if isinstance(t, str) else None)
+    hours = day.astype(float) * 24.0 + minutes.astype(float) / 60.0
+    for i in np.flatnonzero((known & (hours >= end)).to_numpy()):
+        probs.add(
+            where["departures"](i),
+            f"never runs: it leaves {hours[i]:g} h after the week start, after the horizon and "
+            f"runoff end ({horizon:g} + {settings.runoff_hours:g} h)",
+            "time",
+            departures["time"][i],
+            kind="departure after end",
+        )
+
+
+def _hours(value: float) -> str:
+    """A week time as problems show it: ``30 h (Tue 06:00)``, or ``200 h`` after the week."""
+    if 0 <= value < HOURS_PER_WEEK:
+        return f"{value:g} h ({weektime_text(value)})"
+    return f"{value:g} h"
 
 
 def _check_tariffs(

@@ -16,6 +16,7 @@ __all__ = [
     "MAX_MAGNITUDE",
     "MAX_PER_KIND",
     "MODES",
+    "NUMBER_TYPES",
     "REF_TEXT",
     "Column",
     "Settings",
@@ -29,8 +30,19 @@ MAX_PER_KIND = 20  # problems validation lists per (table, column, kind) before 
 COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries) | {"XK", "ZZ"}
 """The codes a ``country`` column takes: ISO 3166-1 alpha-2."""
 
+NUMBER_TYPES = ("float", "int", "weektime")
+"""Column types held as numbers (a ``weektime`` cell may also be written as ``Tue 06:00``)."""
+
+TYPE_TEXT = {
+    "weektime": "hours from the week start, or weekday and time (`Tue 06:00`)",
+    "weekday": "`Mon` … `Sun`, or 0 … 6",
+    "clock": "`HH:MM`, 00:00 to 23:59",
+}
+"""What a column of a time type takes, in words (markdown)."""
+
 REF_TEXT = {
     "nodes": "id of a row in `nodes`",
+    "legs": "id of a leg (`~r` legs too)",
     "borders": "id of a row in `borders`",
     "classes": "id of a row in `classes`",
     "country": "ISO 3166-1 alpha-2 code",
@@ -44,12 +56,12 @@ class Column:
     """One column of an instance table, as written in ``schema/<table>.csv``."""
 
     name: str
-    type: str  # str | float | int | bool
+    type: str  # str | float | int | bool | weektime | weekday | clock (weektime.py)
     unit: str
     default: str
     required: bool
     values: tuple[str, ...]
-    ref: str  # nodes | borders | classes | country | scope | ""
+    ref: str  # nodes | legs | borders | classes | country | scope | ""
     min: str  # "0" inclusive, ">0" exclusive, "" none
     max: str
     description: str
@@ -64,7 +76,7 @@ class Column:
         """Upper bound as a number: the column's ``max``, else MAX_MAGNITUDE for number columns."""
         if self.max:
             return float(self.max)
-        return MAX_MAGNITUDE if self.type in ("float", "int") else None
+        return MAX_MAGNITUDE if self.type in NUMBER_TYPES else None
 
     @property
     def max_text(self) -> str:
@@ -82,7 +94,7 @@ class Column:
     def allowed(self) -> str:
         """The values the column takes, in words (markdown): ``one of `rail`, `road`…``,
         ``id of a row in `nodes```, ``≥ 0``, ``-90 ≤ value ≤ 90``; '' when anything goes."""
-        parts = []
+        parts = [TYPE_TEXT[self.type]] if self.type in TYPE_TEXT else []
         if self.values:
             parts.append("one of " + ", ".join(f"`{v}`" for v in self.values))
         if self.ref:

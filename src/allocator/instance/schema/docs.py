@@ -31,7 +31,16 @@ from allocator.instance.schema.settings import MAX_MAGNITUDE, MODES
 __all__ = ["json_schema", "main", "render_format_md", "render_json_schema"]
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-_JSON_TYPES = {"str": "string", "float": "number", "int": "integer", "bool": "boolean"}
+_JSON_TYPES: dict[str, str | list[str]] = {
+    "str": "string",
+    "float": "number",
+    "int": "integer",
+    "bool": "boolean",
+    "weektime": ["number", "string"],
+    "weekday": ["string", "integer"],
+    "clock": "string",
+}
+_CLOCK_PATTERN = r"^\s*([01]?[0-9]|2[0-3]):[0-5][0-9](:00)?\s*$"
 
 
 # ---------------------------------------------------------------- markdown helpers
@@ -75,6 +84,8 @@ def _settings_default(field: Any) -> str:
     if field.is_required():
         return "(required)"
     value = field.default
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
     if isinstance(value, BaseModel):
         return ", ".join(f"{k} {v:g}" for k, v in value.model_dump().items())
     if isinstance(value, str):
@@ -206,7 +217,17 @@ table; `null` is a missing value:
 - Columns that are not in the schema are kept as they are and written back on conversion
   (a warning when the name is close to a schema column; see below).
 - A leg with `reverse = true` also creates the opposite leg, with id suffixed `~r`
-  (for example `AB~r`) and the same data, border included; restrictions may name it.
+  (for example `AB~r`) and the same data, border included; restrictions and departures may
+  name it.
+- Week times (type `weektime`: `ready_at`, `due_at`) are hours from the start of the planning
+  week, Monday 00:00, or a weekday and a 24-hour clock time: `Tue 06:00`, `tue 6:00` and
+  `Tuesday 06:00` all read as 30 hours. Text always names a time inside the first week; a later
+  time is written in hours (`174` is the following Monday 06:00). Reading turns text into hours,
+  and writing writes hours.
+- Weekdays (type `weekday`) are `Mon` to `Sun` in any case, full names too, or the day numbers
+  0 (Monday) to 6; clock times (type `clock`) are `HH:MM` from `00:00` to `23:59` (an Excel time
+  cell is taken as it is). Both are written back as `Tue` and `06:00`.
+- [Timed planning](planning.md#timed-planning-the-week) explains what the time fields mean.
 """
 
 _READING = """\
@@ -303,7 +324,15 @@ The instance is invalid (exit code 2) when any of these holds:
 - a restriction's target is not a known id of its scope (country code, border, leg including
   `~r` legs, mode, node);
 - a leg goes from a node to itself;
-- `max_services` or `service_cost` is given for a leg without `service_capacity_teu`;
+- `max_services`, `min_headway_hours` or `service_cost` is given for a leg without
+  `service_capacity_teu`;
+- a leg with departures in the timetable also has `service_capacity_teu`, `service_cost`,
+  `max_services` or `min_headway_hours` (a leg runs by the timetable or on demand, not both);
+  the same leg, day and time is listed twice in `departures`; a departure leaves at or after
+  the end of `horizon_hours` + `runoff_hours`, so it never runs;
+- a week time, weekday or clock time cannot be read;
+- a lot gives both `due_days` and `due_at`, its `due_at` is not after its `ready_at`, or its
+  `ready_at` is not before `horizon_hours`;
 - a lot's destination equals its origin;
 - a leg has no `cost_per_teu` and the tariffs table has no band for its mode; the bands of a mode
   must start at 0 km and be contiguous, and each band's `to_km` must exceed its `from_km`;
@@ -373,7 +402,8 @@ def render_format_md() -> str:
 
 def _column_schema(col: Column) -> dict[str, Any]:
     base = _JSON_TYPES[col.type]
-    prop: dict[str, Any] = {"type": base if col.required else [base, "null"]}
+    types = base if isinstance(base, list) else [base]
+    prop: dict[str, Any] = {"type": base if col.required else [*types, "null"]}
     description = col.description + (f" ({col.unit})" if col.unit else "")
     if col.ref:
         description += f" Reference: {REF_TEXT.get(col.ref, col.ref)}."
@@ -384,6 +414,10 @@ def _column_schema(col: Column) -> dict[str, Any]:
         prop["pattern"] = r"\S"  # not blank
     if col.ref == "country":
         prop["pattern"] = "^[A-Z]{2}$"
+    if col.type == "clock":
+        prop["pattern"] = _CLOCK_PATTERN
+    if col.type == "weekday":  # the bounds hold for the day numbers; names are checked on reading
+        prop["minimum"], prop["maximum"] = 0, 6
     if col.min_value is not None:
         prop["exclusiveMinimum" if col.min_exclusive else "minimum"] = _number(col.min_value)
     if col.max_value is not None:

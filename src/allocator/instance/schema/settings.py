@@ -64,3 +64,11 @@ class Settings(BaseModel):
     """Relative MIP gap at which the solver stops (-)."""
     threads: int = Field(default=0, ge=0)
     """Solver threads; 0 lets HiGHS choose."""
+    time_step_hours: float = Field(default=24.0, gt=0, le=MAX_MAGNITUDE)
+    """Step at which timed plans report flows and queues over time (h)."""
+    horizon_hours: float = Field(default=168.0, gt=0, le=MAX_MAGNITUDE)
+    """Length of the planning week, from Monday 00:00: lots are ready and departures run within it (h)."""
+    runoff_hours: float = Field(default=168.0, ge=0, le=MAX_MAGNITUDE)
+    """Time after the horizon in which cargo already under way may still travel and arrive (h); waiting is valued at each class's value_per_teu_day, as time in transit is."""
+    unsplittable_lots: bool = False
+    """true: every lot travels as a whole on one route; false: a lot may be split over routes."""

@@ -578,13 +578,17 @@ _UNIT_WORDS = {"days": "days", "h": "hours", "km": "km", "TEU": "TEU"}
 
 def _number_message(col: Column, value: Any) -> tuple[str, Any]:
     """Why a cell is not a number, and the value to show."""
-    if col.type == "weektime" and not isinstance(value, dt.date | dt.time):
-        if str(value).strip().lower() not in {"nan", "inf", "-inf", "infinity", "-infinity"}:
-            return (
-                "expected hours from the start of the week or a weekday and time such as "
-                "Tue 06:00 (Mon to Sun, 24-hour clock)",
-                value,
-            )
+    non_finite = {"nan", "inf", "-inf", "infinity", "-infinity"}
+    if (
+        col.type == "weektime"
+        and not isinstance(value, dt.date | dt.time)
+        and str(value).strip().lower() not in non_finite
+    ):
+        return (
+            "expected hours from the start of the week or a weekday and time such as "
+            "Tue 06:00 (Mon to Sun, 24-hour clock)",
+            value,
+        )
     if isinstance(value, dt.date | dt.time):
         unit = _UNIT_WORDS.get(col.unit)
         what = (
@@ -593,7 +597,7 @@ def _number_message(col: Column, value: Any) -> tuple[str, Any]:
         kind = "time" if isinstance(value, dt.time) else "date"
         return f"a {kind} ({_shown_value(value)}); {col.name} is {what}", None
     text = str(value).strip().lower()
-    if text in {"nan", "inf", "-inf", "infinity", "-infinity"}:
+    if text in non_finite:
         return (
             "NaN or infinite numbers are not allowed; leave the cell empty for 'unlimited'",
             value,

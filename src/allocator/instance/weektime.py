@@ -17,7 +17,9 @@ WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 HOURS_PER_WEEK = 168.0
 
 _FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_DAY_NUMBER = {d.casefold(): k for k, d in enumerate(WEEKDAYS)} | {d: k for k, d in enumerate(_FULL)}
+_DAY_NUMBER = {d.casefold(): k for k, d in enumerate(WEEKDAYS)} | {
+    d: k for k, d in enumerate(_FULL)
+}
 _CLOCK = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::00)?")
 _WEEKTIME = re.compile(r"(?P<day>[A-Za-z]+)\.?\s+(?P<clock>\S+)")
 

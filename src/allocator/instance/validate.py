@@ -848,7 +848,7 @@ def _check_legs(legs: pd.DataFrame, where: Any, probs: _Problems) -> None:
         for i in np.flatnonzero(legs[column].notna() & ~service):
             probs.add(
                 where(i),
-                "given for a leg without service_capacity_teu (only service legs run by departures)",
+                "given for a leg without service_capacity_teu (only service legs are dispatched on demand)",
                 column,
                 legs[column][i],
                 kind="service without capacity",
@@ -856,7 +856,7 @@ def _check_legs(legs: pd.DataFrame, where: Any, probs: _Problems) -> None:
     for i in np.flatnonzero((legs["service_cost"] > 0) & ~service):
         probs.add(
             where(i),
-            "given for a leg without service_capacity_teu (only service legs run by departures)",
+            "given for a leg without service_capacity_teu (only service legs are dispatched on demand)",
             "service_cost",
             legs["service_cost"][i],
             kind="service without capacity",
@@ -950,7 +950,7 @@ def _check_times(
             where["cargo"](i),
             "give due_days or due_at, not both",
             "due_at",
-            due_at[i],
+            _hours(due_at[i]),
             kind="due twice",
             cell=("cargo", int(i)),
         )

@@ -5,7 +5,11 @@
 
 from __future__ import annotations
 
-from allocator.instance import dow, mcnf  # noqa: F401  (register the .dow and planar/grid readers)
+from allocator.instance import (  # noqa: F401  (register the .dow, planar/grid and CTSND readers)
+    ctsnd,
+    dow,
+    mcnf,
+)
 from allocator.instance.io import read_raw, write_instance
 from allocator.instance.model import Instance
 from allocator.instance.validate import read_instance, validate

@@ -152,8 +152,8 @@ def read_raw(path: str | os.PathLike[str]) -> RawInstance:
         [
             Problem(
                 str(p),
-                "unknown container; expected a folder, instance .toml, .xlsx, .json, MCND .dow "
-                "or a linear multicommodity flow file (planar, grid)",
+                "unknown container; expected a folder, instance .toml, .xlsx, .json, MCND .dow, "
+                "a linear multicommodity flow file (planar, grid) or a timed Canad (CTSND) file",
             )
         ]
     )

@@ -217,6 +217,20 @@ def test_workbook_time_cells_and_weekday_text_are_read(timed: Any, tmp_path: Pat
     assert inst.cargo.loc["L4", "ready_at"] == pytest.approx(3 * 24 + 23 + 59 / 60)
 
 
+def test_json_takes_week_time_text_and_day_numbers(timed: Any, tmp_path: Path) -> None:
+    path = write_instance(read_instance(timed()), tmp_path / "t.json")
+    doc = json.loads(path.read_text())
+    doc["cargo"][3]["ready_at"] = "THURSDAY 23:30"  # L4
+    doc["cargo"][3]["due_at"] = 200
+    doc["departures"][0]["day"] = 6
+    doc["departures"][0]["time"] = "7:15"
+    path.write_text(json.dumps(doc))
+    inst = read_instance(path)
+    assert inst.cargo.loc["L4", "ready_at"] == 3 * 24 + 23.5
+    assert inst.cargo.loc["L4", "due_days"] == pytest.approx((200 - 95.5) / 24)
+    assert inst.departures.iloc[0][["day", "time"]].tolist() == ["Sun", "07:15"]
+
+
 def test_workbook_template_explains_and_lists_the_timetable(timed: Any, tmp_path: Path) -> None:
     path = write_instance(read_instance(timed()), tmp_path / "t.xlsx")
     wb = openpyxl.load_workbook(path)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from allocator.errors import Problem
 from allocator.instance.schema import Settings
-from allocator.instance.weektime import WEEKDAYS, clock_minutes
+from allocator.instance.weektime import timetable_hours
 
 ROUTE_SEPARATOR = " > "
 """Joins the legs and nodes of a route in plan tables; validation refuses ids that contain it."""
@@ -72,9 +72,7 @@ class Instance:
     def departure_hours(self) -> np.ndarray:
         """Per timetable row (``departures`` order): when the departure leaves in the first week,
         hours from the week start; it runs again every 168 h."""
-        day = self.departures["day"].map({d: k for k, d in enumerate(WEEKDAYS)})
-        minutes = self.departures["time"].map(clock_minutes)
-        return day.to_numpy(dtype=float) * 24.0 + minutes.to_numpy(dtype=float) / 60.0
+        return timetable_hours(self.departures["day"], self.departures["time"])
 
     def summary(self) -> dict[str, int | float | str]:
         """Counts a planner checks first."""

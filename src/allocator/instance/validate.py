@@ -45,6 +45,7 @@ from allocator.instance.weektime import (
     WEEKDAYS,
     clock_minutes,
     clock_text,
+    timetable_hours,
     weekday_number,
     weektime_hours,
     weektime_text,
@@ -973,11 +974,8 @@ def _check_times(
                 _hours(ready[i]),
                 kind="ready after horizon",
             )
-    known = departures["day"].notna() & departures["time"].notna()
-    day = departures["day"].map({d: k for k, d in enumerate(WEEKDAYS)})
-    minutes = departures["time"].map(lambda t: clock_minutes(t) if isinstance(t, str) else None)
-    hours = day.astype(float) * 24.0 + minutes.astype(float) / 60.0
-    for i in np.flatnonzero((known & (hours >= end)).to_numpy()):
+    hours = timetable_hours(departures["day"], departures["time"])
+    for i in np.flatnonzero(hours >= end):
         probs.add(
             where["departures"](i),
             f"never runs: it leaves {hours[i]:g} h after the week start, after the horizon and "

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 """Weekday names as written back, Monday (day 0) first."""
@@ -83,3 +86,14 @@ def weektime_text(hours: float) -> str:
     minutes = round(hours * 60)
     day, rest = divmod(minutes, 24 * 60)
     return f"{WEEKDAYS[int(day) % 7]} {clock_text(int(rest))}"
+
+
+def timetable_hours(days: Iterable[Any], times: Iterable[Any]) -> np.ndarray:
+    """Hours from the week start of departures given as weekday (``Tue``) and clock time
+    (``06:00``), as typed instances hold them; NaN where either is missing or unreadable."""
+    out = []
+    for day, time in zip(days, times, strict=True):
+        d = weekday_number(day) if isinstance(day, str) else None
+        m = clock_minutes(time) if isinstance(time, str) else None
+        out.append(np.nan if d is None or m is None else d * 24.0 + m / 60.0)
+    return np.array(out, dtype=float)

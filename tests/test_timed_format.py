@@ -250,6 +250,20 @@ def test_workbook_template_explains_and_lists_the_timetable(timed: Any, tmp_path
     assert settings["unsplittable_lots"] is True
 
 
+def test_every_workbook_offers_an_empty_timetable(tiny_folder: Path, tmp_path: Path) -> None:
+    inst = read_instance(tiny_folder)
+    path = write_instance(inst, tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(path)["departures"]
+    assert [c.value for c in ws[1]] == ["leg", "day", "time", "capacity_teu", "cost"]
+    assert ws.max_row == 1
+    assert "Leg the departure runs on" in ws["A1"].comment.text
+    assert to_json_dict(read_instance(path)) == to_json_dict(inst)
+    # a timetable typed into it is read
+    ws.parent["departures"].append(["MNG-BAK", "Thu", "10:00", 24])
+    ws.parent.save(path)
+    assert read_instance(path).departure_hours().tolist() == [3 * 24 + 10.0]
+
+
 def test_json_schema_accepts_the_timed_instance(timed: Any) -> None:
     doc = json.loads(json.dumps(to_json_dict(read_instance(timed()))))
     doc["cargo"][0]["ready_at"] = "Tue 06:00"  # text is allowed in a week time

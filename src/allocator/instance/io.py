@@ -613,6 +613,11 @@ def _write_folder(inst: Instance, folder: Path, table_format: str) -> None:
     (folder / "instance.toml").write_text(tomli_w.dumps(doc))
 
 
+OFFERED_SHEETS = frozenset({"departures"})
+"""Optional tables a workbook holds even when empty (the header with its help), so a planner can
+type a timetable into any workbook allocator writes."""
+
+
 def _write_excel(inst: Instance, path: Path) -> None:
     """One sheet per table, each header cell commented with the column's help from the schema,
     drop-down lists and number checks on the cells (``_add_checks``), and a ``settings`` sheet
@@ -629,7 +634,7 @@ def _write_excel(inst: Instance, path: Path) -> None:
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         settings.to_excel(writer, sheet_name=SETTINGS_SHEET, index=False)
         for name, frame in input_tables(inst).items():
-            if frame.empty and not load_schema()[name].required:
+            if frame.empty and not load_schema()[name].required and name not in OFFERED_SHEETS:
                 continue
             frame.to_excel(writer, sheet_name=name, index=False)
         for sheet in list(writer.book.worksheets):

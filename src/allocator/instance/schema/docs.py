@@ -181,10 +181,11 @@ allocator writes, are ignored). An empty cell is a missing value; rows left enti
 skipped.
 
 A workbook written by allocator (`allocator convert SOURCE OUT.xlsx`, `allocator generate
-OUT.xlsx`) helps whoever edits it. Each header cell has a comment with the column's description,
-unit, default and allowed values (the tables below). The cells of a column with allowed values or
-a reference offer a drop-down: modes, node kinds and restriction scopes, the instance's own node,
-border and class ids, and ISO country codes; number cells are checked against the column's
+OUT.xlsx`) helps whoever edits it. It always holds a `departures` sheet, empty when the
+instance has no timetable, ready to be filled in. Each header cell has a comment with the
+column's description, unit, default and allowed values (the tables below). The cells of a column
+with allowed values or a reference offer a drop-down: modes, node kinds, restriction scopes and
+weekdays, the instance's own node, leg, border and class ids, and ISO country codes; number cells are checked against the column's
 bounds. Excel warns about a value outside a list or a bound but lets the planner keep it (a new
 node may be typed into a leg before its row is added to `nodes`); `allocator validate` has the
 last word. Lists longer than Excel takes inline (255 characters) are kept on a hidden sheet

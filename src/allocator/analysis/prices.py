@@ -395,9 +395,7 @@ def corridor_prices(plan: Plan, inst: Instance, pre: Preprocessed, prices: Price
     if late:  # path models, cheapest corridor route too slow: the cheapest in-time one (RCSP)
         rows = np.array([entries[e][1] for e in late], dtype=np.int64)
         ks = np.array([entries[e][0] for e in late], dtype=np.int64)
-        batch = price_commodities(
-            net, weights, hours, rows, rows, origin[ks], dest[ks], due_h[ks]
-        )
+        batch = price_commodities(net, weights, hours, rows, rows, origin[ks], dest[ks], due_h[ks])
         found |= {e: float(batch.cost[j]) for j, e in enumerate(late) if batch.status[j] == FOUND}
 
     best: dict[tuple[str, str, str, str], tuple[float, float]] = {}

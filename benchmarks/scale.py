@@ -37,6 +37,8 @@ TARGETS = {  # instance: (wall seconds, peak GB, what must hold)
     "2000x20000": (300.0, 6.0, "optimal, gap <= 1e-4"),
     "5000x100000": (900.0, 12.0, "a plan, gap <= 1 %"),
 }
+GAP = {"5000x100000": 0.01}  # --gap asked for (else the instance's own, 1e-4)
+SOLVER_LIMIT = {"5000x100000": 780.0}  # leaves reading, preprocessing and writing in the wall time
 MEMORY_CAP_GB = 20.0
 
 
@@ -55,11 +57,12 @@ def _cap_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
-def _solve(size: str, model: str, limit: float) -> dict[str, object]:
+def _solve(size: str, model: str, limit: float, gap: float | None) -> dict[str, object]:
     out = WORK / "plans" / f"{size}-{model}"
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "allocator", "solve", str(_instance(size)), "--model", model]
     cmd += ["--out", str(out), "--time-limit", str(limit), "--json"]
+    cmd += ["--gap", str(gap)] if gap is not None else []
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     log_out, log_err = out.with_suffix(".stdout"), out.with_suffix(".stderr")
@@ -75,6 +78,8 @@ def _solve(size: str, model: str, limit: float) -> dict[str, object]:
         "instance": size,
         "model": model,
         "exit": proc.returncode,
+        "time_limit_s": limit,
+        "gap_asked": gap,
         "wall_s": round(wall, 1),
         "peak_gb": peak_gb,
         "load": round(load, 1),
@@ -110,7 +115,8 @@ def main() -> None:
         models = ["auto"] + (["arc-strong"] if size in args.baseline.split(",") else [])
         for model in models:
             limit = args.limit if size != "500x5000" or model == "auto" else 300.0
-            row = _solve(size, model, limit)
+            limit = min(limit, SOLVER_LIMIT.get(size, limit))
+            row = _solve(size, model, limit, GAP.get(size))
             rows.append(row)
             print(json.dumps(row), flush=True)
     table = pd.DataFrame(rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pyomo.environ as pyo
 import pytest
 from helpers import FREE_TIME, build, ferry_or_road, leg, lot, node, run_cli
@@ -333,3 +334,75 @@ def test_the_default_plan_is_on_time_and_equals_the_complete_path_model(seed: in
     assert bool(full.built.paths.paths.complete.all())  # every in-time path is in the model
     assert default.plan.status == full.plan.status == "optimal"
     assert default.plan.objective == pytest.approx(full.plan.objective, rel=2e-4)
+
+
+def test_a_loose_gap_stops_at_the_root_with_a_valid_bound() -> None:
+    # the same instance to 1e-4 and to 2 %: the loose run may stop early (weak LP, no strong
+    # rows, a plan rounded up from a master solution), but its bound must stay below the tight
+    # run's plan and its plan within 2 % of that bound
+    from allocator.methods.colgen import solve_colgen
+
+    inst = generate_instance(nodes=60, lots=600, seed=5)
+    pre = preprocess(inst, prune=False)
+    recipe = load_recipe("colgen")
+    _, tight, tight_stats = solve_colgen(inst, pre, recipe, SolveOptions(threads=1))
+    _, loose, loose_stats = solve_colgen(
+        inst, pre, recipe, SolveOptions(threads=1, mip_rel_gap=0.02)
+    )
+    assert tight.termination == loose.termination == "optimal"
+    assert tight.gap <= 1e-4 + 1e-12 and loose.gap <= 0.02 + 1e-12
+    assert loose.bound <= tight.objective * (1 + 1e-9)
+    assert tight.bound <= loose.objective * (1 + 1e-9)
+    assert loose.objective <= loose.bound / (1 - 0.02) + 1e-6
+    # the loose run stopped before the LP converged, and before it needed strong rows
+    assert loose_stats.rounds < tight_stats.rounds
+    assert loose_stats.strong_rows == 0 < tight_stats.strong_rows
+    res = run(inst, RunOptions(solve=SolveOptions(threads=1, mip_rel_gap=0.02)))
+    report = check_plan(res.plan, inst)
+    assert report.ok, report.errors
+
+
+def test_every_master_solution_gives_a_plan_within_every_capacity() -> None:
+    # the first master (no capacity row yet) sends L1's 25 TEU over AB (capacity 10, border X1
+    # of 14 shared with AD): the plan taken from it scales the overloading paths down and leaves
+    # the rest unserved at its penalty; checked here against the instance's own numbers
+    from allocator.methods.colgen import PathEngine
+
+    inst = lp_instance()
+    pre = preprocess(inst, prune=False)
+    engine = PathEngine(inst, pre, SolveOptions(threads=1))
+    engine.start()
+    _, obj, x, _ = engine.master.lp.solve()
+    cost, plan = engine._round_up(x)
+    assert plan is not None
+    paths = engine.master.path_set(pre.time, engine.cls)
+    legs = inst.legs
+    lot_of = pre.commodities["lots"].map(lambda lots: lots[0]).to_numpy()
+    teu = inst.cargo["teu"]
+    flow_on: dict[str, float] = {}
+    routed: dict[str, float] = {}
+    total = 0.0
+    n_com = len(pre.commodities)
+    for p in range(paths.n_paths):
+        f = float(plan[engine.master.n_fixed + p])
+        lot_id = lot_of[paths.com[p]]
+        routed[lot_id] = routed.get(lot_id, 0.0) + f
+        for a in paths.path(p):
+            leg_id = pre.net.leg_ids[a]
+            flow_on[leg_id] = flow_on.get(leg_id, 0.0) + f
+            total += f * float(legs.loc[leg_id, "cost_per_teu"])
+    ab = int(np.flatnonzero(pre.net.leg_ids == "AB")[0])
+    lp_ab = sum(
+        float(x[engine.master.n_fixed + p]) for p in range(paths.n_paths) if ab in paths.path(p)
+    )
+    assert lp_ab > 10 and cost > obj  # the LP's own solution overloaded AB; the plan pays for it
+    assert flow_on["AB"] <= 10 + 1e-9
+    assert flow_on.get("AB", 0) + flow_on.get("AD", 0) <= 14 + 1e-9  # border X1
+    assert flow_on.get("CB", 0) + flow_on.get("CD", 0) <= 20 + 1e-9  # border X2
+    penalty = 10_000.0  # the instance default per TEU unmoved
+    for k in range(n_com):
+        lot_id = lot_of[k]
+        unserved = float(plan[k])
+        assert unserved + routed.get(lot_id, 0.0) == pytest.approx(teu[lot_id])
+        total += penalty * unserved
+    assert cost == pytest.approx(total, rel=1e-9)

@@ -109,6 +109,7 @@ class _Master:
         self.bor_row = np.full(len(d.border_capacity), -1, dtype=np.int64)
         self.term_row = np.full(net.n_nodes, -1, dtype=np.int64)
         self.strong: dict[tuple[int, int], int] = {}
+        self.strong_on = True  # separate strong linking rows (off: the weak LP only)
         self.lp = PersistentLP(lower, upper, opts)
         # fixed columns: u_k, s_a, y_a
         total = float(d.com_teu.sum())
@@ -280,7 +281,8 @@ class _Master:
             on = (entry_key >= 0) & fresh[np.maximum(entry_key, 0)]
             parts.append((row_of[entry_key[on]], e_col[on], np.ones(int(on.sum()))))
         stats.capacity_rows += self.n_rows - n_before
-        self._separate_strong(x, e_col, e_leg, e_flow, parts, upper, stats)
+        if self.strong_on:
+            self._separate_strong(x, e_col, e_leg, e_flow, parts, upper, stats)
         n_new = self.n_rows - n_before
         if n_new == 0:
             return 0
@@ -418,6 +420,8 @@ class PathEngine:
         self.stats = ColgenStats()
         self.points: list[tuple[float, float, float]] = []
         self.at_root = True  # column generation at the root: its bounds are global
+        self.best_x: np.ndarray | None = None  # the incumbent's column values
+        self.gap_tol = float(self.opts.mip_rel_gap or 0.0)
         self.cheapest = np.full(len(d.com_teu), np.inf)  # least in-time path cost per commodity
         # least cost from every node to each (class, destination): an A* bound for pricing, as
         # reduced weights are never below the cost
@@ -474,7 +478,11 @@ class PathEngine:
     def converge(self, deadline: float) -> tuple[str, float, float, np.ndarray]:
         """Column generation at the current bounds until no column prices out and no lazy row is
         violated. Returns (status, LP objective, Lagrangian bound, column values); status is
-        'optimal', 'infeasible' (node bounds) or 'stopped' (time or round limit)."""
+        'optimal', 'infeasible' (node bounds), 'closed' (at the root of a model with integer
+        decisions: a plan within the gap of the Lagrangian bound is known) or 'stopped' (time or
+        round limit).
+
+        Every master solution gives a plan (``_round_up``), offered as an incumbent."""
         master, stats = self.master, self.stats
         best_lagrange = -np.inf
         fresh = False
@@ -512,9 +520,13 @@ class PathEngine:
             n_rows = master.separate(x, stats)
             # after large changes a fresh (presolved) solve beats the warm start
             fresh = n_cols > FRESH_SHARE * master.n_paths or n_rows > FRESH_SHARE * master.n_rows
+            self._offer(*self._round_up(x))
             self._report(obj, best_lagrange)
             if n_cols == 0 and n_rows == 0:
                 return "optimal", obj, obj if stats.pricing_exact else best_lagrange, x
+            # a MIP stops at its gap; an LP (no departures or openings) at its optimum
+            if self.at_root and len(master.int_cols) and self._closed(best_lagrange, self.gap_tol):
+                return "closed", obj, best_lagrange, x
             if stats.rounds >= MAX_ROUNDS or time.perf_counter() > deadline:
                 return "stopped", obj, best_lagrange, x
 
@@ -544,6 +556,53 @@ class PathEngine:
         """Commodities with strong-row corrections: always priced (their bound is not tracked)."""
         n = len(self.d.com_teu)
         return np.zeros(n, dtype=bool) if corr is None else np.diff(corr[0]) > 0
+
+    def _round_up(self, x: np.ndarray) -> tuple[float, np.ndarray | None]:
+        """A plan from the master solution ``x`` and its cost: departures and openings rounded up
+        (they only add capacity); where ``x`` overloads a leg, border or terminal whose row is
+        not (yet) in the master, the paths through it are scaled down and the TEU taken off them
+        left unserved at their penalty. (inf, None) when that is not allowed (``forbid``, or
+        whole TEU asked for) and ``x`` needs it, or when ``x`` routes artificial TEU."""
+        m, d, net = self.master, self.d, self.pre.net
+        if d.integer_teu or len(x) < m.n_fixed:
+            return np.inf, None
+        n_com = len(d.com_teu)
+        if d.forbid_unserved and np.any(x[:n_com] > ROW_TOL):
+            return np.inf, None
+        xr = np.append(x, np.zeros(m.lp.n_cols - len(x)))
+        xr[m.int_cols] = np.minimum(np.ceil(xr[m.int_cols] - INT_TOL), m.int_upper)
+        e_col, e_leg = m.entries()
+        load = np.bincount(e_leg, weights=xr[e_col], minlength=net.n_legs)
+        ratio = np.ones(net.n_legs)
+        free = ~m.is_candidate  # candidate legs: the weak row (always in the master) holds
+        over = free & (load > d.leg_capacity + ROW_TOL)
+        ratio[over] = d.leg_capacity[over] / load[over]
+        has_b = d.leg_border >= 0
+        bload = np.bincount(
+            d.leg_border[has_b], weights=load[has_b], minlength=len(d.border_capacity)
+        )
+        tload = np.bincount(net.leg_to, weights=load, minlength=net.n_nodes)
+        with np.errstate(divide="ignore", invalid="ignore"):  # only overloaded ones are used
+            bratio = np.where(bload > d.border_capacity + ROW_TOL, d.border_capacity / bload, 1.0)
+            tratio = np.where(tload > d.node_capacity + ROW_TOL, d.node_capacity / tload, 1.0)
+        ratio[has_b] = np.minimum(ratio[has_b], bratio[d.leg_border[has_b]])
+        ratio = np.minimum(ratio, tratio[net.leg_to])
+        if np.all(ratio >= 1.0):
+            return m.objective(xr), xr
+        if d.forbid_unserved:
+            return np.inf, None
+        keep = np.ones(m.n_paths)
+        np.minimum.at(keep, e_col - m.n_fixed, ratio[e_leg])
+        flows = xr[m.n_fixed :]
+        removed = flows * (1.0 - keep)
+        xr[m.n_fixed :] = flows - removed
+        xr[:n_com] += np.bincount(m.com_of_col(), weights=removed, minlength=n_com)
+        return m.objective(xr), xr
+
+    def _offer(self, cost: float, x: np.ndarray | None) -> None:
+        """Keep ``x`` as the incumbent when it is a plan cheaper than the incumbent."""
+        if x is not None and cost < self.stats.incumbent:
+            self.stats.incumbent, self.best_x = cost, x
 
     def _report(self, lp: float, bound: float) -> None:
         s = self.stats
@@ -601,28 +660,37 @@ class PathEngine:
         """Best-first branch and price; returns the incumbent's column values and the bound."""
         opts, stats, master = self.opts, self.stats, self.master
         deadline = self.t_start + float(opts.time_limit_s or 60.0)
-        gap_tol = float(opts.mip_rel_gap or 0.0)
+        gap_tol = self.gap_tol
         self.start()
         lower0 = np.zeros(len(master.int_cols))
         upper0 = master.int_upper.copy()
-        best_x: np.ndarray | None = None
+        # the root: the weak LP first; the strong linking rows only when its bound leaves the
+        # gap open (they tighten the bound, and cost a row per commodity and candidate leg)
+        master.strong_on = len(self.d.candidate_legs) == 0
         status, obj, lag, x = self.converge(deadline)
+        if status == "optimal" and not master.strong_on and not self._closed(lag, gap_tol):
+            master.strong_on = True
+            status, obj, strong_lag, x = self.converge(deadline)
+            lag = max(lag, strong_lag)
+        master.strong_on = True
         if status == "infeasible":
             raise SolverError(f"{self.inst.name}: the master LP is infeasible")
         stats.lp_bound = obj if status == "optimal" and stats.pricing_exact else np.nan
         stats.bound = lag
+        if status == "closed":
+            return self.best_x, lag
         if status != "optimal":
             return self._stop_early(deadline, lag)
         self.at_root = False
         if self._fractional(x) < 0 and not self.d.integer_teu:
-            stats.incumbent, best_x = obj, x
-        else:
+            self._offer(obj, x)
+        elif not self._closed(lag, gap_tol):
             found = self._incumbent(x, deadline, lower0, upper0, price=True)
             if found is not None:
-                stats.incumbent, best_x = found
+                self._offer(*found)
         open_nodes: list[_Node] = []
         settled = lag  # least LP bound of the nodes solved and closed (pruned or integral)
-        if best_x is None or not self._closed(lag, gap_tol):
+        if self.best_x is None or not self._closed(lag, gap_tol):
             open_nodes = [_Node(obj, lower0, upper0)]
             settled = np.inf
         while open_nodes:
@@ -646,8 +714,8 @@ class PathEngine:
                 settled = min(settled, obj)
                 if i < 0 and obj < stats.incumbent:
                     found = self._mip_incumbent(deadline) if self.d.integer_teu else (obj, x)
-                    if found is not None and found[0] < stats.incumbent:
-                        stats.incumbent, best_x = found
+                    if found is not None:
+                        self._offer(*found)
                 continue
             v = x[master.int_cols[i]]
             down_u, up_l = node.upper.copy(), node.lower.copy()
@@ -655,16 +723,19 @@ class PathEngine:
             heapq.heappush(open_nodes, _Node(obj, node.lower, down_u))
             heapq.heappush(open_nodes, _Node(obj, up_l, node.upper))
         master.lp.set_bounds(master.int_cols, lower0, upper0)
-        if best_x is None and time.perf_counter() <= deadline:
+        if self.best_x is None and time.perf_counter() <= deadline:
             found = self._mip_incumbent(deadline)
             if found is not None:
-                stats.incumbent, best_x = found
+                self._offer(*found)
         stats.bound = min(settled, stats.incumbent, *(n.bound for n in open_nodes))
-        return best_x, stats.bound
+        return self.best_x, stats.bound
 
     def _stop_early(self, deadline: float, bound: float) -> tuple[np.ndarray | None, float]:
-        """Out of time before the root converged: a plan from the columns there are."""
+        """Out of time before the root converged: the best plan met on the way, else a plan
+        from the columns there are."""
         m = self.master
+        if self.best_x is not None:
+            return self.best_x, min(bound, self.stats.incumbent)
         _, _, x, _ = m.lp.solve(GRACE_S)
         if len(x) < m.lp.n_cols:
             return None, bound
@@ -672,7 +743,7 @@ class PathEngine:
         found = self._incumbent(x, time.perf_counter() + GRACE_S, lower, upper, price=False)
         if found is None:
             return None, bound
-        self.stats.incumbent = found[0]
+        self._offer(*found)
         return found[1], min(bound, found[0])
 
     def _incumbent(

@@ -786,6 +786,7 @@ def column_generation(
     """Generate columns and lazy rows until none prices out and none is violated (the root LP);
     return the columns, the stats and the LP's unserved TEU per commodity."""
     engine = PathEngine(inst, pre, opts)
+    engine.gap_tol = -np.inf  # the LP to its optimum, whatever plans are met on the way
     engine.start()
     status, obj, lag, x = engine.converge(deadline)
     if status == "infeasible":

@@ -1,5 +1,5 @@
-"""Build the model and solve it as one MIP: the arc family, and the path family with a diagnosis
-of path models that are infeasible only for want of paths."""
+"""Build the model and solve it as one MIP: the arc and time families, and the path family with a
+diagnosis of path models that are infeasible only for want of paths."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from allocator.solve import SolveOptions, SolveResult, Termination, solve
 
 
 @register("arc")
+@register("time")
 def solve_direct(task: Task) -> tuple[BuiltModel, SolveResult]:
     """Build the recipe's model and solve it (with the task's MIP start, when it gives one)."""
     built = build(task.inst, task.pre, task.recipe, stability=task.stability)

@@ -105,7 +105,10 @@ def define_departures(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     dispatched on demand may sail, :math:`n_\sigma \in \{0, 1\}` for one run of a timetabled
     departure."""
     t = _timed(ctx)
-    upper = np.where(t.slot_timetabled, 1.0, np.inf)
+    on = np.flatnonzero(t.arc_slot >= 0)
+    most = np.bincount(t.arc_slot[on], weights=_arc_teu(t, ctx)[on], minlength=t.n_slots)
+    # never more departures than the TEU that could leave on the slot fill
+    upper = np.where(t.slot_timetabled, 1.0, np.ceil(most / t.slot_capacity - 1e-9))
     m.departures = pyo.Var(range(t.n_slots), domain=pyo.NonNegativeIntegers)
     ctx.bounds(m.departures, np.zeros(t.n_slots), upper, True)
 
@@ -120,6 +123,24 @@ def define_departure_capacity(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     coef = np.concatenate([_arc_teu(t, ctx)[on], -t.slot_capacity])
     x = [*m.timed_flow.values(), *m.departures.values()]
     m.con_departure_capacity = _rows(row, col, coef, s, np.full(s, -np.inf), np.zeros(s), x)
+
+
+def define_departure_linking(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
+    r"""A commodity rides a slot only if a departure runs: :math:`z_{ke} \le n_\sigma` for
+    :math:`e \in L_k(\sigma)` (valid, as :math:`z_{ke} \le 1`; it tightens the LP bound, the
+    disaggregated linking of fixed-charge network design)."""
+    t = _timed(ctx)
+    on = np.flatnonzero(t.arc_slot >= 0)
+    r = len(on)
+    m.con_departure_linking = _rows(
+        np.concatenate([np.arange(r), np.arange(r)]),
+        np.concatenate([on, t.n_arcs + t.arc_slot[on]]),
+        np.concatenate([np.ones(r), -np.ones(r)]),
+        r,
+        np.full(r, -np.inf),
+        np.zeros(r),
+        [*m.timed_flow.values(), *m.departures.values()],
+    )
 
 
 def define_departure_count(m: pyo.ConcreteModel, ctx: BuildContext) -> None:

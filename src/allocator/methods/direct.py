@@ -17,13 +17,22 @@ from allocator.solve import SolveOptions, SolveResult, Termination, solve
 
 
 @register("arc")
-@register("time")
 def solve_direct(task: Task) -> tuple[BuiltModel, SolveResult]:
     """Build the recipe's model and solve it (with the task's MIP start, when it gives one)."""
     built = build(task.inst, task.pre, task.recipe, stability=task.stability)
     start = task.start(built) if task.start is not None else None
     opts = task.opts if start is None else dataclasses.replace(task.opts, mip_start=start)
     return built, solve(built, opts)
+
+
+@register("time")
+def solve_timed(task: Task) -> tuple[BuiltModel, SolveResult]:
+    """``solve_direct`` straight to branch and bound, without solving the LP relaxation first on
+    the same solver: after that LP solve, HiGHS 1.16 can report a MIP optimum of a time-expanded
+    model below its own LP bound, with an objective its solution does not have."""
+    return solve_direct(
+        dataclasses.replace(task, opts=dataclasses.replace(task.opts, lp_first=False))
+    )
 
 
 @register("path")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import border, build, lot, node
+from helpers import leg as static_leg
 
 import allocator
 from allocator.errors import InfeasibleError
@@ -18,8 +20,6 @@ from allocator.options import RunOptions
 from allocator.pipeline import RunResult
 from allocator.results import read_plan, write_plan
 from allocator.results.check import check_plan
-from helpers import build, border, lot, node
-from helpers import leg as static_leg
 
 HOURLY = [{"id": "general", "value_per_teu_day": 24.0}]  # 1 per TEU-hour, waiting or moving
 
@@ -91,9 +91,7 @@ def test_due_times_round_down_and_hours_up() -> None:
 # ---------------------------------------------------------------- (b) a ferry that sails when full
 
 
-def ferry(
-    *cargo: dict[str, object], headway: float | None = None, whole: bool = False
-) -> Instance:
+def ferry(*cargo: dict[str, object], headway: float | None = None, whole: bool = False) -> Instance:
     """Ferry F A->B: 10 TEU a departure at 1000, 10 per TEU, 5 h, sent on demand."""
     extra = {} if headway is None else {"min_headway_hours": headway}
     return build(
@@ -174,7 +172,10 @@ def test_a_border_processing_10_teu_a_day_makes_one_lot_wait_a_day() -> None:
     plan = solve(inst).plan
     assert plan.objective == pytest.approx(560.0)
     by_departure = plan.timeline.groupby(["departs_h", "arrives_h"])["teu"].sum()
-    assert by_departure.to_dict() == {(0.0, 6.0): pytest.approx(10), (24.0, 30.0): pytest.approx(10)}
+    assert by_departure.to_dict() == {
+        (0.0, 6.0): pytest.approx(10),
+        (24.0, 30.0): pytest.approx(10),
+    }
 
 
 def test_a_terminal_handling_10_teu_a_day_makes_one_lot_wait_a_day() -> None:

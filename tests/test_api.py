@@ -122,9 +122,7 @@ def test_notebook_view_is_short_and_escaped(eurasia_result: allocator.RunResult)
     res = eurasia_result
     text = res._repr_html_()
     assert len(text) < 20_000
-    assert text.startswith(
-        "<div><p><strong>RunResult</strong> eurasia-2026-W47, colgen: optimal"
-    )
+    assert text.startswith("<div><p><strong>RunResult</strong> eurasia-2026-W47, colgen: optimal")
     assert f"{res.plan.objective:,.2f} USD" in text
     assert "<td>0.00%</td>" in text  # gap
     assert f"{res.plan.info()['teu_total']:,.2f}" in text

@@ -56,8 +56,8 @@ class RunOptions:
 
     ``model`` is a recipe name from ``models/``, a path to a recipe file, or ``auto`` (the
     default): the exact method for the instance (``resolve_model``); ``linking``,
-    ``aggregate``, ``integer_teu`` and ``paths`` override the recipe's options (``None``: the
-    recipe's). In ``solve``, ``None`` time limit, gap and threads take the instance settings.
+    ``aggregate``, ``integer_teu``, ``paths`` and ``step_minutes`` (the time family's grid) override
+    the recipe's options (``None``: the recipe's). In ``solve``, ``None`` time limit, gap and threads take the instance settings.
     ``prices`` adds bottleneck prices (one more LP solve), as the CLI does by default.
     """
 
@@ -66,14 +66,18 @@ class RunOptions:
     aggregate: str | None = None
     integer_teu: bool | None = None
     paths: int | None = None
+    step_minutes: float | None = None
     solve: SolveOptions = field(default_factory=SolveOptions)
     rolling: RollingOptions | None = None
     prices: bool = True
 
     def __post_init__(self) -> None:
-        """Refuse ``paths`` below 1 (OptionsError, exit 2); ``solve`` checks its own values."""
+        """Refuse ``paths`` below 1 and a step of no minutes (OptionsError, exit 2); ``solve``
+        checks its own values."""
         if self.paths is not None and not self.paths >= 1:
             raise OptionsError(f"--paths must be at least 1, not {self.paths}")
+        if self.step_minutes is not None and not self.step_minutes > 0:
+            raise OptionsError(f"--step-minutes must be greater than 0, not {self.step_minutes}")
 
     def resolve_model(self) -> str | Path:
         """The model ``auto`` stands for: ``colgen`` (branch and price, exact with due days and
@@ -91,4 +95,5 @@ class RunOptions:
             aggregate=self.aggregate,
             integer_teu=self.integer_teu,
             paths=self.paths,
+            step_minutes=self.step_minutes,
         )

@@ -33,12 +33,14 @@ def annotate(
     previous: Plan | None = None,
 ) -> Plan:
     """The plan with the re-planning columns (MIP start status; with ``previous``, the
-    comparison), bottleneck prices (``prices``: one more LP solve) and a why-not ``detail`` for
-    every unserved lot."""
+    comparison), bottleneck prices (``prices``: one more LP solve; one-period models only) and a
+    why-not ``detail`` for every unserved lot."""
     if previous is not None or result.mip_start_status != "none":
         plan = rolling.annotate(plan, built, result, previous)
     leg_price = None
-    if prices:
+    if prices and built.timed is not None:  # the LP prices rows of one-period models
+        logger.info("%s: bottleneck prices are not computed for time models", inst.name)
+    elif prices:
         try:
             plan, found = bottleneck_prices.add_prices(
                 plan, built, inst, pre, dataclasses.replace(opts, mip_start=None)

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
+from time import perf_counter
 
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
 from allocator.formulation import arc, path
+from allocator.formulation import time as time_model
 from allocator.formulation.built import BuildContext, BuiltModel, Route
-from allocator.formulation.data import ArcData, PathData, arc_data
+from allocator.formulation.data import (
+    DEFAULT_STEP_MINUTES,
+    ArcData,
+    PathData,
+    TimeData,
+    arc_data,
+    time_data,
+)
 from allocator.formulation.path import DEFAULT_PATHS, commodity_paths, path_data
 from allocator.formulation.recipe import Recipe, RecipeError, available, read_recipe
 from allocator.formulation.rows import ColumnBounds, Cut, Separator
@@ -37,6 +45,7 @@ __all__ = [
     "Route",
     "Separator",
     "Stability",
+    "TimeData",
     "available",
     "build",
     "load_recipe",
@@ -49,6 +58,9 @@ BLOCKS: dict[str, Block] = {
     name: getattr(arc, name) for name in dir(arc) if name.startswith("define_")
 }
 BLOCKS |= {name: getattr(path, name) for name in dir(path) if name.startswith("define_")}
+BLOCKS |= {
+    name: getattr(time_model, name) for name in dir(time_model) if name.startswith("define_")
+}
 PATH_FAMILIES = ("path", "colgen")
 
 
@@ -73,9 +85,10 @@ def build(
     Path families are built over ``paths`` (default: the ``paths`` option's k cheapest in-time
     paths per commodity). ``stability`` (re-planning) is mapped onto an arc model's flow
     variables; its ``define_stability`` block adds the stability term when the weight is > 0.
+    The time family is built over its time-expanded network at the recipe's ``step_minutes``.
     """
-    t0 = time.perf_counter()
-    pdata = None
+    t0 = perf_counter()
+    pdata, timed = None, None
     if recipe.family in PATH_FAMILIES:
         if paths is None:
             paths = commodity_paths(pre, int(recipe.options.get("paths") or DEFAULT_PATHS))
@@ -91,6 +104,11 @@ def build(
             aggregate=recipe.options.get("aggregate", "none"),
             integer_teu=bool(recipe.options.get("integer_teu", False)),
         )
+    elif recipe.family == "time":
+        if not pre.pruned:
+            raise ValueError("a time model needs the usable legs: preprocess with prune=True")
+        step = float(recipe.options.get("step_minutes") or DEFAULT_STEP_MINUTES)
+        d, timed = time_data(inst, pre, arc_data(inst, pre), step)
     else:
         raise RecipeError(f"model family {recipe.family!r} is not available yet")
     ref = None
@@ -103,7 +121,7 @@ def build(
                 logger.warning(
                     "recipe %s has no define_stability block: no stability term", recipe.name
                 )
-    ctx = BuildContext(d, pre.net, pdata, ref)
+    ctx = BuildContext(d, pre.net, pdata, ref, timed)
     m = pyo.ConcreteModel(name=f"{inst.name}:{recipe.name}")
     with PauseGC():  # millions of small objects, no cycles to collect: skip the GC passes
         for name in recipe.blocks:
@@ -114,9 +132,10 @@ def build(
         data=d,
         paths=pdata,
         stability=ref,
+        timed=timed,
         separator=ctx.separator,
         column_bounds=dict(ctx.column_bounds),
         balance_keys=ctx.balance_keys,
         slack_rows=tuple(ctx.slack_rows),
-        seconds=time.perf_counter() - t0,
+        seconds=perf_counter() - t0,
     )

@@ -15,7 +15,7 @@ import pyomo.environ as pyo
 from pyomo.core.base.expression import ExpressionData
 from pyomo.core.base.var import VarData
 
-from allocator.formulation.data import ArcData, PathData
+from allocator.formulation.data import ArcData, PathData, TimeData
 from allocator.formulation.recipe import Recipe
 from allocator.formulation.rows import ColumnBounds, Separator
 from allocator.formulation.stability import Reference
@@ -28,7 +28,8 @@ Route = tuple[int, list[int], float]  # commodity, leg indices, TEU
 class BuildContext:
     """What the blocks of one build share.
 
-    In: ``data`` (the arrays), ``net``, ``paths`` (path families) and ``stability`` (re-planning).
+    In: ``data`` (the arrays), ``net``, ``paths`` (path families), ``stability`` (re-planning)
+    and ``timed`` (the time-expanded network of the time family).
     Out, besides Pyomo components: ``column_bounds`` (array bounds of a variable, by its name),
     ``separator`` (lazily added rows), ``balance_keys`` (``group * n_nodes + node`` of each
     flow-balance row) and ``slack_rows`` (``(kind, index)`` of each elastic capacity slack).
@@ -38,6 +39,7 @@ class BuildContext:
     net: Network
     paths: PathData | None = None
     stability: Reference | None = None
+    timed: TimeData | None = None
     column_bounds: dict[str, ColumnBounds] = field(default_factory=dict)
     separator: Separator | None = None
     balance_keys: np.ndarray | None = None
@@ -62,7 +64,8 @@ class BuiltModel:
 
     ``data``: the arrays it was built from; ``paths``: the paths of a path model (None for arc
     models); ``stability``: last period's plan mapped onto it when re-planning; ``separator``:
-    cuts for the root cutting-plane loop (arc-cuts); ``column_bounds``: array bounds of the
+    cuts for the root cutting-plane loop (arc-cuts); ``timed``: the time-expanded network of a
+    time-family model (None otherwise); ``column_bounds``: array bounds of the
     variables declared from arrays; ``balance_keys`` and ``slack_rows`` as in ``BuildContext``;
     ``seconds``: build time.
     """
@@ -72,6 +75,7 @@ class BuiltModel:
     data: ArcData
     paths: PathData | None = None
     stability: Reference | None = None
+    timed: TimeData | None = field(default=None, repr=False)
     separator: Separator | None = field(default=None, repr=False)
     column_bounds: Mapping[str, ColumnBounds] = field(default_factory=dict, repr=False)
     balance_keys: np.ndarray | None = field(default=None, repr=False)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from allocator.instance.model import Instance
+from allocator.instance.weektime import HOURS_PER_WEEK
 from allocator.preprocess import Preprocessed
+from allocator.preprocess.costs import shortest_paths
 from allocator.preprocess.paths import PathSet
 
 
@@ -128,3 +130,319 @@ def arc_data(
         leg_co2_kg=pre.legs.co2_kg,
         leg_hours=pre.legs.hours,
     )
+
+
+DEFAULT_STEP_MINUTES = 60.0
+"""Step of the ``time`` family's grid when its recipe names none."""
+_EPS = 1e-9  # a time within 1e-9 steps of a grid point is on it
+
+
+@dataclass(frozen=True)
+class TimeData:
+    """The time-expanded network of the ``time`` family at step ``step_h`` hours.
+
+    Time points are ``t * step_h`` hours from the week start, ``t = 0 .. n_steps`` (horizon plus
+    runoff, rounded down to the grid). A *timed commodity* ``k`` is the lots of one arc-family
+    commodity ready at the same time (one lot each under ``unsplittable_lots``): ``lot_com`` maps
+    lots to it, ``com_pre`` it to its arc-family commodity. Release steps are rounded up, due
+    steps down and leg hours up, so the model never moves cargo faster than reality.
+
+    Timed *leg arcs* ``e``: commodity ``arc_com[e]`` leaves the tail of leg ``arc_leg[e]`` at step
+    ``arc_tail[e]`` (in reality at ``arc_dep_h[e]`` hours) and is at its head, dwell done, at step
+    ``arc_head[e]``; ``arc_cost[e]`` is its cost per TEU, ``arc_pair[e]`` its (commodity, leg)
+    pair in the build's ArcData and ``arc_slot[e]`` its departure slot (-1 on a leg run neither
+    on demand nor by timetable). *Timed nodes* (``node_key``, sorted, ``(k * n_nodes + node) *
+    (n_steps + 1) + t``) are where a commodity can be; waiting arc ``h`` joins timed node
+    ``hold_from[h]`` to the next one of the same commodity and node. An arc into its commodity's
+    destination ends in the commodity's sink.
+
+    *Departure slots* ``s``: a time at which a leg dispatched on demand may send departures (any
+    number; ``slot_timetabled`` False), or one run of a timetabled departure (run or not).
+    """
+
+    step_h: float
+    n_steps: int
+    n_nodes: int
+    unsplittable: bool
+    lot_com: np.ndarray
+    com_pre: np.ndarray
+    com_ready_h: np.ndarray
+    com_due_h: np.ndarray  # inf: no due time
+    com_release: np.ndarray  # step
+    arc_com: np.ndarray
+    arc_leg: np.ndarray
+    arc_tail: np.ndarray
+    arc_head: np.ndarray
+    arc_dep_h: np.ndarray
+    arc_cost: np.ndarray
+    arc_pair: np.ndarray
+    arc_slot: np.ndarray
+    node_key: np.ndarray
+    hold_from: np.ndarray
+    slot_leg: np.ndarray
+    slot_dep_h: np.ndarray
+    slot_capacity: np.ndarray
+    slot_cost: np.ndarray
+    slot_timetabled: np.ndarray
+    leg_headway_h: np.ndarray  # 0: no least gap
+    leg_reach_h: np.ndarray  # transit and border dwell: hours until the head node is reached
+    border_day_capacity: np.ndarray  # inf: unlimited
+    node_day_capacity: np.ndarray
+
+    @property
+    def n_arcs(self) -> int:
+        """Number of timed leg arcs."""
+        return len(self.arc_com)
+
+    @property
+    def n_com(self) -> int:
+        """Number of timed commodities."""
+        return len(self.com_pre)
+
+    @property
+    def n_slots(self) -> int:
+        """Number of departure slots."""
+        return len(self.slot_leg)
+
+    def node_parts(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(commodity, node, step) of timed node keys."""
+        place, t = np.divmod(keys, self.n_steps + 1)
+        k, node = np.divmod(place, self.n_nodes)
+        return k, node, t
+
+    def node_of(self, k: np.ndarray, node: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Timed node keys of (commodity, node, step)."""
+        return (k * self.n_nodes + node) * (self.n_steps + 1) + t
+
+    def ends(
+        self, leg_from: np.ndarray, leg_to: np.ndarray, com_origin: np.ndarray, com_dest: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Timed node rows (positions in ``node_key``; ``len(node_key) + k`` is commodity ``k``'s
+        sink) of every leg arc's tail and head, and of every commodity's source."""
+        tail = np.searchsorted(
+            self.node_key, self.node_of(self.arc_com, leg_from[self.arc_leg], self.arc_tail)
+        )
+        head_key = self.node_of(self.arc_com, leg_to[self.arc_leg], self.arc_head)
+        head = np.where(
+            leg_to[self.arc_leg] == com_dest[self.arc_com],
+            len(self.node_key) + self.arc_com,
+            np.searchsorted(self.node_key, head_key),
+        )
+        k = np.arange(self.n_com)
+        source = np.searchsorted(
+            self.node_key, self.node_of(k, com_origin, np.minimum(self.com_release, self.n_steps))
+        )
+        return tail, head, source
+
+
+def _ceil(x: np.ndarray) -> np.ndarray:
+    return np.ceil(np.asarray(x, dtype=float) - _EPS)
+
+
+def _floor(x: np.ndarray) -> np.ndarray:
+    return np.floor(np.asarray(x, dtype=float) + _EPS)
+
+
+def _ranges(lo: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ``count[i]`` consecutive integers from ``lo[i]``: the row ``i`` of each and the integers."""
+    count = np.maximum(count, 0).astype(np.int64)
+    row = np.repeat(np.arange(len(count)), count)
+    within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    return row, np.asarray(lo, dtype=np.int64)[row] + within
+
+
+def time_data(
+    inst: Instance, pre: Preprocessed, base: ArcData, step_minutes: float
+) -> tuple[ArcData, TimeData]:
+    """The timed network at ``step_minutes`` and the ArcData whose flow groups are its timed
+    commodities and whose pairs are the (commodity, leg) pairs with a timed arc."""
+    if not step_minutes > 0:
+        raise ValueError(f"step_minutes must be > 0, not {step_minutes!r}")
+    step = float(step_minutes) / 60.0
+    s, net, legs = inst.settings, pre.net, pre.legs
+    n_nodes, n_legs = net.n_nodes, net.n_legs
+    end_h = s.horizon_hours + s.runoff_hours
+    n_steps = int(_floor(end_h / step))
+    com = pre.commodities
+
+    # timed commodities: lots of one commodity ready at the same time (one per lot when whole)
+    ready, due = inst.ready_hours(), inst.due_hours()
+    lot_pre = pre.lot_commodity.astype(np.int64)
+    if s.unsplittable_lots:
+        first = np.arange(len(lot_pre))
+        lot_com = first.copy()
+    else:
+        keys = np.stack([lot_pre.astype(float), ready])
+        _, first, lot_com = np.unique(keys, axis=1, return_index=True, return_inverse=True)
+        lot_com = np.asarray(lot_com).ravel().astype(np.int64)
+    com_pre = lot_pre[first]
+    n_com = len(com_pre)
+    com_teu = np.bincount(lot_com, weights=inst.cargo["teu"].to_numpy(float), minlength=n_com)
+    ready_h, due_h = ready[first], due[first]
+    release = _ceil(ready_h / step).astype(np.int64)
+    due_step = np.minimum(_floor(np.where(np.isfinite(due_h), due_h / step, n_steps)), n_steps)
+    origin = com["origin_idx"].to_numpy()[com_pre]
+    dest = com["dest_idx"].to_numpy()[com_pre]
+    cls = com["class_idx"].to_numpy()[com_pre]
+
+    # least steps from the origin and to the destination bound when a commodity can be where
+    tau = np.maximum(1.0, _ceil(legs.hours / step)).astype(np.int64)
+    steps = np.where(np.isfinite(pre.time), np.maximum(1.0, _ceil(pre.time / step)), np.inf)
+    fwd_src, fwd_row = np.unique(cls * n_nodes + origin, return_inverse=True)
+    bwd_src, bwd_row = np.unique(cls * n_nodes + dest, return_inverse=True)
+    fdist, _ = shortest_paths(net, steps, fwd_src % n_nodes, fwd_src // n_nodes)
+    bdist, _ = shortest_paths(net, steps, bwd_src % n_nodes, bwd_src // n_nodes, reverse=True)
+
+    # (commodity, usable leg) candidates with their window of steps
+    ptr = pre.usable_ptr
+    row, within = _ranges(ptr[com_pre], np.diff(ptr)[com_pre])
+    pk, pa = row, pre.usable_legs[within]
+    tail_node, head_node = net.leg_from[pa], net.leg_to[pa]
+    earliest = release[pk] + fdist[fwd_row[pk], tail_node]  # first step at the tail
+    latest = due_step[pk] - bdist[bwd_row[pk], head_node]  # last step at the head
+    keep = (head_node != origin[pk]) & (tail_node != dest[pk])
+    keep &= np.isfinite(earliest) & np.isfinite(latest) & (earliest <= n_steps)
+    pk, pa, earliest, latest = pk[keep], pa[keep], earliest[keep], latest[keep]
+    earliest = earliest.astype(np.int64)
+    latest = np.minimum(latest, n_steps).astype(np.int64)
+
+    dep = inst.departures
+    timetabled = np.zeros(n_legs, dtype=bool)
+    run_leg = dep["leg"].map(net.leg_to_idx).to_numpy(dtype=np.int64)
+    timetabled[run_leg] = True
+    on_demand = ~np.isnan(base.leg_service_capacity)
+
+    # legs run at any time: every step of the window
+    free = ~timetabled[pa]
+    row, tail = _ranges(earliest[free], latest[free] - tau[pa[free]] - earliest[free] + 1)
+    f_com, f_leg = pk[free][row], pa[free][row]
+    f_head = tail + tau[f_leg]
+    f_dep = tail * step
+    f_slot_key = np.where(on_demand[f_leg], f_leg * (n_steps + 1) + tail, -1)
+
+    # timetabled legs: each run of the weekly pattern inside the window
+    weeks = int(np.ceil(end_h / HOURS_PER_WEEK)) + 1
+    run_row = np.repeat(np.arange(len(dep)), weeks)
+    run_h = np.repeat(inst.departure_hours(), weeks) + HOURS_PER_WEEK * np.tile(
+        np.arange(weeks), len(dep)
+    )
+    run_leg = run_leg[run_row]
+    run_tail = _floor(run_h / step).astype(np.int64)
+    run_head = _ceil((run_h + legs.hours[run_leg]) / step).astype(np.int64)
+    runs = np.flatnonzero((run_h < end_h - _EPS) & (run_head <= n_steps))
+    runs = runs[np.argsort(run_leg[runs], kind="stable")]
+    run_ptr = np.zeros(n_legs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(run_leg[runs], minlength=n_legs), out=run_ptr[1:])
+    tt = ~free
+    row, within = _ranges(run_ptr[pa[tt]], np.diff(run_ptr)[pa[tt]])
+    r = runs[within]
+    fits = (run_tail[r] >= earliest[tt][row]) & (run_head[r] <= latest[tt][row])
+    row, r = row[fits], r[fits]
+    t_com, t_leg = pk[tt][row], pa[tt][row]
+
+    arc_com = np.concatenate([f_com, t_com]).astype(np.int64)
+    arc_leg = np.concatenate([f_leg, t_leg]).astype(np.int64)
+    arc_tail = np.concatenate([tail, run_tail[r]]).astype(np.int64)
+    arc_head = np.concatenate([f_head, run_head[r]]).astype(np.int64)
+    arc_dep_h = np.concatenate([f_dep, run_h[r]]).astype(float)
+
+    # departure slots: (leg, step) of legs run on demand, runs of the timetable
+    run_base = n_legs * (n_steps + 1)
+    slot_key = np.concatenate([f_slot_key, run_base + r])
+    slots, slot_of = np.unique(slot_key, return_inverse=True)
+    arc_slot = np.where(slot_key >= 0, slot_of - int((slots < 0).sum()), -1).astype(np.int64)
+    slots = slots[slots >= 0]
+    demand = slots < run_base  # sorted: slots on demand first, then timetable runs
+    on_leg, run = slots[demand], slots[~demand] - run_base
+    slot_leg = np.concatenate([on_leg // (n_steps + 1), run_leg[run]]).astype(np.int64)
+    slot_dep_h = np.concatenate([(on_leg % (n_steps + 1)) * step, run_h[run]])
+    slot_capacity = np.concatenate(
+        [
+            base.leg_service_capacity[slot_leg[demand]],
+            dep["capacity_teu"].to_numpy(float)[run_row[run]],
+        ]
+    )
+    slot_cost = np.concatenate(
+        [
+            base.leg_service_cost[slot_leg[demand]],
+            dep["cost"].fillna(0.0).to_numpy(float)[run_row[run]],
+        ]
+    )
+
+    # cost per TEU: freight, border, handling and CO2 price on every leg; the time value of the
+    # door-to-door hours (ready to arrival) on the leg that reaches the destination
+    value = inst.classes.loc[pre.class_ids, "value_per_teu_day"].to_numpy(dtype=float)
+    arrives = net.leg_to[arc_leg] == dest[arc_com]
+    door_h = arc_dep_h + legs.hours[arc_leg] - ready_h[arc_com]
+    arc_cost = (
+        legs.base_cost[arc_leg]
+        + s.co2_price_per_t * legs.co2_kg[arc_leg] / 1000.0
+        + np.where(arrives, value[cls[arc_com]] * door_h / 24.0, 0.0)
+    )
+
+    pair_key, arc_pair = np.unique(arc_com * n_legs + arc_leg, return_inverse=True)
+    pair_group, pair_leg = pair_key // n_legs, pair_key % n_legs
+
+    # timed nodes: sources, arc tails, arc heads short of the destination
+
+    def key(k: np.ndarray, i: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return (k * n_nodes + i) * (n_steps + 1) + t
+
+    node_key = np.unique(
+        np.concatenate(
+            [
+                key(np.arange(n_com), origin, np.minimum(release, n_steps)),
+                key(arc_com, net.leg_from[arc_leg], arc_tail),
+                key(arc_com[~arrives], net.leg_to[arc_leg[~arrives]], arc_head[~arrives]),
+            ]
+        )
+    )
+    place = node_key // (n_steps + 1)
+    hold_from = np.flatnonzero(place[1:] == place[:-1]).astype(np.int64)
+
+    nodes = inst.nodes
+    node_dwell = nodes["dwell_hours"].to_numpy(dtype=float)
+    d = replace(
+        base,
+        pair_group=pair_group.astype(np.int64),
+        pair_leg=pair_leg.astype(np.int64),
+        pair_cost=pre.cost[cls[pair_group], pair_leg] if len(pair_key) else np.zeros(0),
+        group_teu=com_teu,
+        com_group=np.arange(n_com, dtype=np.int64),
+        com_teu=com_teu,
+        com_penalty=com["penalty_per_teu"].to_numpy(dtype=float)[com_pre],
+        com_origin=origin,
+        com_dest=dest,
+        integer_teu=False,
+    )
+    timed = TimeData(
+        step_h=step,
+        n_steps=n_steps,
+        n_nodes=n_nodes,
+        unsplittable=bool(s.unsplittable_lots),
+        lot_com=lot_com,
+        com_pre=com_pre,
+        com_ready_h=ready_h,
+        com_due_h=due_h,
+        com_release=release,
+        arc_com=arc_com,
+        arc_leg=arc_leg,
+        arc_tail=arc_tail,
+        arc_head=arc_head,
+        arc_dep_h=arc_dep_h,
+        arc_cost=arc_cost,
+        arc_pair=np.asarray(arc_pair).ravel().astype(np.int64),
+        arc_slot=arc_slot,
+        node_key=node_key.astype(np.int64),
+        hold_from=hold_from,
+        slot_leg=slot_leg,
+        slot_dep_h=slot_dep_h.astype(float),
+        slot_capacity=slot_capacity.astype(float),
+        slot_cost=slot_cost.astype(float),
+        slot_timetabled=~demand,
+        leg_headway_h=inst.legs["min_headway_hours"].fillna(0.0).to_numpy(dtype=float),
+        leg_reach_h=legs.hours - node_dwell[net.leg_to],
+        border_day_capacity=inst.borders["capacity_teu_per_day"].fillna(np.inf).to_numpy(float),
+        node_day_capacity=nodes["handling_capacity_teu_per_day"].fillna(np.inf).to_numpy(float),
+    )
+    return d, timed

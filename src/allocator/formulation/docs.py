@@ -20,14 +20,25 @@ from allocator.formulation.recipe import Recipe, models_dir
 
 __all__ = ["NOTATION", "Symbol", "main", "math_of_page", "render_formulation_md"]
 
-FAMILIES = {"arc": ("arc",), "path": ("path", "colgen")}  # blocks are shared within a family
-FAMILY_TITLES = {"arc": "arc family", "path": "path family (path and column generation)"}
+# blocks are shared within a family
+FAMILIES = {"arc": ("arc",), "path": ("path", "colgen"), "time": ("time",)}
+FAMILY_TITLES = {
+    "arc": "arc family",
+    "path": "path family (path and column generation)",
+    "time": "time family (time-expanded network)",
+}
 FAMILY_NOTES = {
     "arc": "One flow variable $x_{ga}$ per group and usable leg.\n",
     "path": "One flow variable $h_{kp}$ per commodity and path; the TEU of commodity $k$ on leg "
     "$a$ is the expression $x_{ka}$ of `define_path_flow`, so the capacity, service, border, "
     "terminal and linking blocks are those of the arc family with $g = k$ (their descriptions "
     "speak of groups).\n",
+    "time": "One share $z_{ke}$ per timed commodity and timed arc $e$ of its time-expanded network "
+    "(grid step: recipe option `step_minutes`); the TEU of commodity $k$ on leg $a$ over the week "
+    "is the expression $x_{ka}$ of `define_timed_flow`, so the per-period leg, border, terminal, "
+    "service and linking blocks are those of the arc family with $g = k$. Hours are rounded up to "
+    "the grid, release times up and due times down "
+    "([what the time family rounds](solving.md#the-time-family-planning-the-week-in-time)).\n",
 }
 
 
@@ -53,7 +64,9 @@ NOTATION: dict[str, tuple[Symbol, ...]] = {
         Symbol(("b",), "a border crossing", "`borders`"),
         Symbol(
             ("k",),
-            "a commodity: the lots with the same origin, destination, class, due days and penalty",
+            "a commodity: the lots with the same origin, destination, class, due days and "
+            "penalty (time family: those of them ready at the same time; each lot on its own "
+            "under `unsplittable_lots`)",
             "`cargo`",
         ),
         Symbol(
@@ -83,6 +96,34 @@ NOTATION: dict[str, tuple[Symbol, ...]] = {
             "restrictions and due days (path); the paths priced so far (column generation)",
         ),
         Symbol(("K",), "paths per commodity", "recipe option `paths`, `--paths` (default 10)"),
+        Symbol(
+            ("e",),
+            "a timed arc of commodity $k$ (time family): a leg arc, leaving a leg's tail at a "
+            "grid time and at its head (dwell done) at the first grid time not earlier than "
+            "reality, or a waiting arc at a node",
+        ),
+        Symbol(("v",), "a timed node: a node at a grid time (time family)"),
+        Symbol(
+            ("L_k", "L_k(a)", "L_k(\\sigma)"),
+            "the leg arcs of commodity $k$ (on leg $a$; leaving on departure slot $\\sigma$)",
+        ),
+        Symbol(
+            ("N_k",),
+            "the timed nodes of commodity $k$: where it can be between its release and its "
+            "due time",
+        ),
+        Symbol(
+            ("\\delta^+_k(v)", "\\delta^-_k(v)"),
+            "the timed arcs of commodity $k$ leaving / entering timed node $v$",
+        ),
+        Symbol(
+            ("\\sigma", "\\sigma'"),
+            "a departure slot: a grid time at which a leg dispatched on demand may send "
+            "departures, or one run of a timetabled departure",
+            "`legs.service_capacity_teu`, `departures`",
+        ),
+        Symbol(("D_a",), "the departure slots of leg $a$ dispatched on demand"),
+        Symbol(("\\theta",), "a day: 24 hours from Monday 00:00 of the week, or of the runoff"),
     ),
     _DATA: (
         Symbol(
@@ -148,6 +189,54 @@ NOTATION: dict[str, tuple[Symbol, ...]] = {
         Symbol(("\\varepsilon",), "the cap of an epsilon-constraint row", "`allocator pareto`"),
         Symbol(("W",), "stability weight per TEU changed", "`--stability-weight` (re-planning)"),
         Symbol(
+            ("r_k",),
+            "release of commodity $k$: its lots' `ready_at` rounded up to the grid",
+            "`cargo.ready_at`",
+        ),
+        Symbol(
+            ("t_e", "t_\\sigma", "t_{\\sigma'}"),
+            "hours from the week start at which arc $e$ (slot $\\sigma$) leaves: its grid time, "
+            "or the timetable's time",
+            "`departures.day`, `departures.time`",
+        ),
+        Symbol(
+            ("T^0_a",),
+            "hours until leg $a$ reaches its head: transit and border dwell",
+            "`legs.transit_hours`, `borders.dwell_hours`",
+        ),
+        Symbol(
+            ("C^T_{ke}",),
+            "cost per TEU of commodity $k$ on leg arc $e$: freight, border fee and transshipment, "
+            "handling and CO2 price of its leg, and on the arc that reaches the destination the "
+            "time value of the door-to-door hours from ready to arrival, waiting included",
+            "`legs`, `borders`, `nodes`, `classes`, settings",
+        ),
+        Symbol(
+            ("K_\\sigma",),
+            "TEU slots of one departure of slot $\\sigma$",
+            "`legs.service_capacity_teu`, `departures.capacity_teu`",
+        ),
+        Symbol(
+            ("c_\\sigma",),
+            "cost of one departure of slot $\\sigma$",
+            "`legs.service_cost`, `departures.cost`",
+        ),
+        Symbol(
+            ("\\eta_a",),
+            "least hours between two departures of leg $a$",
+            "`legs.min_headway_hours`",
+        ),
+        Symbol(
+            ("U^D_b",),
+            "TEU border $b$ processes per day, both directions",
+            "`borders.capacity_teu_per_day`",
+        ),
+        Symbol(
+            ("H^D_j",),
+            "TEU node $j$ handles per day",
+            "`nodes.handling_capacity_teu_per_day`",
+        ),
+        Symbol(
             ("\\bar x_{ga}",),
             "last period's TEU of the group's lots on leg $a$",
             "the previous week's plan (re-planning, scope `lot`)",
@@ -166,6 +255,16 @@ NOTATION: dict[str, tuple[Symbol, ...]] = {
         Symbol(("s_a",), "departures run on service leg $a$", "plan table `legs.services`"),
         Symbol(("y_a",), "1 when candidate leg $a$ is opened", "plan table `legs.opened`"),
         Symbol(("h_{kp}",), "TEU of commodity $k$ on path $p$", "plan table `routes`"),
+        Symbol(
+            ("z_{ke}",),
+            "share of commodity $k$ on timed arc $e$ (binary on leg arcs with unsplittable lots)",
+            "plan tables `timeline`, `routes`",
+        ),
+        Symbol(
+            ("n_\\sigma",),
+            "departures run at slot $\\sigma$",
+            "plan table `departures`",
+        ),
         Symbol(
             ("\\delta^+_{ga}", "\\delta^-_{ga}", "\\delta^+_a", "\\delta^-_a", "\\delta^\\pm"),
             "TEU above / below last period's (re-planning)",

@@ -13,7 +13,8 @@ import yaml
 from allocator.errors import AllocatorError, ExitCode
 
 RECIPE_KEYS = {"name", "description", "family", "extends", "options", "blocks", "math", "reference"}
-OPTION_KEYS = {"linking", "aggregate", "integer_teu", "paths"}  # paths: path/colgen families
+# paths: path/colgen families; step_minutes: time family
+OPTION_KEYS = {"linking", "aggregate", "integer_teu", "paths", "step_minutes"}
 
 
 class RecipeError(AllocatorError):

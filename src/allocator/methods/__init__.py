@@ -1,6 +1,6 @@
 """Methods: how each model family is built and solved, looked up by family name.
 
-``direct`` builds the model and solves it as one MIP (families ``arc`` and ``path``; a path model
+``direct`` builds the model and solves it as one MIP (families ``arc``, ``time`` and ``path``; a path model
 infeasible under ``forbid`` is diagnosed for too few paths); ``colgen`` interleaves building and
 solving (branch and price: column generation at every node of a branch and bound on departures
 and opened legs).

@@ -1,5 +1,5 @@
-"""Build the model and solve it as one MIP: the arc family, and the path family with a diagnosis
-of path models that are infeasible only for want of paths."""
+"""Build the model and solve it as one MIP: the arc and time families, and the path family with a
+diagnosis of path models that are infeasible only for want of paths."""
 
 from __future__ import annotations
 
@@ -23,6 +23,16 @@ def solve_direct(task: Task) -> tuple[BuiltModel, SolveResult]:
     start = task.start(built) if task.start is not None else None
     opts = task.opts if start is None else dataclasses.replace(task.opts, mip_start=start)
     return built, solve(built, opts)
+
+
+@register("time")
+def solve_timed(task: Task) -> tuple[BuiltModel, SolveResult]:
+    """``solve_direct`` straight to branch and bound, without solving the LP relaxation first on
+    the same solver: after that LP solve, HiGHS 1.16 can report a MIP optimum of a time-expanded
+    model below its own LP bound, with an objective its solution does not have."""
+    return solve_direct(
+        dataclasses.replace(task, opts=dataclasses.replace(task.opts, lp_first=False))
+    )
 
 
 @register("path")

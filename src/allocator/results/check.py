@@ -5,6 +5,12 @@ independent twin of the cost matrix: flows balance per lot and node, no leg, ser
 terminal capacity is exceeded, no class uses a leg it may not, candidate legs carry flow only when
 opened, routes add up to the flows and respect due days, and the costs add up to the objective
 (including the stability term of a rolling re-plan, recomputed from ``prev_flow_teu``/``prev_teu``).
+
+A timed plan (one with a ``timeline``) is also checked in time: every lot leaves when ready and
+never before it has reached the node (dwell done), arrives by its due time, every departure it
+takes exists (a timetable run, or a departure of a leg dispatched on demand) and has room,
+departures keep their leg's headway and weekly maximum, and borders and terminals stay within
+their TEU per day; its time value is that of its door-to-door hours, waiting included.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.instance.model import ROUTE_SEPARATOR, Instance
+from allocator.instance.weektime import HOURS_PER_WEEK
 from allocator.results import Plan
 
 TOL = 1e-5  # TEU
@@ -182,8 +189,159 @@ def check_plan(plan: Plan, inst: Instance) -> CheckReport:
             rep.errors.append(f"lot {lot} of class {c} uses leg {leg}, which a restriction forbids")
 
     _check_routes(rep, plan, flows, inst)
+    if is_timed(plan):
+        _check_timeline(rep, plan, inst)
     _check_cost(rep, plan, flows, inst, unserved, services, opened)
     return rep
+
+
+def is_timed(plan: Plan) -> bool:
+    """Whether the plan says when its lots move (a plan of a time model)."""
+    return "departs_h" in plan.timeline.columns
+
+
+def _timed_routes(plan: Plan, inst: Instance) -> pd.DataFrame:
+    """The timeline sorted per lot and route in time, with the checker's own leg hours, the
+    time each leg reaches its head (before the dwell there) and the lot's ready and due times."""
+    tl = plan.timeline.copy()
+    for column in ("departs_h", "arrives_h", "teu"):
+        tl[column] = tl[column].astype(float)
+    tl["lot"], tl["leg"] = tl["lot"].astype(str), tl["leg"].astype(str)
+    lc = leg_costs(inst)
+    legs, nodes = inst.legs, inst.nodes
+    tl["hours"] = lc["hours"].reindex(tl["leg"]).to_numpy()
+    head_dwell = legs["to"].map(nodes["dwell_hours"]).reindex(tl["leg"]).to_numpy(dtype=float)
+    tl["reach_h"] = tl["departs_h"] + tl["hours"] - head_dwell
+    tl["ready_h"] = (
+        pd.Series(inst.ready_hours(), index=inst.cargo.index).reindex(tl["lot"]).to_numpy()
+    )
+    tl["due_at"] = pd.Series(inst.due_hours(), index=inst.cargo.index).reindex(tl["lot"]).to_numpy()
+    return tl.sort_values(["lot", "route", "departs_h"], kind="stable").reset_index(drop=True)
+
+
+def _timetable_runs(inst: Instance) -> pd.DataFrame:
+    """Every run of the weekly timetable inside horizon plus runoff: leg, hours, slots, cost."""
+    dep = inst.departures
+    end = inst.settings.horizon_hours + inst.settings.runoff_hours
+    first = inst.departure_hours()
+    rows = []
+    for leg, h, cap, cost in zip(dep["leg"], first, dep["capacity_teu"], dep["cost"], strict=True):
+        week = 0
+        while h + week * HOURS_PER_WEEK < end - 1e-9:
+            cost = 0.0 if pd.isna(cost) else float(cost)
+            rows.append((leg, h + week * HOURS_PER_WEEK, float(cap), cost))
+            week += 1
+    return pd.DataFrame(rows, columns=["leg", "hours", "capacity_teu", "cost"])
+
+
+def _run_of(runs: pd.DataFrame, leg: str, hours: float) -> pd.Series | None:
+    """The timetable run of ``leg`` leaving at ``hours`` (None when there is none)."""
+    hit = runs[(runs["leg"] == leg) & ((runs["hours"] - hours).abs() < 1e-6)]
+    return None if hit.empty else hit.iloc[0]
+
+
+def _check_timeline(rep: CheckReport, plan: Plan, inst: Instance) -> None:
+    """The timed checks of the module docstring; errors name the lot, leg and time."""
+    tl = _timed_routes(plan, inst)
+    legs = inst.legs
+    err = rep.errors.append
+    routes = plan.routes.assign(lot=plan.routes["lot"].astype(str))
+    for (lot, route), rows in tl.groupby(["lot", "route"], sort=False):
+        match = routes[(routes["lot"] == lot) & (routes["route"].astype(int) == int(route))]
+        text = ROUTE_SEPARATOR.join(rows["leg"])
+        if match.empty or str(match["legs"].iloc[0]) != text:
+            err(f"lot {lot} route {route}: the timeline's legs {text} are not the route's")
+        elif not np.allclose(rows["teu"], float(match["teu"].iloc[0]), atol=1e-4):
+            err(f"lot {lot} route {route}: the timeline's TEU differ from the route's")
+        ready = float(rows["ready_h"].iloc[0])
+        at = ready  # when the lot is at the tail of the next leg, dwell done
+        for leg, dep, arr, hours in zip(
+            rows["leg"], rows["departs_h"], rows["arrives_h"], rows["hours"], strict=True
+        ):
+            if dep < at - 1e-6:
+                where = "is ready" if at == ready else f"arrives at {legs.at[leg, 'from']}"
+                err(f"lot {lot} leaves on leg {leg} at {dep:g} h, before it {where} ({at:g} h)")
+            if abs(arr - (dep + hours)) > 1e-6:
+                err(f"lot {lot} on leg {leg}: arrives at {arr:g} h, not {dep + hours:g} h")
+            at = dep + hours
+        due = float(rows["due_at"].iloc[0])
+        if at > due + 1e-6:
+            err(f"lot {lot} reaches its destination at {at:g} h, after its due time {due:g} h")
+
+    aboard = tl.groupby(["leg", "departs_h"])["teu"].sum()
+    deps = plan.departures
+    if "departs_h" in deps.columns:
+        deps = deps.assign(
+            leg=deps["leg"].astype(str),
+            departs_h=deps["departs_h"].astype(float),
+            services=deps["services"].astype(float),
+        )
+    else:
+        deps = pd.DataFrame(columns=["leg", "departs_h", "services"])
+    runs = _timetable_runs(inst)
+    timetabled = set(runs["leg"])
+    on_demand = legs["service_capacity_teu"].notna()
+    for (leg, dep), teu in aboard.items():
+        if leg in timetabled:
+            run = _run_of(runs, leg, dep)
+            if run is None:
+                err(
+                    f"leg {leg}: {teu:.3f} TEU leave at {dep:g} h, when no timetabled departure runs"
+                )
+            elif teu > run["capacity_teu"] + TOL:
+                err(
+                    f"leg {leg}: {teu:.3f} TEU on the departure at {dep:g} h, over its "
+                    f"{run['capacity_teu']:g} TEU"
+                )
+        elif on_demand[leg]:
+            hit = deps[(deps["leg"] == leg) & ((deps["departs_h"] - dep).abs() < 1e-6)]
+            n = float(hit["services"].sum())
+            room = n * float(legs.at[leg, "service_capacity_teu"])
+            if teu > room + TOL:
+                err(
+                    f"leg {leg}: {teu:.3f} TEU leave at {dep:g} h on {n:g} departures of "
+                    f"{room:g} TEU"
+                )
+    services = plan.legs.set_index(plan.legs["leg"].astype(str))["services"]
+    for leg in legs.index[on_demand]:
+        mine = deps[deps["leg"] == leg].sort_values("departs_h")
+        total = float(mine["services"].sum())
+        if abs(total - float(pd.to_numeric(services.get(leg), errors="coerce") or 0.0)) > 1e-6:
+            err(f"leg {leg}: {total:g} departures in the departures table, not the legs table's")
+        top = legs.at[leg, "max_services"]
+        if pd.notna(top) and total > top + 1e-6:
+            err(f"leg {leg}: {total:g} departures in the week, over max_services {top}")
+        gap = legs.at[leg, "min_headway_hours"]
+        if pd.notna(gap) and gap > 0:
+            when = mine["departs_h"].to_numpy(dtype=float)
+            many = mine["services"].to_numpy(dtype=float) > 1 + 1e-6
+            close = np.flatnonzero(np.diff(when) < gap - 1e-6)
+            for i in np.flatnonzero(many):
+                err(
+                    f"leg {leg}: {mine['services'].iloc[i]:g} departures at {when[i]:g} h, "
+                    f"closer than its headway {gap:g} h"
+                )
+            for i in close:
+                err(
+                    f"leg {leg}: departures at {when[i]:g} h and {when[i + 1]:g} h, closer "
+                    f"than its headway {gap:g} h"
+                )
+
+    border = tl["leg"].map(legs["border"])
+    per_day = tl.assign(border=border, day=np.floor(tl["departs_h"] / 24.0 + 1e-9))
+    for (b, day), teu in (
+        per_day.dropna(subset=["border"]).groupby(["border", "day"])["teu"].sum().items()
+    ):
+        cap = inst.borders.at[b, "capacity_teu_per_day"]
+        if pd.notna(cap) and teu > cap + TOL:
+            err(f"border {b}: {teu:.3f} TEU on day {int(day)}, over its {cap:g} TEU a day")
+    at_node = tl.assign(node=tl["leg"].map(legs["to"]), day=np.floor(tl["reach_h"] / 24.0 + 1e-9))
+    for (node, day), teu in at_node.groupby(["node", "day"])["teu"].sum().items():
+        cap = inst.nodes.at[node, "handling_capacity_teu_per_day"]
+        if pd.notna(cap) and teu > cap + TOL:
+            err(
+                f"terminal {node}: {teu:.3f} TEU arrive on day {int(day)}, over its {cap:g} TEU a day"
+            )
 
 
 def _check_balance(rep: CheckReport, flows: pd.DataFrame, inst: Instance, moved: pd.Series) -> None:
@@ -247,13 +405,17 @@ def _check_cost(
     lc = leg_costs(inst)
     s = inst.settings
     value = flows["lot"].map(inst.cargo["class"]).map(inst.classes["value_per_teu_day"])
+    timed = is_timed(plan)
+    hours = 0.0 if timed else lc["hours"].reindex(flows["leg"]).to_numpy()
     per_teu = (
         lc["base_cost"].reindex(flows["leg"]).to_numpy()
-        + value.to_numpy() * lc["hours"].reindex(flows["leg"]).to_numpy() / 24.0
+        + value.to_numpy() * hours / 24.0
         + s.co2_price_per_t * lc["co2_kg"].reindex(flows["leg"]).to_numpy() / 1000.0
     )
     legs = inst.legs
     total = float((per_teu * flows["teu"].to_numpy()).sum())
+    if timed:
+        total += _timed_cost(plan, inst)
     total += float((services.fillna(0.0) * legs["service_cost"].fillna(0.0)).sum())
     total += float((opened.astype(float) * legs["fixed_cost"].fillna(0.0)).sum())
     penalty = inst.cargo["penalty_per_teu"].fillna(s.default_penalty_per_teu)
@@ -267,6 +429,27 @@ def _check_cost(
         rep.errors.append(
             f"cost table adds up to {plan.costs['cost'].sum():.4f}, not {objective:.4f}"
         )
+
+
+def _timed_cost(plan: Plan, inst: Instance) -> float:
+    """A timed plan's time value (door to door: from ready to the arrival of the last leg, by the
+    checker's leg hours) and the cost of the timetable runs it takes."""
+    tl = _timed_routes(plan, inst)
+    total = 0.0
+    if len(tl):
+        last = tl.groupby(["lot", "route"], sort=False).last()
+        value = last.index.get_level_values("lot").map(inst.cargo["class"])
+        per_day = value.map(inst.classes["value_per_teu_day"]).to_numpy(dtype=float)
+        door = last["departs_h"] + last["hours"] - last["ready_h"]
+        total += float((per_day * door.to_numpy() / 24.0 * last["teu"].to_numpy()).sum())
+    runs = _timetable_runs(inst)
+    deps = plan.departures
+    if len(runs) and "departs_h" in deps.columns:
+        for leg, dep, n in zip(deps["leg"], deps["departs_h"], deps["services"], strict=True):
+            run = _run_of(runs, str(leg), float(dep))
+            if run is not None:
+                total += float(n) * float(run["cost"])
+    return total
 
 
 # --- batch/rolling

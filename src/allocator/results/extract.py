@@ -14,6 +14,7 @@ from allocator.formulation import ArcData, BuiltModel
 from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.preprocess import Preprocessed
 from allocator.results.plan import Plan, route_corridor
+from allocator.results.timeline import departures_table, timed_paths, timeline_table
 from allocator.solve import SolveResult
 
 logger = logging.getLogger(__name__)
@@ -100,8 +101,11 @@ def extract(
     """Read the solution loaded into the built model into a Plan (``result`` must be ok).
 
     Arc models' leg flows are decomposed into routes (fastest first); path models give their
-    routes directly (``BuiltModel.routes``), with due days exact per path.
+    routes directly (``BuiltModel.routes``), with due days exact per path; time models' timed
+    flows are decomposed into timed routes, which also give the ``timeline`` and ``departures``.
     """
+    if built.timed is not None:
+        return _extract_timed(built, result, inst, pre, instance_sha256, seconds)
     m, d = built.model, built.data
     net = pre.net
     if built.paths is not None:  # pair flows summed from path flows (no expression evaluation)
@@ -166,6 +170,88 @@ def extract(
         terminals=_terminals_table(inst, legs),
         unserved=_unserved_table(inst, pre, unserved_lot),
         costs=_costs_table(inst, pre, m, d, flows, unserved_lot),
+    )
+
+
+def _extract_timed(
+    built: BuiltModel,
+    result: SolveResult,
+    inst: Instance,
+    pre: Preprocessed,
+    instance_sha256: str,
+    seconds: dict[str, float],
+) -> Plan:
+    """A time model's plan: routes are timed paths, days are door to door (ready to arrival)."""
+    t, m, d, net = built.timed, built.model, built.data, pre.net
+    assert t is not None  # extract dispatches here only for time models
+    timed, unserved_com = timed_paths(built, inst, pre)
+    lot_ids = inst.cargo.index.to_numpy(dtype=object)
+    lot_teu = inst.cargo["teu"].to_numpy(dtype=float)
+    unserved_lot = unserved_com[t.lot_com] * lot_teu / d.com_teu[t.lot_com]
+    lot_class = pre.commodities["class_idx"].to_numpy()[pre.lot_commodity]
+    route_rows = [(r.lot, t.arc_leg[r.arcs].tolist(), r.teu, int(lot_class[r.lot])) for r in timed]
+    timeline = timeline_table(timed, t, inst, pre)
+    departures = departures_table(built, timed, inst, pre)
+    routes = _door_to_door(_routes_table(inst, pre, route_rows, lot_ids), timeline, inst, pre)
+    flows = _flows_table(routes, lot_ids, net.leg_ids, route_rows)
+    flow = np.zeros(d.n_pairs)
+    for r in timed:
+        np.add.at(flow, t.arc_pair[r.arcs], r.teu)
+    legs = _legs_table(inst, pre, m, d, flow)
+    on_timetable = departures[~departures["leg"].map(net.leg_to_idx).isin(list(m.SERVICE_LEGS))]
+    if len(on_timetable):
+        runs = on_timetable.groupby("leg")[["services", "slots_teu"]].sum()
+        at = legs["leg"].isin(runs.index).to_numpy()
+        legs.loc[at, "services"] = runs["services"].reindex(legs.loc[at, "leg"]).to_numpy()
+        slots = runs["slots_teu"].reindex(legs.loc[at, "leg"]).to_numpy()
+        legs.loc[at, "service_slots_teu"] = slots
+        cap = np.fmin(legs.loc[at, "capacity_teu"].to_numpy(dtype=float), slots)
+        legs.loc[at, "utilisation"] = legs.loc[at, "flow_teu"].to_numpy() / cap
+    summary = _summary(
+        inst, pre, result, built.recipe.name, instance_sha256, seconds, routes, unserved_lot
+    )
+    summary["due_days_exact"] = True  # every timed route arrives by its lot's due time
+    summary["step_minutes"] = t.step_h * 60.0
+    return Plan(
+        summary=summary,
+        flows=flows,
+        routes=routes,
+        legs=legs,
+        borders=_borders_table(inst, legs),
+        terminals=_terminals_table(inst, legs),
+        unserved=_unserved_table(inst, pre, unserved_lot),
+        costs=_costs_table(inst, pre, m, d, flows, unserved_lot, timeline, departures),
+        departures=departures,
+        timeline=timeline,
+    )
+
+
+def _door_to_door(
+    routes: pd.DataFrame, timeline: pd.DataFrame, inst: Instance, pre: Preprocessed
+) -> pd.DataFrame:
+    """Timed routes' days from ready to arrival (waiting included), their cost per TEU with the
+    time value of those days, and lateness against the due time."""
+    if routes.empty:
+        return routes
+    last = timeline.groupby(["lot", "route"], sort=False)["arrives_h"].max()
+    arrival = last.reindex(pd.MultiIndex.from_frame(routes[["lot", "route"]])).to_numpy()
+    cargo = inst.cargo.loc[routes["lot"]]
+    days = (arrival - cargo["ready_at"].to_numpy(dtype=float)) / 24.0
+    value = cargo["class"].map(inst.classes["value_per_teu_day"]).to_numpy(dtype=float)
+    legs, net = pre.legs, pre.net
+    s = inst.settings
+    per_leg = legs.base_cost + s.co2_price_per_t * legs.co2_kg / 1000.0
+    static = [
+        float(per_leg[[net.leg_to_idx[x] for x in text.split(ROUTE_SEPARATOR)]].sum())
+        for text in routes["legs"]
+    ]
+    cost = np.array(static) + value * days
+    due = inst.due_hours()[inst.cargo.index.get_indexer(routes["lot"])]
+    return routes.assign(
+        cost_per_teu=cost,
+        cost=cost * routes["teu"].to_numpy(dtype=float),
+        days=days,
+        late=arrival > due + 1e-6,
     )
 
 
@@ -336,8 +422,14 @@ def _costs_table(
     d: ArcData,
     flows: pd.DataFrame,
     unserved_lot: np.ndarray,
+    timeline: pd.DataFrame | None = None,
+    departures: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Cost by component and corridor; the components add up to the objective."""
+    """Cost by component and corridor; the components add up to the objective.
+
+    A timed plan (``timeline`` and ``departures`` given) values the door-to-door hours of each
+    leg of the timeline (the wait before it and its own hours) and adds the timetable's
+    departures to the departures of legs run on demand."""
     net = pre.net
     legs = pre.legs
     leg_idx = flows["leg"].map(net.leg_to_idx).to_numpy(dtype=np.int64)
@@ -355,8 +447,30 @@ def _costs_table(
     frames = [
         pd.DataFrame({"component": name, "corridor": corridor[leg_idx], "cost": amount})
         for name, amount in parts.items()
+        if name != "time_value" or timeline is None
     ]
     services = [(a, (m.services[a].value or 0.0) * d.leg_service_cost[a]) for a in m.SERVICE_LEGS]
+    if timeline is not None and departures is not None:
+        t_leg = timeline["leg"].map(net.leg_to_idx).to_numpy(dtype=np.int64)
+        t_value = inst.cargo.loc[timeline["lot"], "class"].map(inst.classes["value_per_teu_day"])
+        hours = timeline["wait_h"] + timeline["arrives_h"] - timeline["departs_h"]
+        amount = t_value.to_numpy(dtype=float) * hours.to_numpy(dtype=float) / 24.0
+        frames.append(
+            pd.DataFrame(
+                {
+                    "component": "time_value",
+                    "corridor": corridor[t_leg],
+                    "cost": amount * timeline["teu"].to_numpy(dtype=float),
+                }
+            )
+        )
+        run_leg = departures["leg"].map(net.leg_to_idx).to_numpy(dtype=np.int64)
+        on_demand = set(m.SERVICE_LEGS)
+        services += [
+            (int(a), float(c))
+            for a, c in zip(run_leg, departures["cost"], strict=True)
+            if int(a) not in on_demand
+        ]
     fixed = [(a, (m.open[a].value or 0.0) * d.leg_fixed_cost[a]) for a in m.CANDIDATE_LEGS]
     for name, rows in (("services", services), ("fixed", fixed)):
         if rows:

@@ -28,6 +28,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "costs": ("component", "corridor"),
     "bottlenecks": ("kind", "id"),
     "corridor_prices": ("class", "origin", "destination", "corridor"),
+    "departures": ("leg", "departs_h"),
+    "timeline": ("lot", "route", "departs_h"),
 }
 """The columns that identify a row of each plan table (``Plan.table`` indexes by them)."""
 REPR_ROWS = 5  # rows of each table a notebook shows
@@ -48,6 +50,9 @@ class Plan:
     # filled by allocator.analysis.prices after a solve; empty when not computed
     bottlenecks: pd.DataFrame = field(default_factory=pd.DataFrame)
     corridor_prices: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # timed plans (model family time): departures that run and each lot's times; empty otherwise
+    departures: pd.DataFrame = field(default_factory=pd.DataFrame)
+    timeline: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __repr__(self) -> str:
         s = self.info()
@@ -221,7 +226,8 @@ def binding_capacities(plan: Plan) -> pd.DataFrame:
 
 FORMATS = ("csv", "parquet", "xlsx")
 RUN_INSTANCE = "instance.json"  # the solved instance inside a plan folder
-OPTIONAL_TABLES = ("bottlenecks", "corridor_prices")  # plans written before these existed
+# plans written before these existed, and plans of one-period models (no timed tables)
+OPTIONAL_TABLES = ("bottlenecks", "corridor_prices", "departures", "timeline")
 TEXT_COLUMNS = (
     "lot",
     "leg",
@@ -248,6 +254,7 @@ TEXT_COLUMNS = (
     "detail",  # unserved why-not text
     "kind",  # bottlenecks (ids like MCND node "1" stay text)
     "id",
+    "lots",  # departures: the lots aboard
 )
 
 
@@ -352,12 +359,15 @@ PLAN_COLUMNS: dict[str, tuple[str, ...]] = {
     "terminals": ("node", "arriving_teu", "capacity_teu", "utilisation"),
     "unserved": ("lot", "teu"),
     "costs": ("cost",),
+    "departures": ("leg", "departs_h", "services", "teu"),
+    "timeline": ("lot", "route", "leg", "departs_h", "arrives_h", "teu"),
 }
 NUMBER_COLUMNS = frozenset(
     {
         "objective", "bound", "gap", "teu", "cost", "flow_teu", "capacity_teu", "utilisation",
         "load_teu", "arriving_teu", "teu_total", "teu_moved", "teu_unserved", "cost_per_teu",
-        "prev_teu", "price_per_teu", "penalty", "lot_teu",
+        "prev_teu", "price_per_teu", "penalty", "lot_teu", "departs_h", "arrives_h", "wait_h",
+        "due_h", "slack_h", "services", "slots_teu",
     }
 )  # fmt: skip
 

@@ -20,6 +20,11 @@ from allocator.solve import SolveOptions, SolveResult
 
 logger = logging.getLogger(__name__)
 
+PRICES_SHARE = 0.25
+"""The bottleneck-price LP's time limit as a share of the run's (at least ``PRICES_MIN_S``): on
+a large instance it is one more LP the size of the model, and a plan is not held back for it."""
+PRICES_MIN_S = 5.0
+
 
 def annotate(
     plan: Plan,
@@ -42,9 +47,9 @@ def annotate(
         logger.info("%s: bottleneck prices are not computed for time models", inst.name)
     elif prices:
         try:
-            plan, found = bottleneck_prices.add_prices(
-                plan, built, inst, pre, dataclasses.replace(opts, mip_start=None)
-            )
+            limit = max(PRICES_MIN_S, PRICES_SHARE * float(opts.under().time_limit_s or 60.0))
+            lp_opts = dataclasses.replace(opts, mip_start=None, time_limit_s=limit)
+            plan, found = bottleneck_prices.add_prices(plan, built, inst, pre, lp_opts)
             leg_price = found.leg_price if found.ok else None
         except Exception:  # the plan stands without prices; never lose a solved plan to them
             logger.exception("%s: bottleneck prices failed; the plan has none", inst.name)

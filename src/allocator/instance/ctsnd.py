@@ -38,14 +38,12 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import InstanceError, Problem
-from allocator.instance.dow import network_tables
+from allocator.instance.dow import listed_problems, network_tables, node_problems
 from allocator.instance.io import SNIFFERS, RawInstance, RawTable
 from allocator.instance.model import Instance
 from allocator.instance.validate import validate
 
 CLASS = "ctsnd"
-SHOWN = 10
-"""Most problems of one kind listed before the rest are counted."""
 
 BLOCKS: tuple[tuple[str, int, str], ...] = (
     ("NODES", 4, "id,name,x,y"),
@@ -131,13 +129,6 @@ def list_instances(folder: str | os.PathLike[str]) -> list[CtsndInstance]:
     if problems:
         raise InstanceError(problems)
     return [CtsndInstance(s, p, parse_name(s), klass[s]) for s, p in files.items()]
-
-
-def _listed(p: Path, problems: list[Problem]) -> list[Problem]:
-    """At most ``SHOWN`` problems, and a count of the rest."""
-    if len(problems) <= SHOWN:
-        return problems
-    return [*problems[:SHOWN], Problem(str(p), f"{len(problems) - SHOWN} more lines like these")]
 
 
 def _lines(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -228,7 +219,7 @@ def parse_ctsnd(path: str | os.PathLike[str]) -> Ctsnd:
             for i in lines[fields[lines] != width]
         ]
         if bad:
-            raise InstanceError(_listed(p, bad))
+            raise InstanceError(listed_problems(p, bad))
         blocks[word] = lines
         k = after
 
@@ -257,7 +248,7 @@ def parse_ctsnd(path: str | os.PathLike[str]) -> Ctsnd:
         got = _records(data, start, end, columns[word], len(lines))
         if got is None:
             raise InstanceError(
-                _listed(p, _not_numbers(p, data, starts, ends, lines, columns[word]))
+                listed_problems(p, _not_numbers(p, data, starts, ends, lines, columns[word]))
             )
         values[word] = got
 
@@ -270,22 +261,10 @@ def parse_ctsnd(path: str | os.PathLike[str]) -> Ctsnd:
         for j in np.flatnonzero(ids != np.arange(1, n + 1))
     ]
     arcs, com = values["ARCS"], values["COMMODITIES"]
-    bad += _node_problems(p, arcs[:, :2], arc_lines, n) + _node_problems(
-        p, com[:, :2], com_lines, n
-    )
+    bad += node_problems(p, arcs[:, :2], arc_lines, n) + node_problems(p, com[:, :2], com_lines, n)
     if bad:
-        raise InstanceError(_listed(p, bad))
+        raise InstanceError(listed_problems(p, bad))
     return Ctsnd(p.stem, n, arcs, com, arc_lines + 1, com_lines + 1, horizon)
-
-
-def _node_problems(p: Path, nodes: np.ndarray, lines: np.ndarray, n: int) -> list[Problem]:
-    """Node numbers that are no integer in 1..n, by line."""
-    ok = (nodes == np.round(nodes)) & (nodes >= 1) & (nodes <= n)
-    rows, cols = np.nonzero(~ok)
-    return [
-        Problem(f"{p} line {lines[r] + 1}", f"node {nodes[r, c]:g} is no integer in 1..{n}")
-        for r, c in zip(rows, cols, strict=True)
-    ]
 
 
 def _not_numbers(

@@ -198,3 +198,24 @@ def read_dow(path: str | os.PathLike[str]) -> Instance:
 
 
 READERS[".dow"] = dow_raw
+
+
+SHOWN = 10
+"""Most problems of one kind listed before the rest are counted."""
+
+
+def listed_problems(p: Path, problems: list[Problem]) -> list[Problem]:
+    """At most ``SHOWN`` problems of a file, and a count of the rest."""
+    if len(problems) <= SHOWN:
+        return problems
+    return [*problems[:SHOWN], Problem(str(p), f"{len(problems) - SHOWN} more lines like these")]
+
+
+def node_problems(p: Path, nodes: np.ndarray, lines: np.ndarray, n: int) -> list[Problem]:
+    """Node numbers that are no integer in 1..n, by line."""
+    ok = (nodes == np.round(nodes)) & (nodes >= 1) & (nodes <= n)
+    rows, cols = np.nonzero(~ok)
+    return [
+        Problem(f"{p} line {lines[r] + 1}", f"node {nodes[r, c]:g} is no integer in 1..{n}")
+        for r, c in zip(rows, cols, strict=True)
+    ]

@@ -30,14 +30,12 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import InstanceError, Problem
-from allocator.instance.dow import network_tables
+from allocator.instance.dow import listed_problems, network_tables, node_problems
 from allocator.instance.io import SNIFFERS, RawInstance, RawTable
 from allocator.instance.model import Instance
 from allocator.instance.validate import validate
 
 CLASS = "mcnf"
-SHOWN = 10
-"""Most problems of one kind listed before the rest are counted."""
 
 _WHITESPACE = np.frombuffer(b" \t\r\n\v\f", dtype=np.uint8)
 _LOOKS_LIKE = re.compile(rb"#[^\n]*\r?\n[ \t]*\d")
@@ -60,13 +58,6 @@ def looks_like_mcnf(head: bytes) -> bool:
     """Whether the first bytes of a file are those of a planar/grid file: a ``#`` comment line,
     then a line starting with a digit (the header)."""
     return _LOOKS_LIKE.match(head) is not None
-
-
-def _listed(p: Path, problems: list[Problem]) -> list[Problem]:
-    """At most ``SHOWN`` problems, and a count of the rest."""
-    if len(problems) <= SHOWN:
-        return problems
-    return [*problems[:SHOWN], Problem(str(p), f"{len(problems) - SHOWN} more lines like these")]
 
 
 def _lines(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -155,13 +146,13 @@ def parse_mcnf(path: str | os.PathLike[str]) -> Mcnf:
         for i in lines[fields[lines] != want]
     ]
     if bad:
-        raise InstanceError(_listed(p, bad))
+        raise InstanceError(listed_problems(p, bad))
 
     values = _numbers(data, int(starts[records[0]]) if m + k else 0, m + k)
     if values is None:
-        raise InstanceError(_listed(p, _not_numbers(p, data, starts, ends, records)))
+        raise InstanceError(listed_problems(p, _not_numbers(p, data, starts, ends, records)))
     arcs, com = values[:m], values[m:, :3]
-    bad = _node_problems(p, arcs[:, :2], arc_lines, n) + _node_problems(p, com[:, :2], com_lines, n)
+    bad = node_problems(p, arcs[:, :2], arc_lines, n) + node_problems(p, com[:, :2], com_lines, n)
     finite = np.isfinite(arcs[:, 2:]).all(axis=1)
     bad += [
         Problem(f"{p} line {i + 1}", "cost and capacity must be finite") for i in arc_lines[~finite]
@@ -171,18 +162,8 @@ def parse_mcnf(path: str | os.PathLike[str]) -> Mcnf:
         for i in com_lines[~np.isfinite(com[:, 2])]
     ]
     if bad:
-        raise InstanceError(_listed(p, bad))
+        raise InstanceError(listed_problems(p, bad))
     return Mcnf(p.stem, n, scale, arcs, com, arc_lines + 1, com_lines + 1)
-
-
-def _node_problems(p: Path, nodes: np.ndarray, lines: np.ndarray, n: int) -> list[Problem]:
-    """Node numbers that are no integer in 1..n, by line."""
-    ok = (nodes == np.round(nodes)) & (nodes >= 1) & (nodes <= n)
-    rows, cols = np.nonzero(~ok)
-    return [
-        Problem(f"{p} line {lines[r] + 1}", f"node {nodes[r, c]:g} is no integer in 1..{n}")
-        for r, c in zip(rows, cols, strict=True)
-    ]
 
 
 def _not_numbers(

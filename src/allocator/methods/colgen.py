@@ -920,5 +920,6 @@ def _result(
         solve_seconds=seconds,
         nodes=stats.nodes,
         root_bound=stats.lp_bound,
+        iterations=stats.rounds,
         progress=progress,
     )

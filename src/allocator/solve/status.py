@@ -109,7 +109,8 @@ class SolveOptions:
 class SolveResult:
     """What the solver reported, with sizes and timings.
 
-    ``cuts_added``: rows the root cutting-plane loop added (models with a separator).
+    ``cuts_added``: rows the root cutting-plane loop added (models with a separator);
+    ``iterations``: rounds of an iterative method (0 for one solve).
     """
 
     termination: Termination
@@ -134,6 +135,8 @@ class SolveResult:
     mip_start_objective: float = float("nan")
     mip_start_message: str = ""
     cuts_added: int = 0
+    # rounds of an iterative method: column generation rounds, discretization refinements
+    iterations: int = 0
     # (seconds since ``solve`` was called, hand-off included, best plan
     # objective or inf, best proven bound or -inf), one point per change: for time-to-target
     # comparisons in benchmarks (``allocator.research.bench.time_to_target``)

@@ -16,6 +16,7 @@ from allocator.formulation.built import BuildContext, BuiltModel, Route
 from allocator.formulation.data import (
     DEFAULT_STEP_MINUTES,
     ArcData,
+    Discretization,
     PathData,
     TimeData,
     arc_data,
@@ -38,6 +39,7 @@ __all__ = [
     "ColumnBounds",
     "DEFAULT_PATHS",
     "Cut",
+    "Discretization",
     "PathData",
     "Recipe",
     "RecipeError",
@@ -45,6 +47,7 @@ __all__ = [
     "Route",
     "Separator",
     "Stability",
+    "TIME_FAMILIES",
     "TimeData",
     "available",
     "build",
@@ -62,6 +65,7 @@ BLOCKS |= {
     name: getattr(time_model, name) for name in dir(time_model) if name.startswith("define_")
 }
 PATH_FAMILIES = ("path", "colgen")
+TIME_FAMILIES = ("time", "ddd")
 
 
 def load_recipe(name_or_path: str | Path) -> Recipe:
@@ -79,13 +83,15 @@ def build(
     *,
     paths: PathSet | None = None,
     stability: Stability | None = None,
+    points: Discretization | None = None,
 ) -> BuiltModel:
     """The recipe's blocks, in order, on one Pyomo model.
 
     Path families are built over ``paths`` (default: the ``paths`` option's k cheapest in-time
     paths per commodity). ``stability`` (re-planning) is mapped onto an arc model's flow
     variables; its ``define_stability`` block adds the stability term when the weight is > 0.
-    The time family is built over its time-expanded network at the recipe's ``step_minutes``.
+    The time family is built over its time-expanded network at the recipe's ``step_minutes``,
+    or over the time ``points`` given (the ddd family needs them).
     """
     t0 = perf_counter()
     pdata, timed = None, None
@@ -104,11 +110,13 @@ def build(
             aggregate=recipe.options.get("aggregate", "none"),
             integer_teu=bool(recipe.options.get("integer_teu", False)),
         )
-    elif recipe.family == "time":
+    elif recipe.family in TIME_FAMILIES:
         if not pre.pruned:
             raise ValueError("a time model needs the usable legs: preprocess with prune=True")
+        if recipe.family == "ddd" and points is None:
+            raise ValueError("a ddd model is built over the time points of a discretization")
         step = float(recipe.options.get("step_minutes") or DEFAULT_STEP_MINUTES)
-        d, timed = time_data(inst, pre, arc_data(inst, pre), step)
+        d, timed = time_data(inst, pre, arc_data(inst, pre), step, points)
     else:
         raise RecipeError(f"model family {recipe.family!r} is not available yet")
     ref = None

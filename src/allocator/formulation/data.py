@@ -138,6 +138,49 @@ _EPS = 1e-9  # a time within 1e-9 steps of a grid point is on it
 
 
 @dataclass(frozen=True)
+class Discretization:
+    """Time points (whole minutes from the week start) per node: node ``i`` has the sorted points
+    ``minutes[ptr[i]:ptr[i + 1]]``. Built into a network either *relaxed* (a leg arc reaches
+    the latest point at its head at or before it would really arrive: never slower than reality,
+    a lower bound) or *restricted* (the earliest point at or after: never faster, every plan holds).
+    """
+
+    ptr: np.ndarray
+    minutes: np.ndarray
+    relaxed: bool
+
+    @classmethod
+    def of(cls, points: list[np.ndarray], *, relaxed: bool) -> Discretization:
+        """From one array of minutes per node (any order, repeats allowed)."""
+        sets = [np.unique(np.asarray(p, dtype=np.int64)) for p in points]
+        ptr = np.zeros(len(sets) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in sets], out=ptr[1:])
+        return cls(ptr, np.concatenate(sets) if sets else np.zeros(0, np.int64), relaxed)
+
+    def add(self, node: np.ndarray, minutes: np.ndarray) -> Discretization:
+        """With the points ``minutes[i]`` added at ``node[i]`` (the same mode)."""
+        n_nodes = len(self.ptr) - 1
+        span = int(max(self.minutes.max(initial=0), np.max(minutes, initial=0))) + 1
+        keys = np.unique(np.concatenate([self.keys(span), node * span + minutes]))
+        ptr = np.zeros(n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys // span, minlength=n_nodes), out=ptr[1:])
+        return Discretization(ptr, (keys % span).astype(np.int64), self.relaxed)
+
+    def at(self, node: int) -> np.ndarray:
+        """The points of ``node``."""
+        return self.minutes[self.ptr[node] : self.ptr[node + 1]]
+
+    @property
+    def n_points(self) -> int:
+        """Number of (node, point) pairs."""
+        return len(self.minutes)
+
+    def keys(self, span: int) -> np.ndarray:
+        """``node * span + minute`` of every point: sorted, for searching."""
+        return np.repeat(np.arange(len(self.ptr) - 1), np.diff(self.ptr)) * span + self.minutes
+
+
+@dataclass(frozen=True)
 class TimeData:
     """The time-expanded network of the ``time`` family at step ``step_h`` hours.
 
@@ -251,11 +294,65 @@ def _ranges(lo: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return row, np.asarray(lo, dtype=np.int64)[row] + within
 
 
+def _on_points(
+    points: Discretization,
+    span: int,
+    tail_node: np.ndarray,
+    head_node: np.ndarray,
+    earliest: np.ndarray,
+    last_tail: np.ndarray,
+    tau: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Leg arcs of candidates (tail node, head node, earliest step at the tail, last step to
+    leave, steps of the leg) on a discretization: the candidate row, tail point and head point
+    of each.
+
+    Relaxed: every point ``t`` of the tail whose interval up to the next point holds a possible
+    departure time ``s`` (``earliest <= s <= last_tail``) gives an arc reaching the latest head
+    point at or before ``t + tau`` (the arc is *too short* when that is before ``t + tau``; every
+    plan of reality maps onto the network: a lower bound). Restricted: every point in
+    ``[earliest, last_tail]`` gives an arc reaching the earliest head point at or after
+    ``t + tau`` (none when there is no such point).
+    """
+    keys = points.keys(span)
+    end = points.ptr[tail_node + 1]
+    last_tail = np.minimum(last_tail, span - 2)
+    if points.relaxed:
+        first = np.searchsorted(keys, tail_node * span + earliest, side="right") - 1
+        first = np.maximum(first, points.ptr[tail_node])
+    else:
+        first = np.searchsorted(keys, tail_node * span + earliest, side="left")
+    stop = np.minimum(np.searchsorted(keys, tail_node * span + last_tail, side="right"), end)
+    count = np.where(earliest <= last_tail, stop - first, 0)
+    row, at = _ranges(first, count)
+    t = points.minutes[at]
+    reach = np.minimum(t + tau[row], span - 1)
+    j = head_node[row]
+    if points.relaxed:
+        h = np.searchsorted(keys, j * span + reach, side="right") - 1
+        ok = h >= points.ptr[j]
+    else:
+        h = np.searchsorted(keys, j * span + reach, side="left")
+        ok = h < points.ptr[j + 1]
+    h = np.minimum(h, len(keys) - 1)
+    return row[ok], t[ok], points.minutes[h[ok]]
+
+
 def time_data(
-    inst: Instance, pre: Preprocessed, base: ArcData, step_minutes: float
+    inst: Instance,
+    pre: Preprocessed,
+    base: ArcData,
+    step_minutes: float,
+    points: Discretization | None = None,
 ) -> tuple[ArcData, TimeData]:
     """The timed network at ``step_minutes`` and the ArcData whose flow groups are its timed
-    commodities and whose pairs are the (commodity, leg) pairs with a timed arc."""
+    commodities and whose pairs are the (commodity, leg) pairs with a timed arc.
+
+    With ``points``, legs run at any time depart only at the discretization's points (steps of
+    one minute), its mode deciding where they arrive (``Discretization``); it needs no
+    timetable (legs run by timetable are not part of it)."""
+    if points is not None:
+        step_minutes = 1.0
     if not step_minutes > 0:
         raise ValueError(f"step_minutes must be > 0, not {step_minutes!r}")
     step = float(step_minutes) / 60.0
@@ -312,11 +409,24 @@ def time_data(
     timetabled[run_leg] = True
     on_demand = ~np.isnan(base.leg_service_capacity)
 
-    # legs run at any time: every step of the window
+    # legs run at any time: every step of the window, or every point of the discretization
     free = ~timetabled[pa]
-    row, tail = _ranges(earliest[free], latest[free] - tau[pa[free]] - earliest[free] + 1)
-    f_com, f_leg = pk[free][row], pa[free][row]
-    f_head = tail + tau[f_leg]
+    if points is None:
+        row, tail = _ranges(earliest[free], latest[free] - tau[pa[free]] - earliest[free] + 1)
+        f_com, f_leg = pk[free][row], pa[free][row]
+        f_head = tail + tau[f_leg]
+    else:
+        fa = pa[free]
+        row, tail, f_head = _on_points(
+            points,
+            n_steps + 2,
+            net.leg_from[fa],
+            net.leg_to[fa],
+            earliest[free],
+            latest[free] - tau[fa],
+            tau[fa],
+        )
+        f_com, f_leg = pk[free][row], fa[row]
     f_dep = tail * step
     f_slot_key = np.where(on_demand[f_leg], f_leg * (n_steps + 1) + tail, -1)
 

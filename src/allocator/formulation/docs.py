@@ -21,7 +21,7 @@ from allocator.formulation.recipe import Recipe, models_dir
 __all__ = ["NOTATION", "Symbol", "main", "math_of_page", "render_formulation_md"]
 
 # blocks are shared within a family
-FAMILIES = {"arc": ("arc",), "path": ("path", "colgen"), "time": ("time",)}
+FAMILIES = {"arc": ("arc",), "path": ("path", "colgen"), "time": ("time", "ddd")}
 FAMILY_TITLES = {
     "arc": "arc family",
     "path": "path family (path and column generation)",

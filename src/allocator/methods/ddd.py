@@ -31,7 +31,7 @@ from allocator.formulation import BuiltModel, Discretization, RecipeError, build
 from allocator.instance.model import Instance
 from allocator.methods.registry import Task, register
 from allocator.preprocess import Preprocessed
-from allocator.solve import SolveResult, Termination, report_progress, solve
+from allocator.solve import SolveOptions, SolveResult, Termination, report_progress, solve
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ EPS = 1e-6
 MAX_ITERATIONS = 1000
 FINAL_SHARE = 0.1  # share of the time limit kept for the restricted model's solve
 DEFAULT_GAP = 0.01
+POLISH_S = 30.0  # at most this long, and this share of the time left, to re-time a schedule
+POLISH_SHARE = 0.2
 LOOSE_GAP = 0.05  # the most a relaxation is left from its optimum while the gap is wide
 
 
@@ -109,6 +111,7 @@ class Discovery:
         self.class_value = classes.to_numpy(dtype=float)
         self.lower = -np.inf
         self.best: Schedule | None = None
+        self.plan: tuple[BuiltModel, SolveResult] | None = None  # a restricted model, solved
         self.iterations = 0
         self.t0 = time.perf_counter()
         self.progress: list[tuple[float, float, float]] = []
@@ -262,7 +265,30 @@ class Discovery:
                 return self.points.n_points - before
         return 0
 
-    # -- the delivered plan ----------------------------------------------------------------------
+    # -- plans of reality ------------------------------------------------------------------------
+    @property
+    def upper(self) -> float:
+        """The cheapest plan of reality so far: a schedule, or a restricted model's plan."""
+        best = self.best.cost if self.best else np.inf
+        return min(best, float(self.plan[1].objective) if self.plan else np.inf)
+
+    def polish(
+        self, sched: Schedule, opts: SolveOptions, seconds: float | None, gap: float
+    ) -> None:
+        """Solve the restricted model over the schedule's minutes from the schedule for at most
+        ``seconds``; keep its plan when it is the cheapest so far."""
+        built, start = self.restricted(sched)
+        result = solve(
+            built,
+            dataclasses.replace(
+                opts, time_limit_s=seconds, mip_rel_gap=gap, lp_first=False, mip_start=start
+            ),
+        )
+        if result.has_solution and (
+            self.plan is None or result.objective < float(self.plan[1].objective)
+        ):
+            self.plan = (built, result)
+
     def restricted(self, sched: Schedule) -> tuple[BuiltModel, dict[str, float] | None]:
         """The time model over the schedule's own minutes (restricted: every plan of it holds)
         and the schedule as a start of it."""
@@ -456,7 +482,12 @@ def solve_ddd(task: Task) -> tuple[BuiltModel, SolveResult]:
         sched = run.schedule(built, ps, unserved)
         if sched.cost < (run.best.cost if run.best else np.inf):
             run.best = sched
-        upper = run.best.cost if run.best else np.inf
+        if sched.split and sched.cost > run.lower * (1.0 + gap):
+            # lots left shared departures: let the solver re-time them over their own minutes
+            cap = min(POLISH_S, POLISH_SHARE * (deadline - time.perf_counter()))
+            if cap >= 1.0:
+                run.polish(sched, opts, cap, gap)
+        upper = run.upper
         elapsed = time.perf_counter() - run.t0
         run.progress.append((elapsed, upper, run.lower))
         ratio = (upper - run.lower) / max(abs(upper), 1e-10) if np.isfinite(upper) else np.inf
@@ -502,25 +533,15 @@ def solve_ddd(task: Task) -> tuple[BuiltModel, SolveResult]:
 def _deliver(
     run: Discovery, task: Task, gap: float, limit: float
 ) -> tuple[BuiltModel, SolveResult]:
-    """Solve the restricted model over the best schedule's minutes from the schedule."""
+    """The best plan: the best schedule solved as a restricted model over its own minutes from
+    the schedule (unless a restricted solve already gave a plan no dearer than it)."""
     assert run.best is not None
-    built, start = run.restricted(run.best)
-    left = (
-        max(limit * FINAL_SHARE, limit - (time.perf_counter() - run.t0))
-        if np.isfinite(limit)
-        else None
-    )
-    result = solve(
-        built,
-        dataclasses.replace(
-            task.opts, time_limit_s=left, mip_rel_gap=gap, lp_first=False, mip_start=start
-        ),
-    )
-    if not result.has_solution:
-        raise RuntimeError(
-            f"the restricted model over the best schedule has no plan ({result.termination}); "
-            f"start: {result.mip_start_status} {result.mip_start_message}"
-        )
+    if run.plan is None or run.best.cost < float(run.plan[1].objective) - EPS:
+        left = max(limit * FINAL_SHARE, limit - (time.perf_counter() - run.t0))
+        run.polish(run.best, task.opts, left if np.isfinite(limit) else None, gap)
+    if run.plan is None:
+        raise RuntimeError("the restricted model over the best schedule gave no plan")
+    built, result = run.plan
     objective = float(result.objective)
     bound = min(run.lower, objective)
     ratio = (objective - bound) / max(abs(objective), 1e-10)

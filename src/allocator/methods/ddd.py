@@ -250,6 +250,8 @@ class Discovery:
         t = built.timed
         assert t is not None
         chosen = sched.late | sched.split | sched.conflict
+        if not chosen:
+            return 0  # the plan holds as it is
         for who in (chosen, set(range(len(sched.pieces)))):
             arcs = [sched.pieces[i].arcs for i in sorted(who)]
             if not arcs:
@@ -461,9 +463,9 @@ def solve_ddd(task: Task) -> tuple[BuiltModel, SolveResult]:
         built = build(task.inst, task.pre, task.recipe, points=run.points)
         start = run.start_values(built, run.best, run.points) if run.best else None
         # far from the gap the relaxation is the weak part: solve it only as well as needed
-        loose = max(gap, min(LOOSE_GAP, 0.5 * ratio)) if np.isfinite(ratio) else LOOSE_GAP
+        loose = max(0.5 * gap, min(LOOSE_GAP, 0.5 * ratio)) if np.isfinite(ratio) else LOOSE_GAP
         if tight:
-            loose = gap
+            loose = 0.5 * gap
         result = solve(
             built,
             dataclasses.replace(
@@ -513,7 +515,7 @@ def solve_ddd(task: Task) -> tuple[BuiltModel, SolveResult]:
         if ratio <= gap + 1e-12:
             break
         if run.refine(built, sched) == 0:
-            if loose <= gap:
+            if loose <= 0.5 * gap:
                 break  # nothing left to lengthen: the relaxation is exact on what it uses
             tight = True  # the relaxation's plan holds: only its own gap is left to close
     if run.best is None:

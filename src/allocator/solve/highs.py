@@ -448,6 +448,21 @@ def solve_model(
             var.set_value(None, skip_validation=True)
         for var, value in zip(c.columns, values, strict=True):
             var.set_value(float(value), skip_validation=True)
+        # the plan is the solution HiGHS hands back; after a MIP start HiGHS 1.16 can report the
+        # objective of a better incumbent than the one it returns: the plan's own cost counts
+        held = float(c.cost @ values + c.offset)
+        if abs(held - objective) > 1e-7 * max(1.0, abs(objective)):
+            logger.warning(
+                "HiGHS reported objective %.10g, its solution costs %.10g: using the solution's",
+                objective,
+                held,
+            )
+            objective = held
+            if is_mip and not skip_mip and np.isfinite(bound):
+                gap = (objective - bound) / max(abs(objective), 1e-10)
+                asked = opts.mip_rel_gap if opts.mip_rel_gap is not None else 1e-4
+                if termination == Termination.OPTIMAL and gap > asked + 1e-9:
+                    termination = Termination.LIMIT  # a plan, not proven within the gap
         if sol.dual_valid:
             duals = np.asarray(sol.row_dual, dtype=float)
     return _result(

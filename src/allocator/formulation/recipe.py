@@ -13,8 +13,9 @@ import yaml
 from allocator.errors import AllocatorError, ExitCode
 
 RECIPE_KEYS = {"name", "description", "family", "extends", "options", "blocks", "math", "reference"}
-# paths: path/colgen families; step_minutes: time family
-OPTION_KEYS = {"linking", "aggregate", "integer_teu", "paths", "step_minutes"}
+# paths: path/colgen families; step_minutes: time family; initial: ddd's first time points
+# (releases, or paths: also each lot's minutes along its quickest route)
+OPTION_KEYS = {"linking", "aggregate", "integer_teu", "paths", "step_minutes", "initial"}
 
 
 class RecipeError(AllocatorError):
@@ -78,6 +79,8 @@ def read_recipe(name_or_path: str | Path, known_blocks: Collection[str]) -> Reci
     if unknown:
         raise RecipeError(f"{path}: unknown keys {sorted(unknown)}; allowed {sorted(RECIPE_KEYS)}")
     parent = path.parent / f"{doc.get('extends')}.yaml"
+    if not parent.exists():  # a recipe of one's own may extend a shipped one by name
+        parent = models_dir() / f"{doc.get('extends')}.yaml"
     base = read_recipe(parent, known_blocks) if "extends" in doc else None
     options = (base.options if base else {}) | (doc.get("options") or {})
     if set(options) - OPTION_KEYS:

@@ -31,6 +31,7 @@ from allocator.formulation import BuiltModel, Discretization, RecipeError, build
 from allocator.instance.model import Instance
 from allocator.methods.registry import Task, register
 from allocator.preprocess import Preprocessed
+from allocator.preprocess.costs import shortest_paths
 from allocator.solve import SolveOptions, SolveResult, Termination, report_progress, solve
 
 logger = logging.getLogger(__name__)
@@ -88,13 +89,37 @@ def minutes_up(hours: np.ndarray) -> np.ndarray:
     return np.ceil(np.asarray(hours, dtype=float) * 60.0 - 1e-9).astype(np.int64)
 
 
-def initial_points(inst: Instance, pre: Preprocessed) -> Discretization:
-    """Minute 0 at every node and every lot's release at its origin."""
-    n = pre.net.n_nodes
-    origin = pre.commodities["origin_idx"].to_numpy()[pre.lot_commodity]
-    nodes = np.concatenate([np.arange(n), origin])
-    minutes = np.concatenate([np.zeros(n, dtype=np.int64), minutes_up(inst.ready_hours())])
-    return Discretization.of([minutes[nodes == i] for i in range(n)], relaxed=True)
+def initial_points(inst: Instance, pre: Preprocessed, *, paths: bool = True) -> Discretization:
+    """Minute 0 at every node and every lot's release at its origin; with ``paths`` also the
+    minute each lot reaches every node of its quickest route, waiting nowhere (so no relaxation
+    makes that route faster than it is)."""
+    n, net = pre.net.n_nodes, pre.net
+    com = pre.commodities
+    origin = com["origin_idx"].to_numpy()[pre.lot_commodity]
+    release = minutes_up(inst.ready_hours())
+    nodes = [np.arange(n), origin]
+    minutes = [np.zeros(n, dtype=np.int64), release]
+    if paths and len(origin):
+        dest = com["dest_idx"].to_numpy()[pre.lot_commodity]
+        cls = com["class_idx"].to_numpy()[pre.lot_commodity]
+        steps = np.where(
+            np.isfinite(pre.time), np.maximum(1.0, np.ceil(pre.time * 60.0 - 1e-9)), np.inf
+        )
+        src, row = np.unique(cls * n + origin, return_inverse=True)
+        dist, pred = shortest_paths(net, steps, src % n, src // n)
+        row = np.asarray(row).ravel()
+        for k in range(len(origin)):
+            node, seen = int(dest[k]), 0
+            while node != origin[k] and seen < n:
+                a = int(pred[row[k], node])
+                if a < 0:
+                    break
+                node, seen = int(net.leg_from[a]), seen + 1
+                if np.isfinite(dist[row[k], node]):
+                    nodes.append(np.array([node]))
+                    minutes.append(np.array([release[k] + int(dist[row[k], node])]))
+    node_all, minute_all = np.concatenate(nodes), np.concatenate(minutes).astype(np.int64)
+    return Discretization.of([minute_all[node_all == i] for i in range(n)], relaxed=True)
 
 
 class Discovery:
@@ -106,7 +131,8 @@ class Discovery:
         self.leg_from, self.leg_to = net.leg_from, net.leg_to
         self.tau = np.maximum(1, minutes_up(legs.hours))  # as the time network rounds them
         self.hours = np.asarray(legs.hours, dtype=float)
-        self.points = initial_points(task.inst, task.pre)
+        initial = str(task.recipe.options.get("initial", "paths"))
+        self.points = initial_points(task.inst, task.pre, paths=initial == "paths")
         classes = task.inst.classes.loc[task.pre.class_ids, "value_per_teu_day"]
         self.class_value = classes.to_numpy(dtype=float)
         self.lower = -np.inf
@@ -503,9 +529,13 @@ def solve_ddd(task: Task) -> tuple[BuiltModel, SolveResult]:
             gap=ratio,
         )
         logger.info(
-            "ddd %d: %d points, bound %.6g, plan %.6g, gap %.3g, %d late, %d split",
+            "ddd %d: %d points, %d arcs (build %.1f s, solve %.1f s), bound %.6g, plan %.6g, "
+            "gap %.3g, %d late, %d split",
             run.iterations,
             run.points.n_points,
+            built.timed.n_arcs if built.timed else 0,
+            built.seconds,
+            result.solve_seconds,
             run.lower,
             upper,
             ratio,

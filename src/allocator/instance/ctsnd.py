@@ -21,6 +21,9 @@ commodity), ``horizon_hours`` = the latest due time and ``runoff_hours = 0``. Th
 ``horizon=`` line is not the end of the time axis in these files (the README's note) and is
 only checked to be a number.
 
+``list_instances`` lists a benchmark folder with the instance classes; ``select`` takes the
+benchmark tiers from it (quick, standard, all).
+
 Parsing is vectorised (numpy finds lines and fields, pandas' C parser reads the numbers);
 problems name the file and line, and validation locates legs and lots by their file lines.
 """

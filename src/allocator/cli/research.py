@@ -14,21 +14,58 @@ from allocator.cli._output import progress
 
 
 def bench(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     instances: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--instances",
             "-i",
             help="Instance paths or globs (quote globs; repeat the option for more).",
         ),
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    ] = None,
+    bench_set: Annotated[
+        str | None,
+        typer.Option(
+            "--set",
+            help="A benchmark set instead of (or besides) instance paths: ctsnd, the timed Canad "
+            "instances with their classes.",
+        ),
+    ] = None,
+    subset: Annotated[
+        str,
+        typer.Option(
+            "--subset",
+            help="Instances of the set: quick (2 per class), standard (1 per base network) or all.",
+        ),
+    ] = "standard",
+    set_dir: Annotated[
+        Path | None,
+        typer.Option("--set-dir", help="Folder of the set (default: benchmarks/data/ctsnd)."),
+    ] = None,
     models: Annotated[
-        str, typer.Option("--models", "-m", help="Comma-separated model names or recipe paths.")
-    ] = "arc-strong",
+        list[str] | None,
+        typer.Option(
+            "--models",
+            "--model",
+            "-m",
+            help="Model names or recipe paths, comma-separated or repeated (default arc-strong).",
+        ),
+    ] = None,
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Solver seconds per run.")
     ] = 60.0,
+    gap: Annotated[
+        float | None,
+        typer.Option(
+            "--gap",
+            help="Relative gap to stop at; also the gap whose first time every run records "
+            "(default: the instance settings' gap to stop at, 1 % recorded).",
+        ),
+    ] = None,
+    step_minutes: Annotated[
+        float | None,
+        typer.Option("--step-minutes", help="Time step of the time family (default: recipe's)."),
+    ] = None,
     grace: Annotated[
         float, typer.Option("--grace", help="Seconds after the time limit before a kill.")
     ] = 30.0,
@@ -52,24 +89,38 @@ def bench(
     verbose: Verbose = False,
 ) -> None:
     """Run every (instance, model) pair in its own process; write bench.csv, the run ledger
-    runs.sqlite (see `allocator runs`), summary.md (shifted geometric means) and
-    profile.png/svg (Dolan-More)."""
+    runs.sqlite (see `allocator runs`), summary.md (shifted geometric means, per class for a
+    set with classes) and profile.png/svg (Dolan-More)."""
+    from allocator.errors import AllocatorError
+    from allocator.formulation import load_recipe
+    from allocator.instance.ctsnd import CtsndInstance, list_instances, select, shipped_folder
     from allocator.options import RunOptions
     from allocator.research.bench import BenchOptions, expand, geomeans, run_bench
     from allocator.solve import SolveOptions
 
+    chosen: list[Path | CtsndInstance] = []
     try:
-        files = expand([*instances, *(more or [])])
-    except FileNotFoundError as exc:
-        err.print(f"[red]error[/]: {escape(str(exc))}")
-        raise typer.Exit(2) from None
-    names = [m.strip() for m in models.split(",") if m.strip()]
-    from allocator.errors import AllocatorError
-    from allocator.formulation import load_recipe
-
-    try:
+        if bench_set is not None:
+            if bench_set != "ctsnd":
+                raise ValueError(f"--set: unknown set {bench_set!r}; expected ctsnd")
+            chosen += select(list_instances(set_dir or shipped_folder()), subset)
+        chosen += expand([*(instances or []), *(more or [])])
+        if not chosen:
+            raise ValueError("no instances: give --instances, paths or --set")
+        names = [m.strip() for ms in models or ["arc-strong"] for m in ms.split(",") if m.strip()]
         for name in names:
             load_recipe(name)
+        run = RunOptions(
+            paths=paths,
+            step_minutes=step_minutes,
+            solve=SolveOptions(
+                time_limit_s=time_limit, mip_rel_gap=gap, threads=threads or None, seed=seed
+            ),
+            prices=False,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        err.print(f"[red]error[/]: {escape(str(exc))}")
+        raise typer.Exit(2) from None
     except AllocatorError as exc:
         err.print(f"[red]error[/]: {escape(str(exc))}")
         raise typer.Exit(int(exc.exit_code)) from None
@@ -78,12 +129,9 @@ def bench(
     except ValueError:
         err.print(f"[red]error[/]: --seeds must be integers separated by commas, not {seeds!r}")
         raise typer.Exit(2) from None
-    solve = SolveOptions(time_limit_s=time_limit, threads=threads or None, seed=seed)
-    opts = BenchOptions(
-        run=RunOptions(paths=paths, solve=solve, prices=False), grace_s=grace, seeds=seed_list
-    )
+    opts = BenchOptions(run=run, grace_s=grace, seeds=seed_list)
 
-    total = len(files) * len(names) * max(1, len(seed_list))
+    total = len(chosen) * len(names) * max(1, len(seed_list))
     with progress("bench", total) as advance:
 
         def show(row: dict) -> None:
@@ -96,7 +144,7 @@ def bench(
                 f"{'' if obj is None else f'{obj:,.2f}':>16} {row.get('time_s') or 0:8.2f} s"
             )
 
-        rows = run_bench(files, names, out, opts, progress=show)
+        rows = run_bench(chosen, names, out, opts, progress=show)
     if quiet:
         return
     for model, v in geomeans(rows, time_limit).items():

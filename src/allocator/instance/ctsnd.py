@@ -21,6 +21,9 @@ commodity), ``horizon_hours`` = the latest due time and ``runoff_hours = 0``. Th
 ``horizon=`` line is not the end of the time axis in these files (the README's note) and is
 only checked to be a number.
 
+``list_instances`` lists a benchmark folder with the instance classes; ``select`` takes the
+benchmark tiers from it (quick, standard, all).
+
 Parsing is vectorised (numpy finds lines and fields, pandas' C parser reads the numbers);
 problems name the file and line, and validation locates legs and lots by their file lines.
 """
@@ -31,6 +34,7 @@ import csv
 import io
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +133,67 @@ def list_instances(folder: str | os.PathLike[str]) -> list[CtsndInstance]:
     if problems:
         raise InstanceError(problems)
     return [CtsndInstance(s, p, parse_name(s), klass[s]) for s, p in files.items()]
+
+
+TIERS = ("quick", "standard", "all")
+"""The CTSND benchmark tiers of ``select``, smallest first."""
+
+QUICK_PER_CLASS = 2
+"""Instances of every class in the quick tier."""
+
+
+def shipped_folder() -> Path:
+    """The CTSND data of this checkout (``benchmarks/data/ctsnd``; not part of an installed
+    package)."""
+    return Path(__file__).resolve().parents[3] / "benchmarks" / "data" / "ctsnd"
+
+
+def select(instances: Sequence[CtsndInstance], tier: str) -> list[CtsndInstance]:
+    """The instances of a benchmark tier, in name order.
+
+    * ``all``: every instance.
+    * ``standard``: one instance per base network. The bases are taken in number order (c33 first,
+      k = 0, 1, ...); base k gets the k-th (release factor, slack factor) pair of the cycle of all
+      pairs found (release factor fastest: (.1111, .25), (.1666, .25), (.3333, .25), (.1111, .5),
+      ...) and the seed ``1 + (k // pairs) % seeds`` (its instance with the smallest seed
+      when that one is missing). Every base, both deadline factors and all three release factors
+      appear; the classes are those of the chosen instances.
+    * ``quick``: for every class, the first ``QUICK_PER_CLASS`` standard instances of that class
+      in base order (the smallest networks come first).
+
+    ValueError for another tier.
+    """
+    if tier not in TIERS:
+        raise ValueError(f"unknown CTSND tier {tier!r}; expected one of {', '.join(TIERS)}")
+    ordered = sorted(instances, key=lambda i: i.name)
+    if tier == "all":
+        return ordered
+    pairs = sorted({(i.attributes.slack_factor, i.attributes.release_factor) for i in ordered})
+    seeds = sorted({i.attributes.seed for i in ordered})
+    bases = sorted({i.attributes.base for i in ordered}, key=lambda b: int(b[1:]))
+    chosen = []
+    for k, base in enumerate(bases):
+        slack, release = pairs[k % len(pairs)]
+        seed = seeds[(k // len(pairs)) % len(seeds)]
+        mine = [i for i in ordered if i.attributes.base == base]
+        fits = [
+            i
+            for i in mine
+            if (i.attributes.release_factor, i.attributes.slack_factor) == (release, slack)
+        ]
+        if fits:
+            chosen.append(next((i for i in fits if i.attributes.seed == seed), fits[0]))
+        else:  # this base lacks the pair: its first instance
+            chosen.append(mine[0])
+    if tier == "quick":
+        taken: dict[str, int] = {}
+        quick = []
+        for i in chosen:
+            if taken.get(i.klass, 0) < QUICK_PER_CLASS:
+                taken[i.klass] = taken.get(i.klass, 0) + 1
+                quick.append(i)
+        chosen = quick
+    return sorted(chosen, key=lambda i: i.name)
 
 
 def _lines(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

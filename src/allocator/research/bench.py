@@ -33,6 +33,7 @@ import numpy as np
 
 from allocator.batch import ledger
 from allocator.batch.job import peak_rss_mb
+from allocator.instance.ctsnd import CtsndInstance
 from allocator.options import RunOptions
 from allocator.solve import SolveOptions
 
@@ -41,16 +42,27 @@ logger = logging.getLogger(__name__)
 SHIFT_S = 10.0
 """Shift of the shifted geometric mean of times (seconds), as in Mittelmann's benchmarks."""
 
+REPORT_GAP = 0.01
+"""Relative gap whose first time every run records (``time_to_gap_s``) when no gap is asked."""
+
 COLUMNS = [
     "run_id",
     "instance",
     "path",
+    "class",
+    "base",
+    "release_factor",
+    "slack_factor",
     "model",
+    "step_minutes",
     "status",
     "solved",
     "objective",
     "bound",
     "gap",
+    "gap_target",
+    "time_to_gap_s",
+    "iterations",
     "root_bound",
     "nodes",
     "time_s",
@@ -94,6 +106,13 @@ class BenchOptions:
         """The solver time limit of every run, seconds."""
         return float(self.run.solve.time_limit_s or 0.0)
 
+    @property
+    def gap_target(self) -> float:
+        """The gap of ``time_to_gap_s`` and ``reached_gap``: the requested relative gap
+        (``run.solve.mip_rel_gap``), else ``REPORT_GAP``."""
+        gap = self.run.solve.mip_rel_gap
+        return REPORT_GAP if gap is None else float(gap)
+
     def with_seed(self, seed: int) -> BenchOptions:
         """These options with HiGHS seed ``seed``."""
         return replace(self, run=replace(self.run, solve=replace(self.run.solve, seed=seed)))
@@ -115,6 +134,24 @@ def instance_name(path: Path) -> str:
     return path.stem if path.suffix else path.name
 
 
+def run_options(opts: BenchOptions, model: str) -> RunOptions:
+    """What one pair runs: the bench's run options with ``model``; the time step
+    (``step_minutes``) applies to the time family only, every other model runs as its recipe
+    says."""
+    from allocator.formulation import load_recipe
+
+    step = opts.run.step_minutes if load_recipe(model).family == "time" else None
+    return replace(opts.run, model=model, step_minutes=step)
+
+
+def time_step(opts: BenchOptions, model: str) -> float | None:
+    """The minutes of the time-expanded network ``model`` runs on (None outside the time
+    family)."""
+    recipe = run_options(opts, model).recipe()
+    step = recipe.options.get("step_minutes")
+    return float(step) if recipe.family == "time" and step is not None else None
+
+
 def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
     """Run one pair and put a result row on ``out`` (runs in the spawned process)."""
     row: dict[str, Any] = {"status": "error"}
@@ -130,7 +167,7 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
         try:
             inst = read_instance(path)
             t_run = time.perf_counter() - t0
-            res = run(inst, replace(opts.run, model=model))
+            res = run(inst, run_options(opts, model))
         except AllocatorError as exc:  # infeasible, or the solver stopped without a plan
             name = type(exc).__name__
             stopped = exc.termination if isinstance(exc, SolverError) else ""
@@ -148,11 +185,13 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
                 check_ok = False
             s = res.seconds
             before = t_run + s.get("read", 0.0) + s.get("preprocess", 0.0) + s.get("build", 0.0)
+            progress = encode_progress(r.progress, before)
             row |= {
                 "status": str(r.termination),
                 "objective": r.objective,
                 "bound": r.bound,
                 "gap": r.gap,
+                "iterations": r.iterations,
                 "root_bound": r.root_bound,
                 "nodes": r.nodes,
                 "time_s": time.perf_counter() - t0,
@@ -163,8 +202,11 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
                 "n_nonzeros": r.n_nonzeros,
                 "check_ok": check_ok,
                 "solver_version": r.solver_version,
-                "progress": encode_progress(r.progress, before),
+                "progress": progress,
             }
+            row["time_to_gap_s"] = time_to_gap(
+                decode_progress(progress), opts.gap_target, r.gap, row["time_s"]
+            )
         if inst is not None:  # outside the timing: hashing is the ledger's, not the run's
             row["instance_sha256"] = instance_hash(inst)
     except Exception as exc:  # report, never hang the parent
@@ -212,14 +254,16 @@ def run_pair(path: Path, model: str, opts: BenchOptions) -> dict[str, Any]:
 
 
 def run_bench(
-    instances: Sequence[Path],
+    instances: Sequence[Path | CtsndInstance],
     models: Sequence[str],
     out: Path,
     opts: BenchOptions | None = None,
     progress: Any = None,
 ) -> list[dict[str, Any]]:
     """Run every pair, write ``bench.csv`` and record each pair in the run ledger
-    ``DIR/runs.sqlite`` as it ends; then write the summary and the performance profiles."""
+    ``DIR/runs.sqlite`` as it ends; then write the summary and the performance profiles.
+    A CTSND instance of ``list_instances`` fills its rows' class, base, release and slack
+    factor."""
     opts = opts or BenchOptions()
     out.mkdir(parents=True, exist_ok=True)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -242,8 +286,9 @@ def run_bench(
 
 
 def _run_recorded(
-    conn: Any, path: Path, model: str, opts: BenchOptions, run_id: str
+    conn: Any, instance: Path | CtsndInstance, model: str, opts: BenchOptions, run_id: str
 ) -> dict[str, Any]:
+    path = instance.path if isinstance(instance, CtsndInstance) else instance
     started = ledger.now()
     t0 = time.perf_counter()
     row = run_pair(path, model, opts)
@@ -256,7 +301,17 @@ def _run_recorded(
         "seed": opts.run.solve.seed,
         "threads": opts.run.solve.threads or 0,
         "time_limit_s": opts.limit_s,
+        "gap_target": opts.gap_target,
+        "step_minutes": time_step(opts, model),
     }
+    if isinstance(instance, CtsndInstance):
+        a = instance.attributes
+        row |= {
+            "class": instance.klass,
+            "base": a.base,
+            "release_factor": a.release_factor,
+            "slack_factor": a.slack_factor,
+        }
     record_ledger(conn, row, opts, started=started, wall_s=wall)
     return row
 
@@ -290,7 +345,7 @@ def record_ledger(
     ``status`` is ``succeeded`` when the run left a plan the checker accepts (optimal or stopped
     at a limit), else ``failed``; ``termination`` is the bench status (optimal, time_limit,
     infeasible, killed, error, ...). ``batch_id`` is ``bench-<bench run id>``; ``options_json``
-    holds what changes a result (time limit, seed, paths) and ``"bench": true``.
+    holds what changes a result (time limit, seed, paths, step minutes, gap) and ``"bench": true``.
     """
     from allocator._version import __version__
 
@@ -306,6 +361,11 @@ def record_ledger(
     options = {"bench": True, "time_limit_s": opts.limit_s, "seed": opts.run.solve.seed}
     if opts.run.paths is not None:
         options["paths"] = opts.run.paths
+    step = time_step(opts, row["model"])
+    if step is not None:
+        options["step_minutes"] = step
+    if opts.run.solve.mip_rel_gap is not None:
+        options["mip_rel_gap"] = opts.run.solve.mip_rel_gap
     ledger.record_start(
         conn,
         run_id=run,
@@ -341,6 +401,8 @@ def record_ledger(
 TEXT_COLUMNS = (
     "instance",
     "path",
+    "class",
+    "base",
     "model",
     "status",
     "run_id",
@@ -390,6 +452,32 @@ def decode_progress(text: str | None) -> list[tuple[float, float, float]]:
         (float(t), math.inf if p is None else float(p), -math.inf if d is None else float(d))
         for t, p, d in json.loads(text)
     ]
+
+
+def time_to_gap(
+    points: Sequence[tuple[float, float, float]],
+    gap: float,
+    final_gap: float | None = None,
+    final_s: float | None = None,
+) -> float | None:
+    """First time a run has a plan within relative ``gap`` of its bound, ``(objective - bound) /
+    |objective|`` as the solver counts it, or None if it never does. A run whose recorded
+    progress never shows it but whose final gap does (``final_gap``) counts at ``final_s``."""
+    for t, p, d in points:
+        if math.isfinite(p) and math.isfinite(d) and (p - d) <= gap * max(abs(p), 1e-10):
+            return t
+    if final_gap is not None and final_gap <= gap and final_s is not None:
+        return final_s
+    return None
+
+
+def reached_gap(row: dict[str, Any]) -> bool:
+    """Whether a run ended with a plan the checker accepts within its ``gap_target`` (solved
+    to the requested gap within the limit)."""
+    gap, target = row.get("gap"), row.get("gap_target")
+    if gap is None or target is None or row.get("objective") is None:
+        return False
+    return row.get("check_ok") is not False and float(gap) <= float(target)
 
 
 TARGET_TOL = 1e-5
@@ -470,6 +558,70 @@ def geomeans(rows: list[dict[str, Any]], time_limit: float) -> dict[str, dict[st
             "solved": sum(r.get("status") == "optimal" for r in mine),
         }
     return out
+
+
+def by_class(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, float]]:
+    """Per (class, model), in order of appearance (rows without a class are left out):
+    ``runs``; ``solved_pct``, the percentage that reached their gap target with a checked plan
+    (``reached_gap``); ``mean_s``, the mean time with every run counted at no more than its
+    time limit; ``mean_gap`` over the runs with a finite gap (``with_gap`` of them; nan if none);
+    ``mean_iterations`` over the runs that record iterations (nan if none)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        if r.get("class"):
+            groups.setdefault((r["class"], r["model"]), []).append(r)
+
+    def mean(values: list[float]) -> float:
+        return float(np.mean(values)) if values else math.nan
+
+    out = {}
+    for key, mine in groups.items():
+        times = [
+            min(float(r.get("time_s") or math.inf), float(r.get("time_limit_s") or math.inf))
+            for r in mine
+        ]
+        gaps = [float(r["gap"]) for r in mine if r.get("gap") is not None]
+        gaps = [g for g in gaps if math.isfinite(g)]
+        its = [float(r["iterations"]) for r in mine if r.get("iterations") is not None]
+        out[key] = {
+            "runs": len(mine),
+            "solved_pct": 100.0 * sum(map(reached_gap, mine)) / len(mine),
+            "mean_s": mean(times),
+            "mean_gap": mean(gaps),
+            "with_gap": len(gaps),
+            "mean_iterations": mean(its),
+        }
+    return out
+
+
+def class_row(klass: str, model: str, stats: dict[str, float]) -> str:
+    """One markdown row of ``by_class``: class, model, instances, solved, mean time, gap and
+    iterations."""
+
+    def f(v: float, spec: str) -> str:
+        return "" if math.isnan(v) else format(v, spec)
+
+    gap = f(100 * stats["mean_gap"], ".2f") + (" %" if not math.isnan(stats["mean_gap"]) else "")
+    if stats["with_gap"] < stats["runs"]:
+        gap += f" ({stats['with_gap']:.0f} with a plan)"
+    return (
+        f"| {klass} | {model} | {stats['runs']:.0f} | {stats['solved_pct']:.1f} % | "
+        f"{f(stats['mean_s'], '.1f')} | {gap} | {f(stats['mean_iterations'], '.1f')} |"
+    )
+
+
+CLASS_HEADER = [
+    "| class | model | instances | solved | mean time (s) | mean gap | mean iterations |",
+    "|---|---|---|---|---|---|---|",
+]
+
+
+def class_markdown(rows: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines of ``by_class``: one row per class and model (none without classes)."""
+    stats = by_class(rows)
+    if not stats:
+        return []
+    return CLASS_HEADER + [class_row(k, m, v) for (k, m), v in sorted(stats.items())]
 
 
 def profile_ratios(rows: list[dict[str, Any]], time_limit: float) -> dict[str, np.ndarray]:
@@ -580,6 +732,10 @@ def summary_markdown(rows: list[dict[str, Any]], time_limit: float) -> str:
         "|---|---|---|---|",
     ]
     lines += [f"| {m} | {v['runs']} | {v['solved']} | {v['sgm_s']:.2f} |" for m, v in g.items()]
+    per_class = class_markdown(rows)
+    if per_class:
+        lines += ["", "Per instance class (solved: within the requested gap, plan checked):", ""]
+        lines += per_class
     first = rows[0]["model"] if rows else ""
     instances = list(dict.fromkeys(r["instance"] for r in rows))
     match = match_markdown(rows, first, instances, time_limit) if len(g) > 1 else []
@@ -594,8 +750,8 @@ def summary_markdown(rows: list[dict[str, Any]], time_limit: float) -> str:
     lines += [
         "",
         "| instance | model | status | objective | bound | gap | root LP | nodes | time (s) | "
-        "build (s) | solve (s) | MB | vars | cons | nnz | check |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "build (s) | solve (s) | MB | vars | cons | nnz | check | iterations | to gap (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def f(v: Any, spec: str) -> str:
@@ -609,7 +765,8 @@ def summary_markdown(rows: list[dict[str, Any]], time_limit: float) -> str:
             f"{f(r.get('time_s'), '.2f')} | {f(r.get('build_s'), '.2f')} | "
             f"{f(r.get('solve_s'), '.2f')} | {f(r.get('peak_mb'), '.0f')} | "
             f"{f(r.get('n_vars'), '.0f')} | {f(r.get('n_cons'), '.0f')} | "
-            f"{f(r.get('n_nonzeros'), '.0f')} | {r.get('check_ok', '')} |"
+            f"{f(r.get('n_nonzeros'), '.0f')} | {r.get('check_ok', '')} | "
+            f"{f(r.get('iterations'), '.0f')} | {f(r.get('time_to_gap_s'), '.2f')} |"
         )
     return "\n".join(lines) + "\n"
 

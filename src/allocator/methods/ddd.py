@@ -130,7 +130,6 @@ class Discovery:
         net, legs = task.pre.net, task.pre.legs
         self.leg_from, self.leg_to = net.leg_from, net.leg_to
         self.tau = np.maximum(1, minutes_up(legs.hours))  # as the time network rounds them
-        self.hours = np.asarray(legs.hours, dtype=float)
         initial = str(task.recipe.options.get("initial", "paths"))
         self.points = initial_points(task.inst, task.pre, paths=initial == "paths")
         classes = task.inst.classes.loc[task.pre.class_ids, "value_per_teu_day"]

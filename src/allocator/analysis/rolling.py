@@ -249,7 +249,8 @@ def _groups(built: BuiltModel) -> str:
 
 
 def annotate(plan: Plan, built: BuiltModel, result: SolveResult, prev: Plan | None) -> Plan:
-    """Add the MIP start status and, with a previous plan, the comparison with it.
+    """Add the MIP start status and, with a previous plan, its period (``previous_period``) and
+    the comparison with it.
 
     ``legs`` gains ``prev_flow_teu``; ``flows`` gains ``prev_teu`` (last period's TEU of the lot
     on the leg as mapped onto this period, with rows of zero TEU where only last period used
@@ -263,6 +264,9 @@ def annotate(plan: Plan, built: BuiltModel, result: SolveResult, prev: Plan | No
     summary["mip_start"] = result.mip_start_status
     summary["mip_start_objective"] = result.mip_start_objective
     ref = built.stability
+    if prev is not None:
+        period = prev.summary["period"].iloc[0]
+        summary["previous_period"] = "" if pd.isna(period) else str(period)
     if prev is None or ref is None:
         return replace(plan, summary=summary)
     m = built.model
@@ -298,8 +302,6 @@ def annotate(plan: Plan, built: BuiltModel, result: SolveResult, prev: Plan | No
         )
         extra = extra[extra["cost"].abs() > 1e-6]
         costs = pd.concat([costs, extra], ignore_index=True)
-    period = prev.summary["period"].iloc[0]
-    summary["previous_period"] = "" if pd.isna(period) else str(period)
     summary["stability_weight"] = weight
     summary["stability_scope"] = ref.scope
     summary["stability_groups"] = _groups(built)

@@ -200,7 +200,7 @@ NOTATION: dict[str, tuple[Symbol, ...]] = {
             "`carried` rows leaving on it",
         ),
         Symbol(
-            ("m_\\sigma",),
+            ("\\bar n_\\sigma",),
             "departures of slot $\\sigma$ already run for carried flow (paid last week): one "
             "timetable run, or the fewest on demand that carry $\\bar Q_\\sigma$",
             "`carried`",

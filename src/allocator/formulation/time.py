@@ -278,13 +278,13 @@ def _carried_daily(
 
 def define_carried_flow(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Flow carried from last week's plan, fixed: :math:`\bar q_\gamma` TEU on leg
-    :math:`a_\gamma` leaving at :math:`t_\gamma` (slot :math:`\sigma_\gamma`). It leaves room on
+    :math:`a_\gamma` leaving at its hour, on the departures of a slot :math:`\sigma` if any. It leaves room on
     every capacity it meets in this week's clock, and the departures it rides already run
-    (:math:`m_\sigma` of them, paid last week):
+    (:math:`\bar n_\sigma` of them, paid last week):
 
-    .. math:: \sum_k \sum_{e \in L_k(\sigma)} q_k z_{ke} \le K_\sigma (n_\sigma + m_\sigma)
-              - \bar Q_\sigma, \qquad z_{ke} \le n_\sigma + [m_\sigma > 0],
-              \qquad s_a \le S_a - \textstyle\sum_{\sigma \in D_a} m_\sigma
+    .. math:: \sum_k \sum_{e \in L_k(\sigma)} q_k z_{ke} \le K_\sigma (n_\sigma + \bar n_\sigma)
+              - \bar Q_\sigma, \qquad z_{ke} \le n_\sigma + [\bar n_\sigma > 0],
+              \qquad s_a \le S_a - \textstyle\sum_{\sigma \in D_a} \bar n_\sigma
 
     with :math:`\bar Q_\sigma` the carried TEU aboard; no new departure within the headway of a
     committed one; the weekly capacities of legs and borders less the carried TEU leaving in the

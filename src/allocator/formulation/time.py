@@ -278,9 +278,9 @@ def _carried_daily(
 
 def define_carried_flow(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     r"""Flow carried from last week's plan, fixed: :math:`\bar q_\gamma` TEU on leg
-    :math:`a_\gamma` leaving at its hour, on the departures of a slot :math:`\sigma` if any. It leaves room on
-    every capacity it meets in this week's clock, and the departures it rides already run
-    (:math:`\bar n_\sigma` of them, paid last week):
+    :math:`a_\gamma` leaving at its hour, on the departures of a slot :math:`\sigma` if any. It
+    leaves room on every capacity it meets in this week's clock, and the departures it rides
+    already run (:math:`\bar n_\sigma` of them, paid last week):
 
     .. math:: \sum_k \sum_{e \in L_k(\sigma)} q_k z_{ke} \le K_\sigma (n_\sigma + \bar n_\sigma)
               - \bar Q_\sigma, \qquad z_{ke} \le n_\sigma + [\bar n_\sigma > 0],

@@ -149,7 +149,9 @@ def check_plan(plan: Plan, inst: Instance) -> CheckReport:
     _check_balance(rep, flows, inst, cargo["teu"] - unserved)
 
     load = flows.groupby("leg")["teu"].sum().reindex(legs.index).fillna(0.0)
-    carried = carried_flow(inst) if is_timed(plan) else carried_flow(inst).iloc[:0]
+    carried = carried_flow(inst)
+    if not is_timed(plan):
+        carried = carried.iloc[:0]  # the one-period models plan without carried flow
     leaving = carried[carried["departs_h"] >= -1e-9]
     c_load = leaving.groupby("leg")["teu"].sum().reindex(legs.index).fillna(0.0)
     committed = _committed(carried, inst)

@@ -305,7 +305,7 @@ CASES: list[tuple[str, list[Edit], dict[str, str], str, str | None, Any, str]] =
         None,
         None,
         "unknown table 'cargos'; expected one of nodes, legs, departures, borders, classes, cargo, "
-        "restrictions, tariffs (did you mean 'cargo'?)",
+        "restrictions, tariffs, carried (did you mean 'cargo'?)",
     ),
     (
         "missing required table",

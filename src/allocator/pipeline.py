@@ -71,14 +71,19 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
     when no plan exists (under ``forbid`` a lot without a route, or a proven infeasible model:
     then with the capacity increases an elastic re-solve finds), TooFewPathsError when a path
     model under ``forbid`` lacks paths, SolverError when the solver stops without a plan (its
-    ``termination`` says how). Stages: read, preprocess, the family's method from
+    ``termination`` says how). A rolling run of the time family first takes the flow last
+    week's plan carries into this week (``analysis.rolling.with_carry``). Stages: read,
+    preprocess, the family's method from
     ``allocator.methods`` (build and solve), ``extract``, and ``analysis.annotate``
     (re-planning comparison, bottleneck prices when ``opts.prices``, why-not details).
     """
     opts, t_start = opts or RunOptions(), time.perf_counter()
     inst = instance if isinstance(instance, Instance) else read_instance(instance)
-    seconds = {"read": time.perf_counter() - t_start}
     recipe = opts.recipe()
+    prev = opts.rolling.previous_plan if opts.rolling is not None else None
+    if prev is not None and recipe.family == "time":
+        inst = rolling.with_carry(inst, prev)  # last week's lots still moving: fixed flow
+    seconds = {"read": time.perf_counter() - t_start}
     merge = not recipe.options.get("integer_teu", False)
     pre = preprocess(inst, merge=merge, prune=recipe.family not in PATH_FAMILIES)
     seconds["preprocess"] = time.perf_counter() - t_start - seconds["read"]
@@ -89,7 +94,6 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
     plan = extract(built, result, inst, pre, instance_sha256=instance_hash(inst), seconds=seconds)
     t0 = time.perf_counter()
     seconds["extract"] = t0 - t_start - seconds["total"]
-    prev = opts.rolling.previous_plan if opts.rolling is not None else None
     plan = annotate(plan, built, result, inst, pre, solve_opts, prices=opts.prices, previous=prev)
     seconds["annotate"] = time.perf_counter() - t0
     logger.info("run %s with %s: %s", inst.name, recipe.name, result)

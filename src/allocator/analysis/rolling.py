@@ -13,6 +13,9 @@ Capacities that changed (a ferry with fewer departures, a congested border) are 
 scaling down the routes through the most overloaded resource until none is over. Departures are
 the fewest that carry the mapped load, candidate legs are opened where it flows.
 ``allocator.solve`` checks the start and reports it ``accepted`` or ``rejected``.
+
+A timed plan also hands on its carry (``with_carry``): the lots still moving when its week ended,
+on the legs and departures it committed them to, become this week's ``carried`` flow.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from scipy.sparse import coo_array, csc_array
 from allocator.formulation import ArcData, BuiltModel
 from allocator.formulation.stability import mapped_paths, pair_index
 from allocator.instance.model import ROUTE_SEPARATOR, Instance
+from allocator.instance.validate import validate
 from allocator.preprocess import Preprocessed
 from allocator.results import Plan
+from allocator.results.timeline import carry_over
 from allocator.solve import SolveResult
 
 logger = logging.getLogger(__name__)
@@ -165,6 +170,28 @@ def mip_start(
     return start
 
 
+def with_carry(inst: Instance, prev: Plan) -> Instance:
+    """``inst`` with what ``prev``, last week's timed plan, carries past its week's end as its
+    ``carried`` table (``results.timeline.carry_over``), validated again; ``inst`` itself when
+    ``prev`` is not timed, carries nothing, or the instance states its own carried flow (a
+    planner's table wins). Rows on legs this week lacks are left out with a warning."""
+    info = prev.info()
+    horizon = pd.to_numeric(info.get("horizon_hours"), errors="coerce")
+    if not inst.carried.empty or not np.isfinite(horizon):
+        return inst
+    carry = carry_over(prev.timeline, prev.carried, float(horizon))
+    known = carry["leg"].isin(inst.legs.index)
+    if not known.all():
+        logger.warning(
+            "carry: %d row(s) on legs this week lacks left out: %s",
+            int((~known).sum()),
+            ", ".join(sorted(set(carry.loc[~known, "leg"])))[:200],
+        )
+    if not known.any():
+        return inst
+    return validate(replace(inst, carried=carry[known].reset_index(drop=True)))
+
+
 def warm_start(
     prev: Plan, inst: Instance, pre: Preprocessed
 ) -> Callable[[BuiltModel], dict[str, float] | None]:
@@ -222,7 +249,8 @@ def _groups(built: BuiltModel) -> str:
 
 
 def annotate(plan: Plan, built: BuiltModel, result: SolveResult, prev: Plan | None) -> Plan:
-    """Add the MIP start status and, with a previous plan, the comparison with it.
+    """Add the MIP start status and, with a previous plan, its period (``previous_period``) and
+    the comparison with it.
 
     ``legs`` gains ``prev_flow_teu``; ``flows`` gains ``prev_teu`` (last period's TEU of the lot
     on the leg as mapped onto this period, with rows of zero TEU where only last period used
@@ -236,6 +264,9 @@ def annotate(plan: Plan, built: BuiltModel, result: SolveResult, prev: Plan | No
     summary["mip_start"] = result.mip_start_status
     summary["mip_start_objective"] = result.mip_start_objective
     ref = built.stability
+    if prev is not None:
+        period = prev.summary["period"].iloc[0]
+        summary["previous_period"] = "" if pd.isna(period) else str(period)
     if prev is None or ref is None:
         return replace(plan, summary=summary)
     m = built.model
@@ -271,8 +302,6 @@ def annotate(plan: Plan, built: BuiltModel, result: SolveResult, prev: Plan | No
         )
         extra = extra[extra["cost"].abs() > 1e-6]
         costs = pd.concat([costs, extra], ignore_index=True)
-    period = prev.summary["period"].iloc[0]
-    summary["previous_period"] = "" if pd.isna(period) else str(period)
     summary["stability_weight"] = weight
     summary["stability_scope"] = ref.scope
     summary["stability_groups"] = _groups(built)

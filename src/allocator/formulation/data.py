@@ -201,6 +201,12 @@ class TimeData:
 
     *Departure slots* ``s``: a time at which a leg dispatched on demand may send departures (any
     number; ``slot_timetabled`` False), or one run of a timetabled departure (run or not).
+
+    *Carried flow* ``c`` (the instance's ``carried`` table, fixed): ``carried_teu[c]`` TEU on leg
+    ``carried_leg[c]`` leaving at ``carried_dep_h[c]`` hours (negative: before the week began),
+    on slot ``carried_slot[c]`` (-1: no departure of this week's clock); ``slot_committed[s]``
+    departures of slot ``s`` already run for it: one timetable run, or the fewest departures on
+    demand that carry its TEU.
     """
 
     step_h: float
@@ -231,6 +237,11 @@ class TimeData:
     leg_reach_h: np.ndarray  # transit and border dwell: hours until the head node is reached
     border_day_capacity: np.ndarray  # inf: unlimited
     node_day_capacity: np.ndarray
+    carried_leg: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    carried_dep_h: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    carried_teu: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    carried_slot: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    slot_committed: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def n_arcs(self) -> int:
@@ -456,12 +467,20 @@ def time_data(
     arc_head = np.concatenate([f_head, run_head[r]]).astype(np.int64)
     arc_dep_h = np.concatenate([f_dep, run_h[r]]).astype(float)
 
-    # departure slots: (leg, step) of legs run on demand, runs of the timetable
+    # departure slots: (leg, step) of legs run on demand, runs of the timetable, and the
+    # departures carried flow rides
     run_base = n_legs * (n_steps + 1)
     slot_key = np.concatenate([f_slot_key, run_base + r])
-    slots, slot_of = np.unique(slot_key, return_inverse=True)
-    arc_slot = np.where(slot_key >= 0, slot_of - int((slots < 0).sum()), -1).astype(np.int64)
+    carried = inst.carried
+    c_leg = carried["leg"].map(net.leg_to_idx).to_numpy(dtype=np.int64) if len(carried) else None
+    c_leg = np.zeros(0, dtype=np.int64) if c_leg is None else c_leg
+    c_dep = carried["departs_at"].to_numpy(dtype=float) if len(carried) else np.zeros(0)
+    c_teu = carried["teu"].to_numpy(dtype=float) if len(carried) else np.zeros(0)
+    c_key = _carried_slot_keys(c_leg, c_dep, step, n_steps, on_demand, run_leg, run_h, run_base)
+    slots = np.unique(np.concatenate([slot_key, c_key]))
     slots = slots[slots >= 0]
+    arc_slot = np.where(slot_key >= 0, np.searchsorted(slots, slot_key), -1).astype(np.int64)
+    carried_slot = np.where(c_key >= 0, np.searchsorted(slots, c_key), -1).astype(np.int64)
     demand = slots < run_base  # sorted: slots on demand first, then timetable runs
     on_leg, run = slots[demand], slots[~demand] - run_base
     slot_leg = np.concatenate([on_leg // (n_steps + 1), run_leg[run]]).astype(np.int64)
@@ -488,6 +507,12 @@ def time_data(
         legs.base_cost[arc_leg]
         + s.co2_price_per_t * legs.co2_kg[arc_leg] / 1000.0
         + np.where(arrives, value[cls[arc_com]] * door_h / 24.0, 0.0)
+    )
+
+    # departures already run for the carried flow: a timetable run, or enough to carry its TEU
+    aboard = np.bincount(carried_slot[carried_slot >= 0], c_teu[carried_slot >= 0], len(slots))
+    slot_committed = np.where(
+        aboard > 0, np.where(~demand, 1.0, np.ceil(aboard / slot_capacity - 1e-9)), 0.0
     )
 
     pair_key, arc_pair = np.unique(arc_com * n_legs + arc_leg, return_inverse=True)
@@ -554,5 +579,34 @@ def time_data(
         leg_reach_h=legs.hours - node_dwell[net.leg_to],
         border_day_capacity=inst.borders["capacity_teu_per_day"].fillna(np.inf).to_numpy(float),
         node_day_capacity=nodes["handling_capacity_teu_per_day"].fillna(np.inf).to_numpy(float),
+        carried_leg=c_leg,
+        carried_dep_h=c_dep,
+        carried_teu=c_teu,
+        carried_slot=carried_slot,
+        slot_committed=slot_committed,
     )
     return d, timed
+
+
+def _carried_slot_keys(
+    leg: np.ndarray,
+    dep_h: np.ndarray,
+    step: float,
+    n_steps: int,
+    on_demand: np.ndarray,
+    run_leg: np.ndarray,
+    run_h: np.ndarray,
+    run_base: int,
+) -> np.ndarray:
+    """The slot key of each carried row's departure: (leg, step) on demand (its time rounded
+    up to the grid), the timetable run leaving then, -1 when it left before the week began or
+    its leg runs neither way."""
+    keys = np.full(len(leg), -1, dtype=np.int64)
+    for c in np.flatnonzero(dep_h >= -_EPS):
+        a, h = int(leg[c]), float(dep_h[c])
+        if on_demand[a]:
+            keys[c] = a * (n_steps + 1) + min(int(_ceil(h / step)), n_steps)
+        else:
+            hit = np.flatnonzero((run_leg == a) & (np.abs(run_h - h) < 1e-6))
+            keys[c] = run_base + int(hit[0]) if len(hit) else -1
+    return keys

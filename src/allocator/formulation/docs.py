@@ -123,6 +123,11 @@ NOTATION: dict[str, tuple[Symbol, ...]] = {
             "`legs.service_capacity_teu`, `departures`",
         ),
         Symbol(("D_a",), "the departure slots of leg $a$ dispatched on demand"),
+        Symbol(
+            ("\\gamma",),
+            "a row of carried flow: a lot of last week's plan on one leg, leaving at a given time",
+            "`carried`",
+        ),
         Symbol(("\\theta",), "a day: 24 hours from Monday 00:00 of the week, or of the runoff"),
     ),
     _DATA: (
@@ -188,6 +193,18 @@ NOTATION: dict[str, tuple[Symbol, ...]] = {
         ),
         Symbol(("\\varepsilon",), "the cap of an epsilon-constraint row", "`allocator pareto`"),
         Symbol(("W",), "stability weight per TEU changed", "`--stability-weight` (re-planning)"),
+        Symbol(("\\bar q_\\gamma",), "TEU of carried row $\\gamma$", "`carried.teu`"),
+        Symbol(
+            ("\\bar Q_\\sigma",),
+            "carried TEU aboard the departures of slot $\\sigma$",
+            "`carried` rows leaving on it",
+        ),
+        Symbol(
+            ("\\bar n_\\sigma",),
+            "departures of slot $\\sigma$ already run for carried flow (paid last week): one "
+            "timetable run, or the fewest on demand that carry $\\bar Q_\\sigma$",
+            "`carried`",
+        ),
         Symbol(
             ("r_k",),
             "release of commodity $k$: its lots' `ready_at` rounded up to the grid",

@@ -13,6 +13,7 @@ leg, border, terminal, service-count and linking blocks of the arc family apply 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 from scipy.sparse import csr_array
@@ -239,3 +240,130 @@ def define_timed_objective(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
     variables += list(m.unserved.values())
     expr = LinearExpression(constant=0.0, linear_coefs=coefs, linear_vars=variables)
     m.obj_total_cost = pyo.Objective(expr=expr, sense=pyo.minimize)
+
+
+def _carried_daily(
+    m: pyo.ConcreteModel,
+    ctx: BuildContext,
+    owner: np.ndarray,
+    hours: np.ndarray,
+    cap: np.ndarray,
+    carried: tuple[np.ndarray, np.ndarray],
+) -> ArrayConstraint:
+    """The rows of ``_daily`` that carried flow shares, less its TEU: ``carried`` is the owner
+    (-1: none) and hours of each carried row; rows before the week began count nowhere."""
+    t = _timed(ctx)
+    days = t.n_steps + 2
+    c_owner, c_hours = carried
+    on = (c_owner >= 0) & (c_hours >= -1e-9)
+    c_key = c_owner[on] * days + np.floor(c_hours[on] / 24.0 + 1e-9).astype(np.int64)
+    taken = pd.Series(t.carried_teu[on]).groupby(c_key).sum()
+    arcs = np.flatnonzero(owner >= 0)
+    arcs = arcs[np.isfinite(cap[owner[arcs]])]
+    key = owner[arcs] * days + np.floor(hours[arcs] / 24.0 + 1e-9).astype(np.int64)
+    hit = np.isin(key, taken.index.to_numpy())
+    arcs = arcs[hit]
+    keys, row = np.unique(key[hit], return_inverse=True)
+    upper = cap[keys // days] - taken.reindex(keys).to_numpy() if len(keys) else np.zeros(0)
+    return _rows(
+        np.asarray(row).ravel(),
+        arcs,
+        _arc_teu(t, ctx)[arcs],
+        len(keys),
+        np.full(len(keys), -np.inf),
+        upper,
+        list(m.timed_flow.values()),
+    )
+
+
+def define_carried_flow(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
+    r"""Flow carried from last week's plan, fixed: :math:`\bar q_\gamma` TEU on leg
+    :math:`a_\gamma` leaving at its hour, on the departures of a slot :math:`\sigma` if any. It
+    leaves room on every capacity it meets in this week's clock, and the departures it rides
+    already run (:math:`\bar n_\sigma` of them, paid last week):
+
+    .. math:: \sum_k \sum_{e \in L_k(\sigma)} q_k z_{ke} \le K_\sigma (n_\sigma + \bar n_\sigma)
+              - \bar Q_\sigma, \qquad z_{ke} \le n_\sigma + [\bar n_\sigma > 0],
+              \qquad s_a \le S_a - \textstyle\sum_{\sigma \in D_a} \bar n_\sigma
+
+    with :math:`\bar Q_\sigma` the carried TEU aboard; no new departure within the headway of a
+    committed one; the weekly capacities of legs and borders less the carried TEU leaving in the
+    week, of terminals less the carried TEU reaching them in it, and the daily capacities less
+    the carried TEU of that day (by departure for borders, by arrival for terminals). Run after
+    the blocks it tightens.
+    """
+    t, d, net = _timed(ctx), ctx.data, ctx.net
+    if not len(t.carried_teu):
+        return
+    committed = t.slot_committed
+    carried_slot = t.carried_slot
+    aboard = np.bincount(
+        carried_slot[carried_slot >= 0], t.carried_teu[carried_slot >= 0], minlength=t.n_slots
+    )
+    # departures: room left on those running, riding them needs no new one
+    if hasattr(m, "con_departure_capacity"):
+        upper = np.asarray(m.con_departure_capacity._upper, dtype=float)
+        m.con_departure_capacity._upper = upper + committed * t.slot_capacity - aboard
+    if hasattr(m, "con_departure_linking"):
+        on = np.flatnonzero(t.arc_slot >= 0)
+        upper = np.asarray(m.con_departure_linking._upper, dtype=float)
+        m.con_departure_linking._upper = upper + (committed[t.arc_slot[on]] > 0)
+    bounds = ctx.column_bounds.get("departures")
+    if bounds is not None:
+        top = bounds.upper.copy()
+        gap = t.leg_headway_h[t.slot_leg]
+        for s in np.flatnonzero(committed > 0):
+            near = (t.slot_leg == t.slot_leg[s]) & (np.abs(t.slot_dep_h - t.slot_dep_h[s]) < gap)
+            top[near & ~t.slot_timetabled] = 0.0  # a headway from the departure already running
+        top[t.slot_timetabled & (committed > 0)] = 0.0  # the run runs already
+        ctx.bounds(m.departures, bounds.lower, top, bounds.integer)
+    if hasattr(m, "services"):
+        per_leg = np.bincount(t.slot_leg, committed, minlength=net.n_legs)
+        for a in m.SERVICE_LEGS:
+            top = d.leg_max_services[a] - per_leg[a]
+            if per_leg[a] > 0 and np.isfinite(top):
+                m.services[a].setub(max(float(top), 0.0))
+    # weekly capacities: legs and borders by departure, terminals by arrival, in the week
+    leaving = t.carried_dep_h >= -1e-9
+    reach = t.carried_dep_h + t.leg_reach_h[t.carried_leg]
+    on_leg = np.bincount(t.carried_leg[leaving], t.carried_teu[leaving], minlength=net.n_legs)
+    border = d.leg_border[t.carried_leg]
+    out = leaving & (border >= 0)
+    on_border = np.bincount(border[out], t.carried_teu[out], minlength=len(d.border_capacity))
+    arriving = reach >= -1e-9
+    heads = net.leg_to[t.carried_leg[arriving]]
+    at_node = np.bincount(heads, t.carried_teu[arriving], minlength=net.n_nodes)
+    x = ctx.flows(m)
+    candidate = d.leg_fixed_cost > 0  # their capacity is in their linking rows
+    for name, load, cap, by in (
+        ("leg", on_leg, np.where(candidate, np.inf, d.leg_capacity), d.pairs_by_leg),
+        (
+            "border",
+            on_border,
+            d.border_capacity,
+            d.pairs_by(d.leg_border[d.pair_leg], len(d.border_capacity)),
+        ),
+        ("terminal", at_node, d.node_capacity, d.pairs_by(net.leg_to[d.pair_leg], net.n_nodes)),
+    ):
+        keys = [i for i in np.flatnonzero((load > 0) & np.isfinite(cap)).tolist() if by[i]]
+        room = {i: float(cap[i] - load[i]) for i in keys}
+        con = pyo.Constraint(
+            keys, rule=lambda m, i, by=by, room=room: sum(x[p] for p in by[i]) <= room[i]
+        )
+        setattr(m, f"con_carried_{name}_capacity", con)
+    m.con_carried_daily_border_capacity = _carried_daily(
+        m,
+        ctx,
+        d.leg_border[t.arc_leg],
+        t.arc_dep_h,
+        t.border_day_capacity,
+        (border, t.carried_dep_h),
+    )
+    m.con_carried_daily_terminal_capacity = _carried_daily(
+        m,
+        ctx,
+        net.leg_to[t.arc_leg],
+        t.arc_dep_h + t.leg_reach_h[t.arc_leg],
+        t.node_day_capacity,
+        (net.leg_to[t.carried_leg], reach),
+    )

@@ -28,7 +28,9 @@ class Instance:
     extra columns the user kept. ``legs`` already holds the legs created by ``reverse``; their
     ``reverse_of`` column names the leg they copy (missing for legs written by the user).
     ``departures`` (the timetable) is unkeyed, one row per weekly departure, ``day`` as ``Mon`` ..
-    ``Sun`` and ``time`` as ``HH:MM``.
+    ``Sun`` and ``time`` as ``HH:MM``. ``carried`` (unkeyed) is flow an earlier week's plan
+    committed past its end: lots of that week (not rows of ``cargo``) on legs leaving at
+    ``departs_at`` hours of this week's clock, which the time family keeps as fixed flow.
 
     Times are hours from the start of the planning week (Monday 00:00). ``cargo.ready_at`` is
     filled (default 0); for a lot given ``due_at``, ``cargo.due_days`` holds the door-to-door days
@@ -48,6 +50,7 @@ class Instance:
     restrictions: pd.DataFrame
     tariffs: pd.DataFrame
     departures: pd.DataFrame
+    carried: pd.DataFrame = field(default_factory=pd.DataFrame)
     source: Path | None = None
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
 

@@ -233,6 +233,8 @@ def validate(source: RawInstance | Instance, strict: bool = False) -> Instance:
     if settings is not None:
         _check_times(typed["cargo"], typed["departures"], settings, where, probs)
     _check_tariffs(typed["tariffs"], typed["legs"], where, probs)
+    if settings is not None:
+        _check_carried(typed["carried"], typed["departures"], settings, where, probs)
     if not probs.errors:
         _warn(typed, legs, ids, where, probs)
     problems = probs.finish()
@@ -257,6 +259,7 @@ def validate(source: RawInstance | Instance, strict: bool = False) -> Instance:
         restrictions=typed["restrictions"],
         tariffs=typed["tariffs"],
         departures=typed["departures"],
+        carried=typed["carried"],
         source=raw.path,
         warnings=tuple(p for p in problems if p.severity == "warning"),
     )
@@ -984,6 +987,43 @@ def _check_times(
             departures["time"][i],
             kind="departure after end",
         )
+
+
+def _check_carried(
+    carried: pd.DataFrame,
+    departures: pd.DataFrame,
+    settings: Settings,
+    where: dict[str, Any],
+    probs: _Problems,
+) -> None:
+    """Carried flow leaves before the horizon and runoff end; on a leg run by the timetable it
+    rides a run of the timetable (a departure of this week's clock, or one that left before it)."""
+    end = settings.horizon_hours + settings.runoff_hours
+    when = carried["departs_at"]
+    for i in np.flatnonzero((when >= end).fillna(False).to_numpy()):
+        probs.add(
+            where["carried"](i),
+            f"leaves after the horizon and runoff end ({settings.horizon_hours:g} + "
+            f"{settings.runoff_hours:g} h)",
+            "departs_at",
+            when[i],
+            kind="carried after end",
+        )
+    runs = timetable_hours(departures["day"], departures["time"])
+    by_leg: dict[str, list[float]] = defaultdict(list)
+    for leg_id, h in zip(departures["leg"], runs, strict=True):
+        by_leg[leg_id].append(float(h))
+    for i in np.flatnonzero((carried["leg"].isin(by_leg) & when.notna()).to_numpy()):
+        hour = float(when[i]) % HOURS_PER_WEEK
+        if not any(abs(hour - h) < 1e-6 for h in by_leg[carried["leg"][i]]):
+            probs.add(
+                where["carried"](i),
+                f"leg '{carried['leg'][i]}' runs by the timetable and no run leaves at "
+                f"{_hours(hour)} of the week",
+                "departs_at",
+                when[i],
+                kind="carried off the timetable",
+            )
 
 
 def _hours(value: float) -> str:

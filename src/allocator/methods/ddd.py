@@ -81,6 +81,8 @@ def unsupported(inst: Instance) -> list[str]:
         why.append("daily border capacities")
     if inst.nodes["handling_capacity_teu_per_day"].notna().any():
         why.append("daily terminal capacities")
+    if len(inst.carried):
+        why.append("flow carried from last week (the carried table)")
     return why
 
 

@@ -10,7 +10,13 @@ A timed plan (one with a ``timeline``) is also checked in time: every lot leaves
 never before it has reached the node (dwell done), arrives by its due time, every departure it
 takes exists (a timetable run, or a departure of a leg dispatched on demand) and has room,
 departures keep their leg's headway and weekly maximum, and borders and terminals stay within
-their TEU per day; its time value is that of its door-to-door hours, waiting included.
+their TEU per day; its time value is that of its door-to-door hours, waiting included. The
+flow an earlier week carries into it (the instance's ``carried`` table) counts in every capacity
+of the timed plan: on the departures it rides (which already run: one timetable run, or the
+fewest departures on demand that carry it, not in the plan's ``services``), in the weekly
+capacity of legs and borders when it leaves in the week and of terminals when it arrives in it,
+in its leg's weekly departures and headway, and in the daily capacities of the day it crosses a
+border or reaches a terminal.
 """
 
 from __future__ import annotations
@@ -143,9 +149,19 @@ def check_plan(plan: Plan, inst: Instance) -> CheckReport:
     _check_balance(rep, flows, inst, cargo["teu"] - unserved)
 
     load = flows.groupby("leg")["teu"].sum().reindex(legs.index).fillna(0.0)
+    carried = carried_flow(inst)
+    if not is_timed(plan):
+        carried = carried.iloc[:0]  # the one-period models plan without carried flow
+    leaving = carried[carried["departs_h"] >= -1e-9]
+    c_load = leaving.groupby("leg")["teu"].sum().reindex(legs.index).fillna(0.0)
+    committed = _committed(carried, inst)
+    c_services = committed.groupby("leg")["committed"].sum().reindex(legs.index).fillna(0.0)
     cap = legs["capacity_teu"]
-    for leg in load.index[(load > cap + TOL).to_numpy()]:
-        rep.errors.append(f"leg {leg}: {load[leg]:.3f} TEU over capacity {cap[leg]:g}")
+    for leg in load.index[(load + c_load > cap + TOL).to_numpy()]:
+        with_carried = f" ({c_load[leg]:.3f} carried)" if c_load[leg] > 0 else ""
+        rep.errors.append(
+            f"leg {leg}: {load[leg] + c_load[leg]:.3f} TEU{with_carried} over capacity {cap[leg]:g}"
+        )
     plan_legs = plan.legs.set_index("leg")
     if not np.allclose(plan_legs["flow_teu"].reindex(legs.index).fillna(0.0), load, atol=1e-4):
         rep.errors.append("legs table flow_teu differs from the sum of flows")
@@ -156,24 +172,28 @@ def check_plan(plan: Plan, inst: Instance) -> CheckReport:
         if pd.isna(s) or abs(s - round(s)) > 1e-6 or s < -1e-9:
             rep.errors.append(f"service leg {leg}: services {s!r} is not a whole number")
             continue
-        if pd.notna(legs.at[leg, "max_services"]) and s > legs.at[leg, "max_services"]:
+        top, run = legs.at[leg, "max_services"], s + c_services[leg]
+        if pd.notna(top) and run > top:
+            rep.errors.append(f"service leg {leg}: {run:g} services over max_services {top}")
+        if load[leg] + c_load[leg] > run * legs.at[leg, "service_capacity_teu"] + TOL:
             rep.errors.append(
-                f"service leg {leg}: {s:g} services over max_services {legs.at[leg, 'max_services']}"
+                f"service leg {leg}: {load[leg] + c_load[leg]:.3f} TEU over {run:g} services' slots"
             )
-        if load[leg] > s * legs.at[leg, "service_capacity_teu"] + TOL:
-            rep.errors.append(f"service leg {leg}: {load[leg]:.3f} TEU over {s:g} services' slots")
     candidate = legs["fixed_cost"] > 0
     opened = plan_legs["opened"].reindex(legs.index)
     opened = opened.map(lambda v: str(v).lower() in ("true", "1", "1.0"))
     for leg in legs.index[candidate & ~opened & (load > TOL)]:
         rep.errors.append(f"candidate leg {leg} carries {load[leg]:.3f} TEU but is not opened")
 
-    border_load = load.groupby(legs["border"]).sum()
+    border_load = (load + c_load).groupby(legs["border"]).sum()
     for b, value in border_load.items():
         capacity = inst.borders.at[b, "capacity_teu"]
         if pd.notna(capacity) and value > capacity + TOL:
             rep.errors.append(f"border {b}: {value:.3f} TEU over capacity {capacity:g}")
-    arriving = load.groupby(legs["to"]).sum()
+    reaching = carried[carried["reach_h"] >= -1e-9]
+    arriving = (
+        load.groupby(legs["to"]).sum().add(reaching.groupby("to")["teu"].sum(), fill_value=0.0)
+    )
     for node, value in arriving.items():
         capacity = inst.nodes.at[node, "handling_capacity_teu"]
         if pd.notna(capacity) and value > capacity + TOL:
@@ -198,6 +218,43 @@ def check_plan(plan: Plan, inst: Instance) -> CheckReport:
 def is_timed(plan: Plan) -> bool:
     """Whether the plan says when its lots move (a plan of a time model)."""
     return "departs_h" in plan.timeline.columns
+
+
+def carried_flow(inst: Instance) -> pd.DataFrame:
+    """The instance's carried flow with, per row, its leg's border and head node and the time
+    it reaches that node (before the dwell there), by the checker's own leg hours."""
+    c = inst.carried
+    if c.empty:
+        columns = ["lot", "leg", "departs_h", "teu", "border", "to", "reach_h"]
+        return pd.DataFrame(columns=columns).astype({"departs_h": float, "teu": float})
+    legs, nodes = inst.legs, inst.nodes
+    leg = c["leg"].astype(str)
+    hours = leg_costs(inst)["hours"].reindex(leg).to_numpy()
+    head_dwell = legs["to"].map(nodes["dwell_hours"]).reindex(leg).to_numpy(dtype=float)
+    dep = c["departs_at"].to_numpy(dtype=float)
+    return pd.DataFrame(
+        {
+            "lot": c["lot"].astype(str).to_numpy(),
+            "leg": leg.to_numpy(),
+            "departs_h": dep,
+            "teu": c["teu"].to_numpy(dtype=float),
+            "border": legs["border"].reindex(leg).to_numpy(),
+            "to": legs["to"].reindex(leg).to_numpy(),
+            "reach_h": dep + hours - head_dwell,
+        }
+    )
+
+
+def _committed(carried: pd.DataFrame, inst: Instance) -> pd.DataFrame:
+    """Departures already running for carried flow, per leg and time in the week: one run of a
+    timetabled leg, the fewest departures that carry its TEU on a leg dispatched on demand."""
+    leaving = carried[carried["departs_h"] >= -1e-9]
+    aboard = leaving.groupby(["leg", "departs_h"])["teu"].sum().reset_index()
+    per_departure = inst.legs["service_capacity_teu"].reindex(aboard["leg"]).to_numpy(dtype=float)
+    timetabled = aboard["leg"].isin(set(inst.departures["leg"])).to_numpy()
+    on_demand = np.ceil(aboard["teu"].to_numpy(dtype=float) / per_departure - 1e-9)
+    count = np.where(timetabled, 1.0, np.where(np.isnan(per_departure), 0.0, on_demand))
+    return aboard.assign(committed=count)
 
 
 def _timed_routes(plan: Plan, inst: Instance) -> pd.DataFrame:
@@ -268,7 +325,15 @@ def _check_timeline(rep: CheckReport, plan: Plan, inst: Instance) -> None:
         if at > due + 1e-6:
             err(f"lot {lot} reaches its destination at {at:g} h, after its due time {due:g} h")
 
-    aboard = tl.groupby(["leg", "departs_h"])["teu"].sum()
+    carried = carried_flow(inst)
+    committed = _committed(carried, inst)
+    leaving = carried[carried["departs_h"] >= -1e-9]
+    # each departure's TEU: this week's lots and the carried flow aboard
+    aboard = (
+        pd.concat([tl[["leg", "departs_h", "teu"]], leaving[["leg", "departs_h", "teu"]]])
+        .groupby(["leg", "departs_h"])["teu"]
+        .sum()
+    )
     deps = plan.departures
     if "departs_h" in deps.columns:
         deps = deps.assign(
@@ -295,7 +360,10 @@ def _check_timeline(rep: CheckReport, plan: Plan, inst: Instance) -> None:
                 )
         elif on_demand[leg]:
             hit = deps[(deps["leg"] == leg) & ((deps["departs_h"] - dep).abs() < 1e-6)]
-            n = float(hit["services"].sum())
+            ran = committed[
+                (committed["leg"] == leg) & ((committed["departs_h"] - dep).abs() < 1e-6)
+            ]
+            n = float(hit["services"].sum()) + float(ran["committed"].sum())
             room = n * float(legs.at[leg, "service_capacity_teu"])
             if teu > room + TOL:
                 err(
@@ -304,10 +372,15 @@ def _check_timeline(rep: CheckReport, plan: Plan, inst: Instance) -> None:
                 )
     services = plan.legs.set_index(plan.legs["leg"].astype(str))["services"]
     for leg in legs.index[on_demand]:
-        mine = deps[deps["leg"] == leg].sort_values("departs_h")
+        mine = deps[deps["leg"] == leg]
         total = float(mine["services"].sum())
         if abs(total - float(pd.to_numeric(services.get(leg), errors="coerce") or 0.0)) > 1e-6:
             err(f"leg {leg}: {total:g} departures in the departures table, not the legs table's")
+        ran = committed[committed["leg"] == leg].rename(columns={"committed": "services"})
+        mine = pd.concat([mine[["departs_h", "services"]], ran[["departs_h", "services"]]])
+        mine = mine.groupby("departs_h", as_index=False)["services"].sum()
+        mine = mine[mine["services"] > 1e-9].sort_values("departs_h")
+        total = float(mine["services"].sum())
         top = legs.at[leg, "max_services"]
         if pd.notna(top) and total > top + 1e-6:
             err(f"leg {leg}: {total:g} departures in the week, over max_services {top}")
@@ -328,14 +401,28 @@ def _check_timeline(rep: CheckReport, plan: Plan, inst: Instance) -> None:
                 )
 
     border = tl["leg"].map(legs["border"])
-    per_day = tl.assign(border=border, day=np.floor(tl["departs_h"] / 24.0 + 1e-9))
+    per_day = pd.concat(
+        [
+            tl.assign(border=border)[["border", "departs_h", "teu"]],
+            leaving[["border", "departs_h", "teu"]],
+        ]
+    )
+    per_day = per_day.assign(day=np.floor(per_day["departs_h"].astype(float) / 24.0 + 1e-9))
     for (b, day), teu in (
         per_day.dropna(subset=["border"]).groupby(["border", "day"])["teu"].sum().items()
     ):
         cap = inst.borders.at[b, "capacity_teu_per_day"]
         if pd.notna(cap) and teu > cap + TOL:
             err(f"border {b}: {teu:.3f} TEU on day {int(day)}, over its {cap:g} TEU a day")
-    at_node = tl.assign(node=tl["leg"].map(legs["to"]), day=np.floor(tl["reach_h"] / 24.0 + 1e-9))
+    at_node = pd.concat(
+        [
+            tl.assign(node=tl["leg"].map(legs["to"]))[["node", "reach_h", "teu"]],
+            carried[carried["reach_h"] >= -1e-9].rename(columns={"to": "node"})[
+                ["node", "reach_h", "teu"]
+            ],
+        ]
+    )
+    at_node = at_node.assign(day=np.floor(at_node["reach_h"].astype(float) / 24.0 + 1e-9))
     for (node, day), teu in at_node.groupby(["node", "day"])["teu"].sum().items():
         cap = inst.nodes.at[node, "handling_capacity_teu_per_day"]
         if pd.notna(cap) and teu > cap + TOL:

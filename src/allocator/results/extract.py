@@ -14,7 +14,13 @@ from allocator.formulation import ArcData, BuiltModel
 from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.preprocess import Preprocessed
 from allocator.results.plan import Plan, route_corridor
-from allocator.results.timeline import departures_table, timed_paths, timeline_table
+from allocator.results.timeline import (
+    carried_table,
+    departures_table,
+    in_transit_table,
+    timed_paths,
+    timeline_table,
+)
 from allocator.solve import SolveResult
 
 logger = logging.getLogger(__name__)
@@ -212,6 +218,15 @@ def _extract_timed(
     )
     summary["due_days_exact"] = True  # every timed route arrives by its lot's due time
     summary["step_minutes"] = t.step_h * 60.0
+    horizon = inst.settings.horizon_hours
+    in_transit = in_transit_table(timeline, inst.legs, horizon)
+    carried = carried_table(inst, pre.legs.hours, pd.Index(net.leg_ids))
+    summary["horizon_hours"] = horizon
+    summary["teu_in_transit"] = float(in_transit["teu"].sum())
+    # each carried lot once: its TEU on the leg that carries most of it
+    summary["teu_carried"] = float(
+        carried.groupby(["lot", "leg"])["teu"].sum().groupby("lot").max().sum()
+    )
     return Plan(
         summary=summary,
         flows=flows,
@@ -223,6 +238,8 @@ def _extract_timed(
         costs=_costs_table(inst, pre, m, d, flows, unserved_lot, timeline, departures),
         departures=departures,
         timeline=timeline,
+        in_transit=in_transit,
+        carried=carried,
     )
 
 

@@ -30,6 +30,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "corridor_prices": ("class", "origin", "destination", "corridor"),
     "departures": ("leg", "departs_h"),
     "timeline": ("lot", "route", "departs_h"),
+    "in_transit": ("lot", "route"),
+    "carried": ("lot", "leg", "departs_h"),
 }
 """The columns that identify a row of each plan table (``Plan.table`` indexes by them)."""
 REPR_ROWS = 5  # rows of each table a notebook shows
@@ -50,9 +52,12 @@ class Plan:
     # filled by allocator.analysis.prices after a solve; empty when not computed
     bottlenecks: pd.DataFrame = field(default_factory=pd.DataFrame)
     corridor_prices: pd.DataFrame = field(default_factory=pd.DataFrame)
-    # timed plans (model family time): departures that run and each lot's times; empty otherwise
+    # timed plans (model family time): departures that run and each lot's times, the lots still
+    # moving when the week ends and the flow carried in from last week; empty otherwise
     departures: pd.DataFrame = field(default_factory=pd.DataFrame)
     timeline: pd.DataFrame = field(default_factory=pd.DataFrame)
+    in_transit: pd.DataFrame = field(default_factory=pd.DataFrame)
+    carried: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __repr__(self) -> str:
         s = self.info()
@@ -227,7 +232,14 @@ def binding_capacities(plan: Plan) -> pd.DataFrame:
 FORMATS = ("csv", "parquet", "xlsx")
 RUN_INSTANCE = "instance.json"  # the solved instance inside a plan folder
 # plans written before these existed, and plans of one-period models (no timed tables)
-OPTIONAL_TABLES = ("bottlenecks", "corridor_prices", "departures", "timeline")
+OPTIONAL_TABLES = (
+    "bottlenecks",
+    "corridor_prices",
+    "departures",
+    "timeline",
+    "in_transit",
+    "carried",
+)
 TEXT_COLUMNS = (
     "lot",
     "leg",
@@ -255,6 +267,7 @@ TEXT_COLUMNS = (
     "kind",  # bottlenecks (ids like MCND node "1" stay text)
     "id",
     "lots",  # departures: the lots aboard
+    "state",  # in_transit: where a lot is when the week ends
 )
 
 
@@ -361,13 +374,16 @@ PLAN_COLUMNS: dict[str, tuple[str, ...]] = {
     "costs": ("cost",),
     "departures": ("leg", "departs_h", "services", "teu"),
     "timeline": ("lot", "route", "leg", "departs_h", "arrives_h", "teu"),
+    "in_transit": ("lot", "route", "teu", "state", "leg", "departs_h", "arrives_h"),
+    "carried": ("lot", "leg", "departs_h", "arrives_h", "teu"),
 }
 NUMBER_COLUMNS = frozenset(
     {
         "objective", "bound", "gap", "teu", "cost", "flow_teu", "capacity_teu", "utilisation",
         "load_teu", "arriving_teu", "teu_total", "teu_moved", "teu_unserved", "cost_per_teu",
         "prev_teu", "price_per_teu", "penalty", "lot_teu", "departs_h", "arrives_h", "wait_h",
-        "due_h", "slack_h", "services", "slots_teu",
+        "due_h", "slack_h", "services", "slots_teu", "committed", "carried_teu",
+        "horizon_hours", "teu_in_transit", "teu_carried",
     }
 )  # fmt: skip
 

@@ -1,5 +1,7 @@
 """A time-family solution as timed routes: when each lot leaves and reaches every node, which
-departures run and who rides them (the plan's ``timeline`` and ``departures`` tables)."""
+departures run and who rides them (the plan's ``timeline`` and ``departures`` tables), which lots
+are still moving when the week ends (``in_transit``), the flow carried into the week from the last
+one (``carried``) and what this week carries into the next (``carry_over``)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,23 @@ TIMELINE_COLUMNS = [
     "due_h",
     "slack_h",
 ]
-DEPARTURE_COLUMNS = ["leg", "day", "departs_h", "services", "teu", "slots_teu", "cost", "lots"]
+DEPARTURE_COLUMNS = [
+    "leg",
+    "day",
+    "departs_h",
+    "services",
+    "teu",
+    "slots_teu",
+    "cost",
+    "lots",
+    "committed",
+    "carried_teu",
+]
+IN_TRANSIT_COLUMNS = ["lot", "route", "teu", "state", "leg", "node", "departs_h", "arrives_h"]
+CARRIED_COLUMNS = ["lot", "leg", "departs_h", "arrives_h", "teu"]
+ON_LEG, WAITING, NOT_LEFT = "on leg", "waiting", "not left"
+"""Where a lot is when the week ends: moving on a leg (or in the dwell at its end), waiting at
+a node for its next leg, or not yet left its origin."""
 
 
 @dataclass(frozen=True)
@@ -133,12 +151,17 @@ def departures_table(
     built: BuiltModel, routes: list[TimedRoute], inst: Instance, pre: Preprocessed
 ) -> pd.DataFrame:
     """One row per departure slot that runs: leg, day (0 is the week's Monday), hours from the
-    week start, departures leaving together, TEU aboard, slots, cost and the lots aboard."""
+    week start, departures leaving together, TEU aboard, slots, cost and the lots aboard; with
+    carried flow also the departures already running for it (``committed``, paid last week, not
+    in ``services``) and its TEU aboard (``carried_teu``, not in ``teu``)."""
     t = built.timed
     if t is None:
         raise ValueError("departures need a time-family model")
     n = _values(built.model.departures, t.n_slots)
-    used = np.flatnonzero(n > 0.5)
+    committed = t.slot_committed if len(t.slot_committed) else np.zeros(t.n_slots)
+    on = t.carried_slot >= 0
+    carried = np.bincount(t.carried_slot[on], t.carried_teu[on], minlength=t.n_slots)
+    used = np.flatnonzero(n + committed > 0.5)
     teu = np.zeros(t.n_slots)
     lots: dict[int, list[str]] = defaultdict(list)
     lot_ids = inst.cargo.index.to_numpy(dtype=object)
@@ -160,6 +183,72 @@ def departures_table(
             "slots_teu": runs * t.slot_capacity[used],
             "cost": runs * t.slot_cost[used],
             "lots": [", ".join(lots[int(s)]) for s in used],
+            "committed": committed[used].astype(np.int64),
+            "carried_teu": carried[used],
         },
         columns=DEPARTURE_COLUMNS,
+    )
+
+
+def carried_table(inst: Instance, hours: np.ndarray, leg_index: pd.Index) -> pd.DataFrame:
+    """The instance's carried flow as the plan shows it: lot, leg, when it leaves and is ready
+    at the far end (``hours`` per leg, in ``leg_index`` order), TEU."""
+    c = inst.carried
+    if c.empty:
+        return pd.DataFrame(columns=CARRIED_COLUMNS)
+    dep = c["departs_at"].to_numpy(dtype=float)
+    return pd.DataFrame(
+        {
+            "lot": c["lot"].to_numpy(dtype=object),
+            "leg": c["leg"].to_numpy(dtype=object),
+            "departs_h": dep,
+            "arrives_h": dep + hours[leg_index.get_indexer(c["leg"])],
+            "teu": c["teu"].to_numpy(dtype=float),
+        },
+        columns=CARRIED_COLUMNS,
+    )
+
+
+def in_transit_table(timeline: pd.DataFrame, legs: pd.DataFrame, end_h: float) -> pd.DataFrame:
+    """One row per lot and route not at its destination (dwell done) when the week ends at
+    ``end_h``: its TEU, where it is then (``state``: on a leg, waiting at a node for ``leg``, or
+    not left its origin), the leg and the node (the head of the leg it is on, else where it
+    waits), when that leg leaves, and when the route reaches its destination."""
+    rows = []
+    tl = timeline.sort_values(["lot", "route", "departs_h"], kind="stable")
+    for (lot, route), r in tl.groupby(["lot", "route"], sort=False):
+        if float(r["arrives_h"].iloc[-1]) <= end_h + EPS:
+            continue
+        i = int(np.argmax(r["arrives_h"].to_numpy(dtype=float) > end_h + EPS))
+        leg, dep = r["leg"].iloc[i], float(r["departs_h"].iloc[i])
+        if dep < end_h - EPS:
+            state, node = ON_LEG, legs.at[leg, "to"]
+        else:
+            state, node = (WAITING if i else NOT_LEFT), legs.at[leg, "from"]
+        final = float(r["arrives_h"].iloc[-1])
+        rows.append((lot, route, float(r["teu"].iloc[0]), state, leg, node, dep, final))
+    return pd.DataFrame.from_records(rows, columns=IN_TRANSIT_COLUMNS)
+
+
+def carry_over(timeline: pd.DataFrame, carried: pd.DataFrame, end_h: float) -> pd.DataFrame:
+    """What a week carries into the next, as the next week's ``carried`` table: every leg its
+    lots (and the flow it carried itself) are on or committed to after the week ends at
+    ``end_h`` — the legs they are on then and those leaving later — in the next week's clock
+    (``departs_at`` less ``end_h``: negative for a leg left before the end)."""
+    parts = [
+        frame[frame["arrives_h"].astype(float) > end_h + EPS][["lot", "leg", "departs_h", "teu"]]
+        for frame in (timeline, carried)
+        if "arrives_h" in frame.columns
+    ]
+    if not parts:
+        return pd.DataFrame(columns=["lot", "leg", "departs_at", "teu"])
+    out = pd.concat(parts, ignore_index=True).astype({"departs_h": float, "teu": float})
+    out = out.groupby(["lot", "leg", "departs_h"], sort=False)["teu"].sum().reset_index()
+    return pd.DataFrame(
+        {
+            "lot": out["lot"].astype(str),
+            "leg": out["leg"].astype(str),
+            "departs_at": out["departs_h"] - end_h,
+            "teu": out["teu"],
+        }
     )

@@ -4,6 +4,7 @@ schema and the instance's own ids, a hidden ``lists`` sheet for long lists, exac
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import openpyxl
@@ -128,6 +129,16 @@ def test_header_cells_carry_the_columns_help(eurasia_xlsx: Path) -> None:
     [unserved] = wb["settings"].data_validations.dataValidation
     row = [r[0].value for r in wb["settings"].iter_rows()].index("unserved") + 1
     assert (str(unserved.sqref), unserved.formula1) == (f"B{row}", '"penalty,forbid"')
+
+
+def test_a_setting_left_empty_reads_back_as_its_default(tmp_path: Path) -> None:
+    # the Eurasia example without a period: the empty text is written as an empty cell
+    original = read_instance(EURASIA)
+    blank = original.settings.model_copy(update={"period": ""})
+    inst = dataclasses.replace(original, settings=blank)
+    again = read_instance(write_instance(inst, tmp_path / "blank.xlsx"))
+    assert again.settings.period == ""
+    assert to_json_dict(again) == to_json_dict(inst)
 
 
 def test_the_workbook_reads_back_exactly_without_a_word_about_the_lists_sheet(

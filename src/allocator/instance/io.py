@@ -277,7 +277,10 @@ def _read_excel(path: Path) -> RawInstance:
                 if isinstance(value, FormulaCell):
                     problems.append(_formula_problem(f"{source} row {number}", key, value))
                     continue
-                flat[key] = value.strip() if isinstance(value, str) else value
+                value = value.strip() if isinstance(value, str) else value
+                if value is None or value == "":
+                    continue  # a blank value is a setting not given: its default applies
+                flat[key] = value
                 settings_where[key] = f"{source} row {number}"
             settings = _unflatten(flat)
             continue

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from allocator.cli._common import console, err
-from allocator.cli._options import Quiet, Verbose, command
+from allocator.cli._options import Quiet, StepMinutes, Verbose, command
 from allocator.cli._output import progress
 
 
@@ -45,6 +45,7 @@ def bench(
     paths: Annotated[
         int | None, typer.Option("--paths", help="Paths per lot for the path model.")
     ] = None,
+    step_minutes: StepMinutes = None,
     more: Annotated[
         list[str] | None, typer.Argument(help="More instance paths (e.g. a shell-expanded glob).")
     ] = None,
@@ -80,7 +81,7 @@ def bench(
         raise typer.Exit(2) from None
     solve = SolveOptions(time_limit_s=time_limit, threads=threads or None, seed=seed)
     opts = BenchOptions(
-        run=RunOptions(paths=paths, solve=solve, prices=False), grace_s=grace, seeds=seed_list
+        run=RunOptions(paths=paths, step_minutes=step_minutes, solve=solve, prices=False), grace_s=grace, seeds=seed_list
     )
 
     total = len(files) * len(names) * max(1, len(seed_list))

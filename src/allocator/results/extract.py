@@ -14,7 +14,12 @@ from allocator.formulation import ArcData, BuiltModel
 from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.preprocess import Preprocessed
 from allocator.results.plan import Plan, route_corridor
-from allocator.results.timeline import departures_table, timed_paths, timeline_table
+from allocator.results.timeline import (
+    border_queue_table,
+    departures_table,
+    timed_paths,
+    timeline_table,
+)
 from allocator.solve import SolveResult
 
 logger = logging.getLogger(__name__)
@@ -102,7 +107,8 @@ def extract(
 
     Arc models' leg flows are decomposed into routes (fastest first); path models give their
     routes directly (``BuiltModel.routes``), with due days exact per path; time models' timed
-    flows are decomposed into timed routes, which also give the ``timeline`` and ``departures``.
+    flows are decomposed into timed routes, which also give the ``timeline``, ``departures`` and
+    ``border_queues``.
     """
     if built.timed is not None:
         return _extract_timed(built, result, inst, pre, instance_sha256, seconds)
@@ -223,6 +229,7 @@ def _extract_timed(
         costs=_costs_table(inst, pre, m, d, flows, unserved_lot, timeline, departures),
         departures=departures,
         timeline=timeline,
+        border_queues=border_queue_table(timeline, inst),
     )
 
 

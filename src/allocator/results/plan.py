@@ -30,6 +30,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "corridor_prices": ("class", "origin", "destination", "corridor"),
     "departures": ("leg", "departs_h"),
     "timeline": ("lot", "route", "departs_h"),
+    "border_queues": ("border", "day"),
 }
 """The columns that identify a row of each plan table (``Plan.table`` indexes by them)."""
 REPR_ROWS = 5  # rows of each table a notebook shows
@@ -50,9 +51,11 @@ class Plan:
     # filled by allocator.analysis.prices after a solve; empty when not computed
     bottlenecks: pd.DataFrame = field(default_factory=pd.DataFrame)
     corridor_prices: pd.DataFrame = field(default_factory=pd.DataFrame)
-    # timed plans (model family time): departures that run and each lot's times; empty otherwise
+    # timed plans (model family time): departures that run, each lot's times and the cargo
+    # queued at borders by day; empty otherwise
     departures: pd.DataFrame = field(default_factory=pd.DataFrame)
     timeline: pd.DataFrame = field(default_factory=pd.DataFrame)
+    border_queues: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __repr__(self) -> str:
         s = self.info()
@@ -227,7 +230,7 @@ def binding_capacities(plan: Plan) -> pd.DataFrame:
 FORMATS = ("csv", "parquet", "xlsx")
 RUN_INSTANCE = "instance.json"  # the solved instance inside a plan folder
 # plans written before these existed, and plans of one-period models (no timed tables)
-OPTIONAL_TABLES = ("bottlenecks", "corridor_prices", "departures", "timeline")
+OPTIONAL_TABLES = ("bottlenecks", "corridor_prices", "departures", "timeline", "border_queues")
 TEXT_COLUMNS = (
     "lot",
     "leg",
@@ -255,6 +258,7 @@ TEXT_COLUMNS = (
     "kind",  # bottlenecks (ids like MCND node "1" stay text)
     "id",
     "lots",  # departures: the lots aboard
+    "time",  # departures: weekday and time (Tue 08:00)
 )
 
 
@@ -361,13 +365,15 @@ PLAN_COLUMNS: dict[str, tuple[str, ...]] = {
     "costs": ("cost",),
     "departures": ("leg", "departs_h", "services", "teu"),
     "timeline": ("lot", "route", "leg", "departs_h", "arrives_h", "teu"),
+    "border_queues": ("border", "day", "queued_teu", "crossed_teu"),
 }
 NUMBER_COLUMNS = frozenset(
     {
         "objective", "bound", "gap", "teu", "cost", "flow_teu", "capacity_teu", "utilisation",
         "load_teu", "arriving_teu", "teu_total", "teu_moved", "teu_unserved", "cost_per_teu",
         "prev_teu", "price_per_teu", "penalty", "lot_teu", "departs_h", "arrives_h", "wait_h",
-        "due_h", "slack_h", "services", "slots_teu",
+        "due_h", "slack_h", "services", "slots_teu", "ready_h", "day", "queued_teu",
+        "crossed_teu", "capacity_teu_per_day",
     }
 )  # fmt: skip
 

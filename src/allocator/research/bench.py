@@ -290,7 +290,7 @@ def record_ledger(
     ``status`` is ``succeeded`` when the run left a plan the checker accepts (optimal or stopped
     at a limit), else ``failed``; ``termination`` is the bench status (optimal, time_limit,
     infeasible, killed, error, ...). ``batch_id`` is ``bench-<bench run id>``; ``options_json``
-    holds what changes a result (time limit, seed, paths) and ``"bench": true``.
+    holds what changes a result (time limit, seed, paths, step_minutes) and ``"bench": true``.
     """
     from allocator._version import __version__
 
@@ -306,6 +306,8 @@ def record_ledger(
     options = {"bench": True, "time_limit_s": opts.limit_s, "seed": opts.run.solve.seed}
     if opts.run.paths is not None:
         options["paths"] = opts.run.paths
+    if opts.run.step_minutes is not None:
+        options["step_minutes"] = opts.run.step_minutes
     ledger.record_start(
         conn,
         run_id=run,

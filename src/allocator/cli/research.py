@@ -81,7 +81,9 @@ def bench(
         raise typer.Exit(2) from None
     solve = SolveOptions(time_limit_s=time_limit, threads=threads or None, seed=seed)
     opts = BenchOptions(
-        run=RunOptions(paths=paths, step_minutes=step_minutes, solve=solve, prices=False), grace_s=grace, seeds=seed_list
+        run=RunOptions(paths=paths, step_minutes=step_minutes, solve=solve, prices=False),
+        grace_s=grace,
+        seeds=seed_list,
     )
 
     total = len(files) * len(names) * max(1, len(seed_list))

@@ -565,7 +565,10 @@ def timeline_view(plan: Plan, uid: str) -> TimelineView | None:
     departures = Table(
         "departures-by-day",
         [("day", True), ("corridor", False), ("departures", True), ("TEU leaving", True)],
-        [[str(r.day), str(r.corridor), num(r.departures), num(r.teu, 1)] for r in by_day.itertuples()],
+        [
+            [str(r.day), str(r.corridor), num(r.departures), num(r.teu, 1)]
+            for r in by_day.itertuples()
+        ],
     )
     q = border_queue_days(plan)
     queues = None

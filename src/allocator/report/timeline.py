@@ -138,7 +138,9 @@ def inline_svg(fig: Figure, prefix: str, label: str) -> str:
 
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": prefix}):
-        fig.savefig(buf, format="svg", metadata=dict.fromkeys(("Creator", "Date", "Format", "Type")))
+        fig.savefig(
+            buf, format="svg", metadata=dict.fromkeys(("Creator", "Date", "Format", "Type"))
+        )
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
@@ -219,10 +221,16 @@ def gantt_chart(plan: Plan, near: pd.DataFrame, prefix: str) -> str:
     for y, row in enumerate(shown.itertuples(index=False)):
         legs = tl[(tl["lot"] == row.lot) & (tl["route"].astype(int) == row.route)]
         legs = legs.sort_values("departs_h")
-        waits = [(dep - wait, wait) for dep, wait in zip(legs["departs_h"], legs["wait_h"]) if wait]
+        waits = [
+            (dep - wait, wait)
+            for dep, wait in zip(legs["departs_h"], legs["wait_h"], strict=True)
+            if wait > 0
+        ]
         moves = list(zip(legs["departs_h"], legs["arrives_h"] - legs["departs_h"], strict=True))
         ax.broken_barh(waits, (y - 0.06, 0.12), facecolors=WAIT_COLOUR)
-        colour = [colours.get(corridor.get(str(leg), NO_CORRIDOR), "#5d6d7e") for leg in legs["leg"]]
+        colour = [
+            colours.get(corridor.get(str(leg), NO_CORRIDOR), "#5d6d7e") for leg in legs["leg"]
+        ]
         bars = ax.broken_barh(moves, (y - 0.3, 0.6), facecolors=colour, edgecolor="white")
         bars.set_gid(f"row-{y}")
         ax.plot([row.due_h, row.due_h], [y - 0.42, y + 0.42], color=DUE_COLOUR, linewidth=2.5)

@@ -605,7 +605,7 @@ def timeline_view(plan: Plan, uid: str) -> TimelineView | None:
                 ("TEU", True),
             ],
             [
-                [str(r.lot), str(r.route), num(r.ready_h, 1), r.legs, num(r.arrives_h, 1)]
+                [str(r.lot), str(r.route), num(r.ready_h, 1), str(r.legs), num(r.arrives_h, 1)]
                 + [num(r.due_h, 1), num(r.slack_h, 1), num(r.teu, 1)]
                 for r in near.itertuples()
             ],

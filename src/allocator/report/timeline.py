@@ -41,7 +41,8 @@ def _leg_corridor(plan: Plan) -> pd.Series:
 
 
 def _day(hours: pd.Series) -> pd.Series:
-    return np.floor(hours.astype(float) / 24.0 + 1e-9).astype(np.int64)
+    """The day (0 is the week's Monday) of times in hours from the week start."""
+    return (hours.astype(float) / 24.0 + 1e-9).floordiv(1.0).astype(np.int64)
 
 
 def departures_by_day(plan: Plan) -> pd.DataFrame:
@@ -233,7 +234,8 @@ def gantt_chart(plan: Plan, near: pd.DataFrame, prefix: str) -> str:
         ]
         bars = ax.broken_barh(moves, (y - 0.3, 0.6), facecolors=colour, edgecolor="white")
         bars.set_gid(f"row-{y}")
-        ax.plot([row.due_h, row.due_h], [y - 0.42, y + 0.42], color=DUE_COLOUR, linewidth=2.5)
+        due = float(row.due_h)
+        ax.plot([due, due], [y - 0.42, y + 0.42], color=DUE_COLOUR, linewidth=2.5)
         many = (near["lot"] == row.lot).sum() > 1
         labels.append(_plain(f"{row.lot} (route {row.route})" if many else row.lot))
     ax.set_yticks(range(len(shown)), labels)

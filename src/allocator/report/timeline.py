@@ -18,6 +18,7 @@ from allocator.instance.model import ROUTE_SEPARATOR
 from allocator.report.map import corridor_colour
 from allocator.results import Plan, route_corridor
 from allocator.results.check import is_timed
+from allocator.results.timeline import day_of
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -40,11 +41,6 @@ def _leg_corridor(plan: Plan) -> pd.Series:
     return tags.map(lambda t: route_corridor([t]) or NO_CORRIDOR)
 
 
-def _day(hours: pd.Series) -> pd.Series:
-    """The day (0 is the week's Monday) of times in hours from the week start."""
-    return (hours.astype(float) / 24.0 + 1e-9).floordiv(1.0).astype(np.int64)
-
-
 def departures_by_day(plan: Plan) -> pd.DataFrame:
     """Per day (0 is the week's Monday) and corridor: the departures run (timetable runs and
     departures of legs dispatched on demand, from ``departures``) and the TEU leaving on the
@@ -53,7 +49,10 @@ def departures_by_day(plan: Plan) -> pd.DataFrame:
     corridor = _leg_corridor(plan)
     tl = plan.timeline
     teu = (
-        tl.assign(day=_day(tl["departs_h"]), corridor=tl["leg"].astype(str).map(corridor))
+        tl.assign(
+            day=day_of(tl["departs_h"].to_numpy(dtype=float)),
+            corridor=tl["leg"].astype(str).map(corridor),
+        )
         .groupby(["day", "corridor"])["teu"]
         .sum()
     )
@@ -61,7 +60,10 @@ def departures_by_day(plan: Plan) -> pd.DataFrame:
     runs = pd.Series(dtype=float)
     if "services" in dep.columns and len(dep):
         runs = (
-            dep.assign(day=_day(dep["departs_h"]), corridor=dep["leg"].astype(str).map(corridor))
+            dep.assign(
+                day=day_of(dep["departs_h"].to_numpy(dtype=float)),
+                corridor=dep["leg"].astype(str).map(corridor),
+            )
             .groupby(["day", "corridor"])["services"]
             .sum()
         )

@@ -171,7 +171,7 @@ def departures_table(
     return pd.DataFrame(
         {
             "leg": pre.net.leg_ids[t.slot_leg[used]],
-            "day": _day(t.slot_dep_h[used]),
+            "day": day_of(t.slot_dep_h[used]),
             "time": [weektime_text(h) for h in t.slot_dep_h[used]],
             "departs_h": t.slot_dep_h[used],
             "services": runs.astype(np.int64),
@@ -184,7 +184,7 @@ def departures_table(
     )
 
 
-def _day(hours: np.ndarray) -> np.ndarray:
+def day_of(hours: np.ndarray) -> np.ndarray:
     """The day (0 is the week's Monday) of times in hours from the week start."""
     return np.floor(np.asarray(hours, dtype=float) / HOURS_PER_DAY + 1e-9).astype(np.int64)
 
@@ -209,9 +209,9 @@ def border_queue_table(timeline: pd.DataFrame, inst: Instance) -> pd.DataFrame:
     dep = timeline["departs_h"].to_numpy(dtype=float)[on]
     at_tail = dep - timeline["wait_h"].to_numpy(dtype=float)[on]
     teu = timeline["teu"].to_numpy(dtype=float)[on]
-    crossed = pd.DataFrame({"border": b, "day": _day(dep), "teu": teu})
+    crossed = pd.DataFrame({"border": b, "day": day_of(dep), "teu": teu})
     # queued at the end of days day(at_tail) .. day(dep) - 1: at_tail < 24 (d + 1) <= dep
-    first, last = _day(at_tail), _day(dep) - 1
+    first, last = day_of(at_tail), day_of(dep) - 1
     nights = np.maximum(last - first + 1, 0)
     row = np.repeat(np.arange(len(on)), nights)
     night = first[row] + np.arange(len(row)) - np.repeat(np.cumsum(nights) - nights, nights)

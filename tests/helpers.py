@@ -162,3 +162,28 @@ def run_cli(
         timeout=300,
         check=False,
     )
+
+
+def border_queue_week() -> Instance:
+    """A timed instance whose border makes cargo wait overnight. Lots L1, L2, L3 (10 TEU each,
+    ready Monday 00:00, due at 40, 100 and 200 h) leave A on the only run of the feeder AB
+    (Mon 00:00, 12 h, 100 a run, tagged local) and reach B at 12 h. Border leg BC (5 h + 1 h
+    border dwell, corridor middle) crosses KZAZ, which takes 10 TEU a day: one lot crosses at
+    12 h (arrives 18), one at 24 h (arrives 30), one at 48 h (arrives 54). L1 (due 40) crosses
+    on day 0 or 1 and arrives 22 or 10 h before its due time; L2 and L3 arrive at least 46 h
+    before theirs, so L1 alone is near its due time. Time is worth 1 per TEU-hour: 30 x 10 (AB) + 30 x 10 (BC) + 100 (the run) + 10 x (18 + 30 + 54) = 1720."""
+    return build(
+        nodes=[node("A", country="KZ"), node("B", country="KZ"), node("C", country="AZ")],
+        legs=[
+            leg("AB", "A", "B", 10, hours=12, corridor="local"),
+            leg("BC", "B", "C", 10, hours=5, border="KZAZ", corridor="middle"),
+        ],
+        departures=[{"leg": "AB", "day": "Mon", "time": "00:00", "capacity_teu": 30, "cost": 100}],
+        borders=[border("KZAZ", "Kazakh-Azeri", capacity_teu_per_day=10, dwell_hours=1)],
+        classes=[{"id": "general", "value_per_teu_day": 24.0}],
+        cargo=[
+            lot("L1", "A", "C", 10, due_at=40),
+            lot("L2", "A", "C", 10, due_at=100),
+            lot("L3", "A", "C", 10, due_at=200),
+        ],
+    )

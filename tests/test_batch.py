@@ -71,6 +71,8 @@ def test_key_options_leave_out_execution_details() -> None:
     five_s = RunOptions(solve=SolveOptions(time_limit_s=5), prices=False)
     assert BatchOptions(out=Path("a"), run=five_s).key_options() != b.key_options()
     assert "stability_weight" in BatchOptions(out=Path("a"), rolling=True).key_options()
+    half_hour = RunOptions(step_minutes=30, prices=False)  # the time family's grid
+    assert BatchOptions(out=Path("a"), run=half_hour).key_options()["step_minutes"] == 30
 
 
 def test_key_options_resume_ledgers_written_with_flat_options() -> None:

@@ -116,6 +116,11 @@ def test_output_paths_that_cannot_take_a_plan(
     [
         (["--paths", "-2", "--model", "path"], "--paths must be at least 1, not -2"),
         (["--paths", "0", "--model", "path"], "--paths must be at least 1, not 0"),
+        (
+            ["--step-minutes", "0", "--model", "time"],
+            "--step-minutes must be greater than 0, not 0",
+        ),
+        (["--step-minutes", "-30"], "--step-minutes must be greater than 0, not -30"),
         (["--time-limit", "-5"], "--time-limit must be greater than 0, not -5"),
         (["--time-limit", "0"], "--time-limit must be greater than 0, not 0"),
         (["--gap", "-0.1"], "--gap must be at least 0, not -0.1"),

@@ -20,9 +20,10 @@ from typing import Any
 import pandas as pd
 import pytest
 from conftest import EURASIA, REPO, MakeFolder
-from helpers import FREE_TIME, build, leg, lot, node
+from helpers import FREE_TIME, border_queue_week, build, leg, lot, node
 
 from allocator.cli import main
+from allocator.instance.io import write_instance
 from allocator.instance.model import Instance
 from allocator.pipeline import read_run
 from allocator.report.html import main_corridor, render_html, run_labels, write_html_report
@@ -205,7 +206,57 @@ def test_tiny_report_in_chromium(
     else:
         assert count(page, "table.bottlenecks tbody tr") == len(plan.bottlenecks)
     assert count(page, "svg.chart rect.bar") == 2  # one corridor, TEU and cost
+    assert count(page, "section.timeline") == 0  # not a timed plan
     screenshot(page, tmp_path, "report-tiny")
+    page.close()
+
+
+def test_timed_report_in_chromium(browser: object, tmp_path: Path) -> None:
+    # border_queue_week (helpers): the feeder AB runs once (30 TEU, day 0), the border leg BC
+    # takes 10 TEU a day on days 0, 1 and 2, 20 TEU queue at the end of day 0 and 10 at the end
+    # of day 1; L1 alone arrives within 24 h of its due time
+    instance = tmp_path / "week.json"
+    write_instance(border_queue_week(), instance)
+    run = tmp_path / "run"
+    assert main(["solve", str(instance), "--model", "time", "--out", str(run), "-q"]) == 0
+    html = run / "report.html"
+    loaded = open_page(browser, html)
+    loaded.assert_clean(html)
+    page = loaded.page
+    assert count(page, "section.timeline") == 1
+    assert count(page, "section.timeline svg.chart.timeline") == 3  # departures, queues, Gantt
+    # stacked bars: two corridors (local, middle) by days 0..2
+    assert count(page, '[id^="r0-departures-bar-"]') == 6
+    unfold_departures = "() => document.querySelector('section.timeline details').open = true"
+    page.evaluate(unfold_departures)  # type: ignore[attr-defined]
+    rows = page.locator("table.departures-by-day tbody tr").all_inner_texts()  # type: ignore[attr-defined]
+    assert [r.split("\t") for r in rows] == [
+        ["0", "local", "1", "30.0"],
+        ["0", "middle", "0", "10.0"],
+        ["1", "middle", "0", "10.0"],
+        ["2", "middle", "0", "10.0"],
+    ]
+    rows = page.locator("table.border-queues tbody tr").all_inner_texts()  # type: ignore[attr-defined]
+    assert [r.split("\t") for r in rows] == [
+        ["KZAZ", "0", "20.0", "10.0", "10"],
+        ["KZAZ", "1", "10.0", "10.0", "10"],
+        ["KZAZ", "2", "0.0", "10.0", "10"],
+    ]
+    assert count(page, '[id^="r0-queues-queue-"]') == 1  # one border with a queue
+    # the Gantt chart: one row, L1's, with its legs drawn
+    assert count(page, '[id^="r0-gantt-row-"]') == 1
+    box = page.locator('[id="r0-gantt-row-0"]').bounding_box()  # type: ignore[attr-defined]
+    assert box is not None
+    assert box["width"] > 50
+    labels = page.locator('svg[aria-label^="Lots late"] text').all_text_contents()  # type: ignore[attr-defined]
+    assert "L1" in labels
+    assert not {"L2", "L3"} & set(labels)
+    assert count(page, "table.near-due tbody tr") == 1
+    assert text(page, "table.near-due tbody td") == "L1"
+    markup = str(page.locator("section.timeline").inner_html())  # type: ignore[attr-defined]
+    assert "http" not in markup
+    assert "url(" not in markup
+    screenshot(page, tmp_path, "report-timed")
     page.close()
 
 

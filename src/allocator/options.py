@@ -77,7 +77,7 @@ class RunOptions:
         if self.paths is not None and not self.paths >= 1:
             raise OptionsError(f"--paths must be at least 1, not {self.paths}")
         if self.step_minutes is not None and not self.step_minutes > 0:
-            raise OptionsError(f"--step-minutes must be greater than 0, not {self.step_minutes}")
+            raise OptionsError(f"--step-minutes must be greater than 0, not {self.step_minutes:g}")
 
     def resolve_model(self) -> str | Path:
         """The model ``auto`` stands for: ``colgen`` (branch and price, exact with due days and

@@ -85,6 +85,7 @@ class BatchOptions:
             "aggregate": run.aggregate,
             "integer_teu": run.integer_teu,
             "paths": run.paths,
+            "step_minutes": run.step_minutes,
         }
         out |= {k: v for k, v in overrides.items() if v is not None}
         if run.prices:

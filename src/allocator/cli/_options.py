@@ -12,7 +12,16 @@ from typing import Annotated, Literal, TypeVar
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-__all__ = ["Group", "Json", "ListFormat", "Quiet", "Verbose", "command", "set_verbosity"]
+__all__ = [
+    "Group",
+    "Json",
+    "ListFormat",
+    "Quiet",
+    "StepMinutes",
+    "Verbose",
+    "command",
+    "set_verbosity",
+]
 
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print only problems (and unserved lots).")
@@ -25,6 +34,14 @@ Verbose = Annotated[
 ]
 Json = Annotated[
     bool, typer.Option("--json", help="Print one JSON document to stdout and nothing else there.")
+]
+StepMinutes = Annotated[
+    float | None,
+    typer.Option(
+        "--step-minutes",
+        help="Grid step in minutes of the time model family (default: the recipe's, 60); "
+        "other models ignore it.",
+    ),
 ]
 ListFormat = Annotated[
     Literal["auto", "table", "csv", "json"],

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from allocator.cli._common import console, err, fail
-from allocator.cli._options import Json, ListFormat, Quiet, Verbose, command
+from allocator.cli._options import Json, ListFormat, Quiet, StepMinutes, Verbose, command
 from allocator.cli._output import Column, print_rows, resolve_format
 
 
@@ -26,6 +26,7 @@ def batch(
             "--model", "-m", help="Formulation name, recipe path, or auto (see `allocator solve`)."
         ),
     ] = "auto",
+    step_minutes: StepMinutes = None,
     workers: Annotated[
         int | None, typer.Option(help="Parallel jobs; default: the cores (or Dask threads).")
     ] = None,
@@ -80,6 +81,7 @@ def batch(
         raise typer.Exit(2)
     run = RunOptions(
         model=model,
+        step_minutes=step_minutes,
         solve=SolveOptions(time_limit_s=time_limit, mip_rel_gap=gap, threads=threads, seed=seed),
         rolling=RollingOptions(
             stability_weight=stability_weight,

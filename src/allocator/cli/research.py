@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from allocator.cli._common import console, err
-from allocator.cli._options import Quiet, Verbose, command
+from allocator.cli._options import Quiet, StepMinutes, Verbose, command
 from allocator.cli._output import progress
 
 
@@ -62,10 +62,6 @@ def bench(
             "(default: the instance settings' gap to stop at, 1 % recorded).",
         ),
     ] = None,
-    step_minutes: Annotated[
-        float | None,
-        typer.Option("--step-minutes", help="Time step of the time family (default: recipe's)."),
-    ] = None,
     grace: Annotated[
         float, typer.Option("--grace", help="Seconds after the time limit before a kill.")
     ] = 30.0,
@@ -82,6 +78,7 @@ def bench(
     paths: Annotated[
         int | None, typer.Option("--paths", help="Paths per lot for the path model.")
     ] = None,
+    step_minutes: StepMinutes = None,
     more: Annotated[
         list[str] | None, typer.Argument(help="More instance paths (e.g. a shell-expanded glob).")
     ] = None,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from allocator.cli._common import InstancePath, Strict, console, err, fail, print_problems
-from allocator.cli._options import Json, Quiet, Verbose, command
+from allocator.cli._options import Json, Quiet, StepMinutes, Verbose, command
 from allocator.cli._output import live_solve, print_json
 from allocator.errors import AllocatorError, ExitCode, InstanceError, Problem
 
@@ -58,6 +58,7 @@ def solve(
     paths: Annotated[
         int | None, typer.Option("--paths", help="Paths per lot of the path model (default 10).")
     ] = None,
+    step_minutes: StepMinutes = None,
     log: Annotated[
         Path | None, typer.Option("--log", help="Write the HiGHS log to this file.")
     ] = None,
@@ -103,6 +104,7 @@ def solve(
         aggregate=aggregate,
         integer_teu=integer_teu,
         paths=paths,
+        step_minutes=step_minutes,
         solve=SolveOptions(
             time_limit_s=time_limit,
             mip_rel_gap=gap,

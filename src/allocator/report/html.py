@@ -44,6 +44,16 @@ from allocator.report.map import (
     render_map,
 )
 from allocator.report.markdown import NO_BOUND
+from allocator.report.timeline import (
+    NEAR_DUE_H,
+    border_queue_days,
+    departures_by_day,
+    departures_chart,
+    gantt_chart,
+    has_timeline,
+    near_due_routes,
+    queue_chart,
+)
 from allocator.results import Plan, binding_capacities, is_local_tag, route_corridor
 
 COMPONENTS = {
@@ -79,7 +89,8 @@ def environment() -> jinja2.Environment:
 
 
 def trusted_svg(markup: str) -> Markup:
-    """SVG (and the map legend) drawn by ``report.map``, which escapes every text it writes."""
+    """SVG (and the map legend) drawn by ``report.map``, which escapes every text it writes, and
+    the timeline charts drawn by matplotlib (``report.timeline``), which escapes its text too."""
     return Markup(markup)
 
 
@@ -237,6 +248,20 @@ class RouteTable:
 
 
 @dataclass(frozen=True)
+class TimelineView:
+    """A timed plan's timeline: TEU leaving by day and corridor, border queues by day and the
+    routes arriving late or within ``near_due_h`` hours of their due time (charts as SVG)."""
+
+    departures_chart: Markup
+    departures: Table
+    queue_chart: Markup | None  # None: no cargo waits overnight at a border
+    queues: Table | None  # None: no border crossed
+    gantt: Markup | None  # None: every lot arrives with time to spare
+    near_due: Table | None
+    near_due_h: str
+
+
+@dataclass(frozen=True)
 class PlanView:
     """Everything the sections of one plan show."""
 
@@ -253,6 +278,7 @@ class PlanView:
     route_cost: str  # the route components (ROUTE_COMPONENTS) over every corridor
     feeder_cost: str  # of which on local feeder and untagged legs; "" when none
     routes: RouteTable | None  # None: no cargo moved
+    timeline: TimelineView | None  # None: not a timed plan
 
 
 # ---------------------------------------------------------------- plan views
@@ -531,6 +557,70 @@ def route_table(plan: Plan, inst: Instance | None, currency: str) -> RouteTable 
     return RouteTable(rows, int(r["lot"].nunique()), currency)
 
 
+def timeline_view(plan: Plan, uid: str) -> TimelineView | None:
+    """The timeline section of a timed plan (``report.timeline``); None for other plans."""
+    if not has_timeline(plan):
+        return None
+    by_day = departures_by_day(plan)
+    departures = Table(
+        "departures-by-day",
+        [("day", True), ("corridor", False), ("departures", True), ("TEU leaving", True)],
+        [
+            [str(r.day), str(r.corridor), num(r.departures), num(r.teu, 1)]
+            for r in by_day.itertuples()
+        ],
+    )
+    q = border_queue_days(plan)
+    queues = None
+    if len(q):
+        queues = Table(
+            "border-queues",
+            [
+                ("border", False),
+                ("day", True),
+                ("TEU queued at day end", True),
+                ("TEU crossed", True),
+                ("TEU per day", True),
+            ],
+            [
+                [str(r.border), str(r.day), num(r.queued_teu, 1), num(r.crossed_teu, 1)]
+                + [num(r.capacity_teu_per_day)]
+                for r in q.itertuples()
+            ],
+        )
+    waiting = q["queued_teu"].astype(float).gt(1e-9).any() if len(q) else False
+    near = near_due_routes(plan)
+    near_table = None
+    if len(near):
+        near_table = Table(
+            "near-due",
+            [
+                ("lot", False),
+                ("route", True),
+                ("ready h", True),
+                ("legs (leaving-arriving h)", False),
+                ("arrives h", True),
+                ("due h", True),
+                ("slack h", True),
+                ("TEU", True),
+            ],
+            [
+                [str(r.lot), str(r.route), num(r.ready_h, 1), str(r.legs), num(r.arrives_h, 1)]
+                + [num(r.due_h, 1), num(r.slack_h, 1), num(r.teu, 1)]
+                for r in near.itertuples()
+            ],
+        )
+    return TimelineView(
+        departures_chart=trusted_svg(departures_chart(by_day, f"{uid}-departures")),
+        departures=departures,
+        queue_chart=trusted_svg(queue_chart(q, f"{uid}-queues")) if waiting else None,
+        queues=queues,
+        gantt=trusted_svg(gantt_chart(plan, near, f"{uid}-gantt")) if len(near) else None,
+        near_due=near_table,
+        near_due_h=f"{NEAR_DUE_H:g}",
+    )
+
+
 def _float(v: Any) -> float:
     return float(v) if _isnum(v) else math.nan
 
@@ -576,6 +666,7 @@ def plan_view(plan: Plan, inst: Instance | None, uid: str) -> PlanView:
         route_cost=num(route_cost),
         feeder_cost=num(feeder_cost) if feeder_cost > 0 else "",
         routes=route_table(plan, inst, currency),
+        timeline=timeline_view(plan, uid),
     )
 
 

@@ -10,6 +10,13 @@ from rich.console import Console
 from rich.table import Table
 
 from allocator.instance.io import atomic_path
+from allocator.report.timeline import (
+    NEAR_DUE_H,
+    border_queue_days,
+    departures_by_day,
+    has_timeline,
+    near_due_routes,
+)
 from allocator.results import Plan, binding_capacities, corridor_split
 
 PRICES_NOTE = (
@@ -113,7 +120,7 @@ def _md_table(frame: pd.DataFrame, floatfmt: str = ",.1f") -> str:
 
 
 def render_markdown(plan: Plan) -> str:
-    """A one-file markdown report of the plan."""
+    """A one-file markdown report of the plan; a timed plan's ends with its timeline."""
     parts = [f"# Plan: {plan.info()['instance']}\n"]
     parts.append(_md_table(pd.DataFrame(list(headline(plan).items()), columns=["", "value"])))
     parts.append("\n## TEU by corridor\n")
@@ -132,6 +139,36 @@ def render_markdown(plan: Plan) -> str:
     parts.append(_md_table(plan.unserved[columns]))
     parts.append("\n## Cost by component\n")
     parts.append(_md_table(plan.costs.groupby("component", sort=False)["cost"].sum().reset_index()))
+    if has_timeline(plan):
+        parts.append(timeline_markdown(plan))
+    return "\n".join(parts)
+
+
+def timeline_markdown(plan: Plan) -> str:
+    """The timeline section of a timed plan: TEU leaving by day and corridor, border queues by
+    day and the routes arriving late or within 24 h of their due time."""
+    parts = ["\n## Timeline\n", "### Departures by day and corridor\n"]
+    parts.append(
+        "Departures run (timetable runs and departures on demand) and TEU leaving on the "
+        "corridor's legs, every leg counted; day 0 is the week's Monday.\n"
+    )
+    parts.append(_md_table(departures_by_day(plan).rename(columns={"teu": "TEU leaving"})))
+    parts.append("\n### Border queues by day\n")
+    parts.append(
+        "TEU at the border waiting for the crossing at the end of the day, and TEU crossing "
+        "that day (both directions), against the border's TEU per day.\n"
+    )
+    queues = border_queue_days(plan).rename(
+        columns={
+            "queued_teu": "queued at day end",
+            "crossed_teu": "crossed",
+            "capacity_teu_per_day": "capacity per day",
+        }
+    )
+    parts.append(_md_table(queues))
+    parts.append(f"\n### Lots late or within {NEAR_DUE_H:g} h of their due time\n")
+    parts.append("Hours from the week start; slack is the due time minus the arrival.\n")
+    parts.append(_md_table(near_due_routes(plan)))
     return "\n".join(parts)
 
 

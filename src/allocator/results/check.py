@@ -16,7 +16,9 @@ of the timed plan: on the departures it rides (which already run: one timetable 
 fewest departures on demand that carry it, not in the plan's ``services``), in the weekly
 capacity of legs and borders when it leaves in the week and of terminals when it arrives in it,
 in its leg's weekly departures and headway, and in the daily capacities of the day it crosses a
-border or reaches a terminal.
+border or reaches a terminal. Its
+``border_queues`` table (TEU queued at each border at the end of each day, TEU crossing that day)
+equals the one recomputed here from the timeline, the lots' ready times and the leg hours.
 """
 
 from __future__ import annotations
@@ -428,6 +430,72 @@ def _check_timeline(rep: CheckReport, plan: Plan, inst: Instance) -> None:
         if pd.notna(cap) and teu > cap + TOL:
             err(
                 f"terminal {node}: {teu:.3f} TEU arrive on day {int(day)}, over its {cap:g} TEU a day"
+            )
+    _check_border_queues(rep, plan, tl, inst)
+
+
+def border_queues(tl: pd.DataFrame, inst: Instance) -> dict[tuple[str, int], tuple[float, float]]:
+    """(border, day) -> (TEU queued at the end of the day, TEU crossing that day), for every
+    border crossed and every day from 0 to its last crossing, from a timeline sorted per lot and
+    route in time (``_timed_routes``).
+
+    A lot is at the tail of a leg from its ready time (first leg) or from the previous leg's
+    departure plus its hours; on a border's leg it is queued at the end of day ``d`` when it is
+    there before ``24 (d + 1)`` and leaves at or after it.
+    """
+    border_of = inst.legs["border"]
+    queued: dict[tuple[str, int], float] = {}
+    crossed: dict[tuple[str, int], float] = {}
+    last_day: dict[str, int] = {}
+    previous: tuple[str, int] | None = None
+    at = 0.0
+    for lot, route, leg, dep, hours, ready, teu in zip(
+        tl["lot"], tl["route"], tl["leg"], tl["departs_h"], tl["hours"], tl["ready_h"], tl["teu"],
+        strict=True,
+    ):  # fmt: skip
+        if (lot, int(route)) != previous:
+            at, previous = float(ready), (lot, int(route))
+        b = border_of.get(leg)
+        if isinstance(b, str):
+            day = int(np.floor(dep / 24.0 + 1e-9))
+            crossed[(b, day)] = crossed.get((b, day), 0.0) + teu
+            last_day[b] = max(last_day.get(b, 0), day)
+            d = 0
+            while 24.0 * (d + 1) <= dep + 1e-9:
+                if at < 24.0 * (d + 1) - 1e-9:
+                    queued[(b, d)] = queued.get((b, d), 0.0) + teu
+                d += 1
+        at = dep + hours
+    return {
+        (b, d): (queued.get((b, d), 0.0), crossed.get((b, d), 0.0))
+        for b, last in last_day.items()
+        for d in range(last + 1)
+    }
+
+
+def _check_border_queues(rep: CheckReport, plan: Plan, tl: pd.DataFrame, inst: Instance) -> None:
+    """The plan's ``border_queues`` against ``border_queues`` of its timeline (skipped when the
+    plan has no such table: plans written before it)."""
+    table = plan.border_queues
+    if "queued_teu" not in table.columns:
+        return
+    mine = border_queues(tl, inst)
+    theirs = {
+        (str(b), int(d)): (float(q), float(c))
+        for b, d, q, c in zip(
+            table["border"], table["day"], table["queued_teu"], table["crossed_teu"], strict=True
+        )
+    }
+    for key in sorted(set(mine) | set(theirs)):
+        want, have = mine.get(key), theirs.get(key)
+        if have is None or want is None or not np.allclose(have, want, atol=1e-4):
+            b, d = key
+            shown = "no row" if have is None else f"{have[0]:.3f} queued, {have[1]:.3f} crossing"
+            recomputed = (
+                "no row" if want is None else f"{want[0]:.3f} queued, {want[1]:.3f} crossing"
+            )
+            rep.errors.append(
+                f"border {b} day {d}: border_queues says {shown}, the timeline gives {recomputed}"
             )
 
 

@@ -15,6 +15,7 @@ from allocator.instance.model import ROUTE_SEPARATOR, Instance
 from allocator.preprocess import Preprocessed
 from allocator.results.plan import Plan, route_corridor
 from allocator.results.timeline import (
+    border_queue_table,
     carried_table,
     departures_table,
     in_transit_table,
@@ -108,7 +109,8 @@ def extract(
 
     Arc models' leg flows are decomposed into routes (fastest first); path models give their
     routes directly (``BuiltModel.routes``), with due days exact per path; time models' timed
-    flows are decomposed into timed routes, which also give the ``timeline`` and ``departures``.
+    flows are decomposed into timed routes, which also give the ``timeline``, ``departures`` and
+    ``border_queues``.
     """
     if built.timed is not None:
         return _extract_timed(built, result, inst, pre, instance_sha256, seconds)
@@ -240,6 +242,7 @@ def _extract_timed(
         timeline=timeline,
         in_transit=in_transit,
         carried=carried,
+        border_queues=border_queue_table(timeline, inst),
     )
 
 

@@ -32,6 +32,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "timeline": ("lot", "route", "departs_h"),
     "in_transit": ("lot", "route"),
     "carried": ("lot", "leg", "departs_h"),
+    "border_queues": ("border", "day"),
 }
 """The columns that identify a row of each plan table (``Plan.table`` indexes by them)."""
 REPR_ROWS = 5  # rows of each table a notebook shows
@@ -52,10 +53,12 @@ class Plan:
     # filled by allocator.analysis.prices after a solve; empty when not computed
     bottlenecks: pd.DataFrame = field(default_factory=pd.DataFrame)
     corridor_prices: pd.DataFrame = field(default_factory=pd.DataFrame)
-    # timed plans (model family time): departures that run and each lot's times, the lots still
-    # moving when the week ends and the flow carried in from last week; empty otherwise
+    # timed plans (model family time): departures that run, each lot's times, the cargo queued at
+    # borders by day, the lots still moving when the week ends and the flow carried in from last
+    # week; empty otherwise
     departures: pd.DataFrame = field(default_factory=pd.DataFrame)
     timeline: pd.DataFrame = field(default_factory=pd.DataFrame)
+    border_queues: pd.DataFrame = field(default_factory=pd.DataFrame)
     in_transit: pd.DataFrame = field(default_factory=pd.DataFrame)
     carried: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -237,6 +240,7 @@ OPTIONAL_TABLES = (
     "corridor_prices",
     "departures",
     "timeline",
+    "border_queues",
     "in_transit",
     "carried",
 )
@@ -268,6 +272,7 @@ TEXT_COLUMNS = (
     "id",
     "lots",  # departures: the lots aboard
     "state",  # in_transit: where a lot is when the week ends
+    "time",  # departures: weekday and time (Tue 08:00)
 )
 
 
@@ -376,6 +381,7 @@ PLAN_COLUMNS: dict[str, tuple[str, ...]] = {
     "timeline": ("lot", "route", "leg", "departs_h", "arrives_h", "teu"),
     "in_transit": ("lot", "route", "teu", "state", "leg", "departs_h", "arrives_h"),
     "carried": ("lot", "leg", "departs_h", "arrives_h", "teu"),
+    "border_queues": ("border", "day", "queued_teu", "crossed_teu"),
 }
 NUMBER_COLUMNS = frozenset(
     {
@@ -383,7 +389,8 @@ NUMBER_COLUMNS = frozenset(
         "load_teu", "arriving_teu", "teu_total", "teu_moved", "teu_unserved", "cost_per_teu",
         "prev_teu", "price_per_teu", "penalty", "lot_teu", "departs_h", "arrives_h", "wait_h",
         "due_h", "slack_h", "services", "slots_teu", "committed", "carried_teu",
-        "horizon_hours", "teu_in_transit", "teu_carried",
+        "horizon_hours", "teu_in_transit", "teu_carried", "ready_h", "day", "queued_teu",
+        "crossed_teu", "capacity_teu_per_day",
     }
 )  # fmt: skip
 

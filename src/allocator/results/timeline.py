@@ -1,7 +1,8 @@
 """A time-family solution as timed routes: when each lot leaves and reaches every node, which
-departures run and who rides them (the plan's ``timeline`` and ``departures`` tables), which lots
-are still moving when the week ends (``in_transit``), the flow carried into the week from the last
-one (``carried``) and what this week carries into the next (``carry_over``)."""
+departures run and who rides them, how much cargo queues at each border at the end of each day
+(the plan's ``timeline``, ``departures`` and ``border_queues`` tables), which lots are still
+moving when the week ends (``in_transit``), the flow carried into the week from the last one
+(``carried``) and what this week carries into the next (``carry_over``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pyomo.environ as pyo
 
 from allocator.formulation import BuiltModel, TimeData
 from allocator.instance.model import Instance
+from allocator.instance.weektime import weektime_text
 from allocator.preprocess import Preprocessed
 
 EPS = 1e-6
@@ -21,6 +23,7 @@ TIMELINE_COLUMNS = [
     "lot",
     "route",
     "leg",
+    "ready_h",
     "departs_h",
     "arrives_h",
     "wait_h",
@@ -31,6 +34,7 @@ TIMELINE_COLUMNS = [
 DEPARTURE_COLUMNS = [
     "leg",
     "day",
+    "time",
     "departs_h",
     "services",
     "teu",
@@ -45,6 +49,8 @@ CARRIED_COLUMNS = ["lot", "leg", "departs_h", "arrives_h", "teu"]
 ON_LEG, WAITING, NOT_LEFT = "on leg", "waiting", "not left"
 """Where a lot is when the week ends: moving on a leg (or in the dwell at its end), waiting at
 a node for its next leg, or not yet left its origin."""
+QUEUE_COLUMNS = ["border", "day", "queued_teu", "crossed_teu", "capacity_teu_per_day"]
+HOURS_PER_DAY = 24.0
 
 
 @dataclass(frozen=True)
@@ -116,8 +122,9 @@ def timed_paths(
 def timeline_table(
     routes: list[TimedRoute], t: TimeData, inst: Instance, pre: Preprocessed
 ) -> pd.DataFrame:
-    """One row per lot, route and leg: when it leaves and is ready at the far end (dwell done),
-    the hours it waited before the leg, its TEU, and its due time and slack at the destination."""
+    """One row per lot, route and leg: the lot's ready time, when it leaves and is ready at the
+    far end (dwell done), the hours it waited before the leg, its TEU, and its due time and
+    slack at the destination."""
     hours = pre.legs.hours
     ready, due = inst.ready_hours(), inst.due_hours()
     lot_ids = inst.cargo.index.to_numpy(dtype=object)
@@ -136,6 +143,7 @@ def timeline_table(
                     lot_ids[r.lot],
                     counter[r.lot],
                     leg_ids[t.arc_leg[e]],
+                    float(ready[r.lot]),
                     float(dep[i]),
                     float(arr[i]),
                     float(dep[i] - before[i]),
@@ -150,10 +158,11 @@ def timeline_table(
 def departures_table(
     built: BuiltModel, routes: list[TimedRoute], inst: Instance, pre: Preprocessed
 ) -> pd.DataFrame:
-    """One row per departure slot that runs: leg, day (0 is the week's Monday), hours from the
-    week start, departures leaving together, TEU aboard, slots, cost and the lots aboard; with
-    carried flow also the departures already running for it (``committed``, paid last week, not
-    in ``services``) and its TEU aboard (``carried_teu``, not in ``teu``)."""
+    """One row per departure slot that runs: leg, day (0 is the week's Monday), weekday and time
+    (``Tue 08:00``), hours from the week start, departures leaving together, TEU aboard, slots,
+    cost and the lots aboard; with carried flow also the departures already running for it
+    (``committed``, paid last week, not in ``services``) and its TEU aboard (``carried_teu``, not
+    in ``teu``)."""
     t = built.timed
     if t is None:
         raise ValueError("departures need a time-family model")
@@ -176,7 +185,8 @@ def departures_table(
     return pd.DataFrame(
         {
             "leg": pre.net.leg_ids[t.slot_leg[used]],
-            "day": np.floor(t.slot_dep_h[used] / 24.0 + 1e-9).astype(np.int64),
+            "day": day_of(t.slot_dep_h[used]),
+            "time": [weektime_text(h) for h in t.slot_dep_h[used]],
             "departs_h": t.slot_dep_h[used],
             "services": runs.astype(np.int64),
             "teu": teu[used],
@@ -252,3 +262,55 @@ def carry_over(timeline: pd.DataFrame, carried: pd.DataFrame, end_h: float) -> p
             "teu": out["teu"],
         }
     )
+
+
+def day_of(hours: np.ndarray) -> np.ndarray:
+    """The day (0 is the week's Monday) of times in hours from the week start."""
+    return np.floor(np.asarray(hours, dtype=float) / HOURS_PER_DAY + 1e-9).astype(np.int64)
+
+
+def border_queue_table(timeline: pd.DataFrame, inst: Instance) -> pd.DataFrame:
+    """One row per border crossed and day, from day 0 to the last day cargo crosses it: the TEU
+    queued at the end of the day, the TEU crossing that day and the border's daily capacity.
+
+    TEU crossing on day ``d``: on the border's legs (both directions) leaving that day, as the
+    daily capacity counts them. TEU queued at the end of day ``d``: on the border's legs, at the
+    leg's tail (the previous leg's dwell done, or ready at the origin) before midnight
+    ``24 (d + 1)`` and leaving at or after it: they wait overnight for the crossing.
+    """
+    border_of = inst.legs["border"]
+    if timeline.empty:
+        return pd.DataFrame(columns=QUEUE_COLUMNS)
+    border = timeline["leg"].map(border_of).to_numpy(dtype=object)
+    on = np.flatnonzero(pd.notna(border))
+    if not len(on):
+        return pd.DataFrame(columns=QUEUE_COLUMNS)
+    b = border[on]
+    dep = timeline["departs_h"].to_numpy(dtype=float)[on]
+    at_tail = dep - timeline["wait_h"].to_numpy(dtype=float)[on]
+    teu = timeline["teu"].to_numpy(dtype=float)[on]
+    crossed = pd.DataFrame({"border": b, "day": day_of(dep), "teu": teu})
+    # queued at the end of days day(at_tail) .. day(dep) - 1: at_tail < 24 (d + 1) <= dep
+    first, last = day_of(at_tail), day_of(dep) - 1
+    nights = np.maximum(last - first + 1, 0)
+    row = np.repeat(np.arange(len(on)), nights)
+    night = first[row] + np.arange(len(row)) - np.repeat(np.cumsum(nights) - nights, nights)
+    queued = pd.DataFrame({"border": b[row], "day": night, "teu": teu[row]})
+    frames = []
+    for name, cross in crossed.groupby("border", sort=True):
+        days = pd.RangeIndex(int(cross["day"].max()) + 1, name="day")
+        mine = queued[queued["border"] == name]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "border": name,
+                    "day": days,
+                    "queued_teu": mine.groupby("day")["teu"].sum().reindex(days, fill_value=0.0),
+                    "crossed_teu": cross.groupby("day")["teu"].sum().reindex(days, fill_value=0.0),
+                    "capacity_teu_per_day": inst.borders.at[name, "capacity_teu_per_day"],
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    out["capacity_teu_per_day"] = out["capacity_teu_per_day"].astype(float)
+    return out[QUEUE_COLUMNS]

@@ -177,8 +177,8 @@ DIR --table-format parquet` writes Parquet tables.
 One sheet per table, named as the table, with the column names in row 1. A sheet named
 `settings` holds two columns, `key` and `value`, one setting per row; per-mode settings use dotted
 keys such as `circuity.rail` or `speed_kmh.sea` (further columns, such as the `description`
-allocator writes, are ignored). An empty cell is a missing value; rows left entirely empty are
-skipped.
+allocator writes, are ignored); a setting whose value cell is empty takes its default. An
+empty cell is a missing value; rows left entirely empty are skipped.
 
 A workbook written by allocator (`allocator convert SOURCE OUT.xlsx`, `allocator generate
 OUT.xlsx`) helps whoever edits it. It always holds a `departures` sheet, empty when the

@@ -58,6 +58,10 @@ def solve(
     paths: Annotated[
         int | None, typer.Option("--paths", help="Paths per lot of the path model (default 10).")
     ] = None,
+    step_minutes: Annotated[
+        float | None,
+        typer.Option("--step-minutes", help="Grid step of the time model (default 60)."),
+    ] = None,
     log: Annotated[
         Path | None, typer.Option("--log", help="Write the HiGHS log to this file.")
     ] = None,
@@ -103,6 +107,7 @@ def solve(
         aggregate=aggregate,
         integer_teu=integer_teu,
         paths=paths,
+        step_minutes=step_minutes,
         solve=SolveOptions(
             time_limit_s=time_limit,
             mip_rel_gap=gap,

@@ -61,14 +61,10 @@ def test_lots_are_ready_on_several_days(week: Instance) -> None:
     assert len(np.unique(week.ready_hours() // 24)) >= 5
 
 
-def test_the_caspian_lines_have_headways(week: Instance) -> None:
+def test_the_caspian_lines_have_headways_both_ways(week: Instance) -> None:
     headway = week.legs["min_headway_hours"].dropna()
-    assert set(headway.index) == {
-        "KZ_AAU-AZ_ALA",
-        "KZ_KUR-AZ_ALA",
-        "RU_ASF-IR_BAZ",
-        "RU_OYA-IR_AMD",
-    }
+    lines = {"KZ_AAU-AZ_ALA", "KZ_KUR-AZ_ALA", "RU_ASF-IR_BAZ", "RU_OYA-IR_AMD"}
+    assert set(headway.index) == lines | {f"{leg}~r" for leg in lines}
 
 
 def test_the_block_trains_run_by_timetable(week: Instance) -> None:
@@ -141,9 +137,13 @@ def test_route_days_run_from_ready_to_arrival(base: tuple[Instance, RunResult]) 
     assert not routes["late"].any()
 
 
-def test_every_lot_is_moved(base: tuple[Instance, RunResult]) -> None:
-    _, res = base
-    assert res.plan.unserved.empty
+def test_every_lot_without_due_days_is_moved(base: tuple[Instance, RunResult]) -> None:
+    # 45 days of horizon and runoff leave every such lot a route (the express lots due in 20 days
+    # may stay: at a one-day grid every leg takes a whole day)
+    inst, res = base
+    open_ended = set(inst.cargo.index[inst.cargo["due_days"].isna()])
+    assert len(open_ended) >= 10
+    assert open_ended.isdisjoint(res.plan.unserved["lot"])
 
 
 def _brest_per_day(inst: Instance, res: RunResult) -> pd.Series:

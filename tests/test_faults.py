@@ -116,6 +116,10 @@ def test_output_paths_that_cannot_take_a_plan(
     [
         (["--paths", "-2", "--model", "path"], "--paths must be at least 1, not -2"),
         (["--paths", "0", "--model", "path"], "--paths must be at least 1, not 0"),
+        (
+            ["--step-minutes", "0", "--model", "time"],
+            "--step-minutes must be greater than 0, not 0.0",
+        ),
         (["--time-limit", "-5"], "--time-limit must be greater than 0, not -5"),
         (["--time-limit", "0"], "--time-limit must be greater than 0, not 0"),
         (["--gap", "-0.1"], "--gap must be at least 0, not -0.1"),
@@ -130,7 +134,8 @@ def test_options_out_of_range_are_refused_before_solving(
     message: str,
 ) -> None:
     commands = [["solve", tiny_folder], ["batch", tiny_folder]]
-    for command in commands[: 1 if "--paths" in option else 2]:  # batch has no --paths
+    solve_only = "--paths" in option or "--step-minutes" in option  # options batch does not have
+    for command in commands[: 1 if solve_only else 2]:
         code, lines = _cli(capsys, *command, "--out", tmp_path / "out", *option, "-q")
         assert (code, lines) == (2, [f"error: {message}"])
         assert not (tmp_path / "out").exists()

@@ -5,6 +5,7 @@ the Brest slowdown keeps the daily capacity at Brest and can only cost more."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,17 @@ def test_the_block_trains_run_by_timetable(week: Instance) -> None:
 def test_the_china_and_brest_crossings_have_daily_capacities(week: Instance) -> None:
     per_day = week.borders["capacity_teu_per_day"].dropna().to_dict()
     assert per_day == {"DOS_ALS": 760.0, "HOR_ALT": 656.0, "BRE_MAL": 1170.0}
+
+
+@pytest.mark.parametrize("table", ["cargo", "legs", "borders", "departures"])
+def test_make_week_writes_the_committed_tables(tmp_path: Path, table: str) -> None:
+    spec = importlib.util.spec_from_file_location("make_week", WEEK / "make_week.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.write_all(tmp_path)
+    assert (tmp_path / f"{table}.csv").read_bytes() == (WEEK / f"{table}.csv").read_bytes()
 
 
 def _part(inst: Instance) -> Instance:

@@ -13,7 +13,6 @@ ready on one of its origin's loading days, drawn with a fixed seed, at the origi
 figures are explained in ../SOURCES.md ("The timed week"). Nothing here reads the clock.
 """
 
-# ruff: noqa: T201  (prints a one-line summary)
 from __future__ import annotations
 
 import csv
@@ -79,7 +78,7 @@ def write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> None
         w.writerows([[r.get(h, "") for h in header] for r in rows])
 
 
-def write_cargo() -> None:
+def write_cargo(folder: Path = HERE) -> None:
     """The base cargo with ready_at: one of the origin's loading days at its gate hour."""
     _, nodes = read_csv(BASE / "nodes.csv")
     node = {n["id"]: n for n in nodes}
@@ -91,10 +90,10 @@ def write_cargo() -> None:
         day = days[int(rng.integers(len(days)))]
         lot["ready_at"] = f"{DAYS[day]} {GATE_HOUR[origin['kind']]:02d}:00"
     at = header.index("teu") + 1
-    write_csv(HERE / "cargo.csv", [*header[:at], "ready_at", *header[at:]], lots)
+    write_csv(folder / "cargo.csv", [*header[:at], "ready_at", *header[at:]], lots)
 
 
-def write_legs() -> None:
+def write_legs(folder: Path = HERE) -> None:
     """Headways on the Caspian lines; the timetabled legs lose their on-demand service data and
     keep their weekly slots as capacity_teu."""
     header, legs = read_csv(BASE / "legs.csv")
@@ -107,31 +106,35 @@ def write_legs() -> None:
         for column in ("service_capacity_teu", "service_cost", "max_services"):
             leg[column] = ""
     at = header.index("max_services") + 1
-    write_csv(HERE / "legs.csv", [*header[:at], "min_headway_hours", *header[at:]], legs)
+    write_csv(folder / "legs.csv", [*header[:at], "min_headway_hours", *header[at:]], legs)
 
 
-def write_borders() -> None:
+def write_borders(folder: Path = HERE) -> None:
     header, borders = read_csv(BASE / "borders.csv")
     for border in borders:
         if border["id"] in BORDER_PER_DAY:
             border["capacity_teu_per_day"] = str(BORDER_PER_DAY[border["id"]])
     at = header.index("capacity_teu") + 1
-    write_csv(HERE / "borders.csv", [*header[:at], "capacity_teu_per_day", *header[at:]], borders)
+    write_csv(folder / "borders.csv", [*header[:at], "capacity_teu_per_day", *header[at:]], borders)
 
 
-def write_departures() -> None:
+def write_departures(folder: Path = HERE) -> None:
     rows = [
         {"leg": leg, "day": DAYS[d], "time": t, "capacity_teu": str(teu), "cost": str(cost)}
         for leg, days, times, teu, cost in TRAINS
         for d in days
         for t in times
     ]
-    write_csv(HERE / "departures.csv", ["leg", "day", "time", "capacity_teu", "cost"], rows)
-    print(f"{len(rows)} weekly departures")
+    write_csv(folder / "departures.csv", ["leg", "day", "time", "capacity_teu", "cost"], rows)
+
+
+def write_all(folder: Path = HERE) -> None:
+    """Write the four tables of the timed week into ``folder``."""
+    write_cargo(folder)
+    write_legs(folder)
+    write_borders(folder)
+    write_departures(folder)
 
 
 if __name__ == "__main__":
-    write_cargo()
-    write_legs()
-    write_borders()
-    write_departures()
+    write_all()

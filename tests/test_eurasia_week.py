@@ -88,6 +88,14 @@ def test_make_week_writes_the_committed_tables(tmp_path: Path, table: str) -> No
     assert (tmp_path / f"{table}.csv").read_bytes() == (WEEK / f"{table}.csv").read_bytes()
 
 
+def test_green_channels_cut_the_azerbaijani_dwell(week: Instance) -> None:
+    green = apply_scenario(WEEK / "scenarios" / "green-channels.toml")
+    crossings = ["YALAMA", "BEYUK_KESIK", "ASTARA"]
+    assert (green.borders.loc[crossings, "dwell_hours"] == 6.0).all()
+    assert (week.borders.loc[crossings, "dwell_hours"] > 6.0).all()
+    assert green.nodes.loc["AZ_ALA", "dwell_hours"] == 24.0
+
+
 def _part(inst: Instance) -> Instance:
     keep = [lot for lot in inst.cargo.index if lot.startswith(LOT_PREFIXES)]
     return dataclasses.replace(inst, cargo=inst.cargo.loc[keep])

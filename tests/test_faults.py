@@ -135,7 +135,8 @@ def test_options_out_of_range_are_refused_before_solving(
     message: str,
 ) -> None:
     commands = [["solve", tiny_folder], ["batch", tiny_folder]]
-    for command in commands[: 1 if "--paths" in option else 2]:  # batch has no --paths
+    solve_only = "--paths" in option or "--step-minutes" in option  # options batch does not have
+    for command in commands[: 1 if solve_only else 2]:
         code, lines = _cli(capsys, *command, "--out", tmp_path / "out", *option, "-q")
         assert (code, lines) == (2, [f"error: {message}"])
         assert not (tmp_path / "out").exists()

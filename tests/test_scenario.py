@@ -152,6 +152,48 @@ def test_scale_borders_by_country_and_terminals_by_id() -> None:
     assert new.cargo.equals(old.cargo)
 
 
+def test_set_border_dwell_and_daily_capacity_and_a_terminal_dwell() -> None:
+    old = base()
+    new = apply(
+        [
+            {
+                "kind": "set",
+                "of": "borders",
+                "where": {"id": "KZAZ"},
+                "values": {"dwell_hours": 96, "capacity_teu_per_day": 15},
+            },
+            {
+                "kind": "set",
+                "of": "terminals",
+                "where": {"country": "AZ"},
+                "values": {"dwell_hours": 5},
+            },
+        ]
+    )
+    assert new.borders.loc["KZAZ", "dwell_hours"] == 96.0
+    assert new.borders.loc["KZAZ", "capacity_teu_per_day"] == 15.0
+    assert new.nodes.loc["C", "dwell_hours"] == 5.0
+    assert new.nodes.drop(index="C").equals(old.nodes.drop(index="C"))
+    assert new.legs.equals(old.legs)
+
+
+def test_setting_an_unknown_column_names_the_change_and_a_suggestion() -> None:
+    (text,) = problems_of(
+        [{"kind": "set", "of": "borders", "where": {"id": "KZAZ"}, "values": {"dwel_hours": 9}}]
+    )
+    assert "[[change]] #1 (set)" in text
+    assert "key 'values.dwel_hours'" in text
+    assert "did you mean 'dwell_hours'?" in text
+
+
+def test_a_set_value_out_of_range_is_located_in_the_scenario() -> None:
+    (text,) = problems_of(
+        [{"kind": "set", "of": "borders", "where": {"id": "KZAZ"}, "values": {"dwell_hours": -1}}]
+    )
+    assert "[[change]] #1 (set)" in text
+    assert "dwell_hours" in text
+
+
 def test_close_legs_for_listed_classes_and_a_country_for_all() -> None:
     old = base()
     new = apply(

@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHIPPED = [
     REPO / "instances" / "eurasia",
     *sorted((REPO / "instances" / "eurasia" / "weeks").glob("*.toml")),
+    REPO / "instances" / "eurasia" / "week",  # the timed week
 ]
 
 

@@ -7,7 +7,7 @@ A scenario is a TOML file (format in docs/planning.md#scenarios)::
     description = "Caspian rail ferries: half the sailings."
 
     [[change]]
-    kind = "scale_capacity"           # scale_capacity | close | scale_demand | settings | add_legs
+    kind = "scale_capacity"           # scale_capacity | close | scale_demand | settings | add_legs | set
     of = "legs"                       # legs | borders | terminals
     where = { mode = "ferry", country = ["KZ", "TM"] }
     factor = 0.5
@@ -109,9 +109,22 @@ class AddLegs(_Change):
     legs: list[dict[str, Any]] = Field(min_length=1)
 
 
+class SetValues(_Change):
+    """Set columns of the selected legs, borders or terminals to the values in ``values``, e.g.
+    a border's ``dwell_hours`` and ``capacity_teu_per_day``."""
+
+    kind: Literal["set"]
+    of: Literal["legs", "borders", "terminals"]
+    where: Selector = Field(default_factory=dict)
+    values: dict[str, Any] = Field(min_length=1)
+
+
 Change = Annotated[
-    ScaleCapacity | Close | ScaleDemand | SetSettings | AddLegs, Field(discriminator="kind")
+    ScaleCapacity | Close | ScaleDemand | SetSettings | AddLegs | SetValues,
+    Field(discriminator="kind"),
 ]
+# the table holding what each ``of`` selects
+_TABLE_OF = {"legs": "legs", "borders": "borders", "terminals": "nodes"}
 
 # selector keys per kind of thing selected
 SELECT_KEYS: dict[str, tuple[str, ...]] = {
@@ -125,7 +138,7 @@ SELECT_KEYS: dict[str, tuple[str, ...]] = {
 
 KIND_MODELS: dict[str, type[_Change]] = {
     model.model_fields["kind"].annotation.__args__[0]: model  # type: ignore[union-attr]
-    for model in (ScaleCapacity, Close, ScaleDemand, SetSettings, AddLegs)
+    for model in (ScaleCapacity, Close, ScaleDemand, SetSettings, AddLegs, SetValues)
 }
 
 
@@ -185,7 +198,7 @@ def scenario_from_dict(doc: dict[str, Any], source: Path | None = None) -> Scena
     if scenario.name == BASE_RUN:
         problems.append(Problem(label, f"'{BASE_RUN}' is the name of the base run", "name"))
     for i, ch in enumerate(scenario.change):
-        if isinstance(ch, ScaleCapacity | Close | ScaleDemand):
+        if isinstance(ch, ScaleCapacity | Close | ScaleDemand | SetValues):
             of = "lots" if isinstance(ch, ScaleDemand) else ch.of
             for key in ch.where:
                 if key not in SELECT_KEYS[of]:
@@ -213,6 +226,18 @@ def scenario_from_dict(doc: dict[str, Any], source: Path | None = None) -> Scena
                             _change_where(label, i, ch.kind),
                             "unknown setting" + did_you_mean(key, Settings.model_fields),
                             f"set.{key}",
+                        )
+                    )
+        if isinstance(ch, SetValues):
+            columns = load_schema()[_TABLE_OF[ch.of]].column_names
+            for key in ch.values:
+                if key not in columns or key == "id":
+                    problems.append(
+                        Problem(
+                            _change_where(label, i, ch.kind),
+                            f"not a column of {ch.of} that a scenario may set"
+                            + did_you_mean(key, [c for c in columns if c != "id"]),
+                            f"values.{key}",
                         )
                     )
         if isinstance(ch, AddLegs):
@@ -571,6 +596,24 @@ def _apply_add_legs(
     notes.append(f"added {len(ch.legs)} leg(s): {', '.join(str(r.get('id')) for r in ch.legs)}")
 
 
+def _apply_set(
+    work: _Work, ch: SetValues, where: str, problems: list[Problem], notes: list[str]
+) -> None:
+    _, rows = _select(work, ch.of, ch.where, where, problems)
+    table = _TABLE_OF[ch.of]
+    frame = work.tables[table]
+    for key, value in ch.values.items():
+        if key not in frame.columns:
+            frame[key] = pd.Series(None, index=frame.index, dtype=object)
+        for r in rows:
+            frame.at[r, key] = value
+    work.touch(table, rows, where)
+    if len(rows):
+        notes.append(
+            f"set {', '.join(f'{k} = {v}' for k, v in ch.values.items())} on {len(rows)} {ch.of}"
+        )
+
+
 def apply_scenario(
     scenario: Scenario | str | os.PathLike[str],
     base: Instance | str | os.PathLike[str] | None = None,
@@ -602,8 +645,10 @@ def apply_scenario(
             _apply_scale_demand(work, ch, where, problems, lines)
         elif isinstance(ch, SetSettings):
             _apply_settings(work, ch, where, problems, lines)
-        else:
+        elif isinstance(ch, AddLegs):
             _apply_add_legs(work, ch, where, problems, lines)
+        else:
+            _apply_set(work, ch, where, problems, lines)
     if problems:
         raise InstanceError(_keys(problems))
     fold_reverse(work.tables, work.labels)

@@ -19,6 +19,7 @@ from allocator.instance.io import write_instance
 from allocator.instance.model import Instance
 from allocator.instance.validate import read_instance
 from allocator.options import RunOptions
+from allocator.report.markdown import headline
 from allocator.results import Plan, read_plan, write_plan
 from allocator.results.check import check_plan
 from allocator.results.timeline import carry_over
@@ -87,6 +88,8 @@ def test_a_lot_moving_at_the_week_end_is_reported_with_its_position(tmp_path: Pa
     assert (row["teu"], row["departs_h"], row["arrives_h"]) == pytest.approx((10, 150, 175))
     assert plan.info()["teu_in_transit"] == pytest.approx(10.0)
     assert plan.info()["horizon_hours"] == pytest.approx(168.0)
+    shown = headline(plan)["TEU in transit at the week's end"]
+    assert shown == "10.0 (carried in from last week: 0.0)"
     again = read_plan(write_plan(plan, tmp_path / "plan"))  # the table round-trips
     pd.testing.assert_frame_equal(again.in_transit, plan.in_transit, check_dtype=False)
     # next week's clock: R left 18 h before it began, the ferry it committed to leaves at 2 h

@@ -52,6 +52,12 @@ def headline(plan: Plan) -> dict[str, str]:
     def num(v: object, fmt: str = ",.0f") -> str:
         return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
 
+    timed = {}
+    if not plan.timeline.empty:  # a timed plan: what moves on past the week, what came in
+        timed["TEU in transit at the week's end"] = (
+            f"{num(s.get('teu_in_transit'), ',.1f')} (carried in from last week: "
+            f"{num(s.get('teu_carried'), ',.1f')})"
+        )
     return {
         "instance": f"{s['instance']} ({s['period']})",
         "model": str(s["model"]),
@@ -63,6 +69,7 @@ def headline(plan: Plan) -> dict[str, str]:
         "CO2": f"{num(s['co2_t'], ',.1f')} t",
         "average days": num(s["avg_days"], ".1f"),
         "routes over due days": str(s["late_routes"]),
+        **timed,
         "time": f"preprocess {num(s['preprocess_s'], '.2f')} s, build {num(s['build_s'], '.2f')} s, "
         f"hand-off {num(s['handoff_s'], '.2f')} s, solve {num(s['solve_s'], '.2f')} s",
     }

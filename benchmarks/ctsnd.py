@@ -42,6 +42,7 @@ from allocator.research.bench import (
     read_csv,
     run_bench,
     time_to_gap,
+    warm_up,
     write_csv,
 )
 from allocator.solve import SolveOptions, solver_version
@@ -264,6 +265,10 @@ def main() -> None:
             time_limit_s=args.time_limit, mip_rel_gap=args.gap, threads=args.threads or None
         )
         run = RunOptions(step_minutes=args.step_minutes, solve=solve, prices=False)
+        # numba compiled and cached on the smallest file first: every recorded run is warm
+        small = min(chosen, key=lambda c: c.path.stat().st_size).path
+        quick = RunOptions(step_minutes=60, solve=SolveOptions(time_limit_s=30), prices=False)
+        warm_up(small, models, quick)
         rows = run_bench(
             chosen,
             models,

@@ -253,6 +253,18 @@ def run_pair(path: Path, model: str, opts: BenchOptions) -> dict[str, Any]:
     return row
 
 
+def warm_up(instance: Path, models: Sequence[str], run: RunOptions) -> float:
+    """Solve ``instance`` once with each model in this process, unrecorded, so the numba kernels
+    are compiled and cached on disk before the timed runs (each in its own process) load them:
+    every recorded run is then warm. Returns the seconds it took (the cold start)."""
+    from allocator.pipeline import run as solve_instance
+
+    t0 = time.perf_counter()
+    for model in models:
+        solve_instance(instance, replace(run, model=model))
+    return time.perf_counter() - t0
+
+
 def run_bench(
     instances: Sequence[Path | CtsndInstance],
     models: Sequence[str],

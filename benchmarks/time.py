@@ -34,6 +34,7 @@ DEFAULT = (
     "c47_.1666_.25_3",  # HC/LF
 )
 TARGET_GAP = 0.01
+NOTES = "\n## Notes"  # from this heading on, time.md is hand-written and survives a re-run
 
 
 def label(row: dict[str, Any]) -> str:
@@ -142,9 +143,10 @@ def main() -> None:
         key=lambda r: (wanted.index(r["instance"]), r["model"] != "ddd", -num(r["step_minutes"]))
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "time.md").write_text(
-        markdown(rows, args.time_limit, args.gap, steps), encoding="utf-8"
-    )
+    target = RESULTS / "time.md"
+    old = target.read_text(encoding="utf-8") if target.exists() else ""
+    notes = old[old.index(NOTES) :] if NOTES in old else ""  # hand-written: kept
+    target.write_text(markdown(rows, args.time_limit, args.gap, steps) + notes, encoding="utf-8")
     write_csv(rows, RESULTS / "time.csv")
     print((RESULTS / "time.md").read_text(encoding="utf-8"))
 

@@ -30,7 +30,7 @@ def _two_legs(**settings: object):
 
 
 def test_every_family_has_a_method_and_unknown_ones_are_refused() -> None:
-    assert set(METHODS) == {"arc", "path", "colgen", "time"}
+    assert set(METHODS) == {"arc", "path", "colgen", "time", "ddd"}
     with pytest.raises(RecipeError, match="no method"):
         method_of("time-expanded")
 

@@ -304,15 +304,17 @@ class Discovery:
     def polish(
         self, sched: Schedule, opts: SolveOptions, seconds: float | None, gap: float
     ) -> None:
-        """Solve the restricted model over the schedule's minutes from the schedule for at most
-        ``seconds``; keep its plan when it is the cheapest so far."""
+        """Solve the restricted model over the schedule's minutes for at most ``seconds``: first
+        on its own, then, when that finds nothing as cheap as the schedule, from the schedule
+        (after a start HiGHS 1.16 may hand back the start even when it found better); keep its
+        plan when it is the cheapest so far."""
         built, start = self.restricted(sched)
-        result = solve(
-            built,
-            dataclasses.replace(
-                opts, time_limit_s=seconds, mip_rel_gap=gap, lp_first=False, mip_start=start
-            ),
-        )
+        t0 = time.perf_counter()
+        fresh = dataclasses.replace(opts, time_limit_s=seconds, mip_rel_gap=gap, lp_first=False)
+        result = solve(built, fresh)
+        if not (result.has_solution and result.objective <= sched.cost + EPS):
+            left = None if seconds is None else max(1.0, seconds - (time.perf_counter() - t0))
+            result = solve(built, dataclasses.replace(fresh, time_limit_s=left, mip_start=start))
         if result.has_solution and (
             self.plan is None or result.objective < float(self.plan[1].objective)
         ):

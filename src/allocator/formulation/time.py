@@ -185,15 +185,28 @@ def define_headway(m: pyo.ConcreteModel, ctx: BuildContext) -> None:
 
 
 def _daily(
-    m: pyo.ConcreteModel, ctx: BuildContext, owner: np.ndarray, hours: np.ndarray, cap: np.ndarray
+    m: pyo.ConcreteModel,
+    ctx: BuildContext,
+    owner: np.ndarray,
+    hours: np.ndarray,
+    cap: np.ndarray,
+    taken: pd.Series | None = None,
 ) -> ArrayConstraint:
-    """Rows ``sum of TEU on the arcs of one owner in one day <= cap[owner]`` (owner -1: none)."""
+    """Rows ``sum of TEU on the arcs of one owner in one day <= cap[owner]`` (owner -1: none);
+    with ``taken`` (TEU by row key ``owner * (n_steps + 2) + day``) only the rows it names, each
+    less its TEU."""
     t = _timed(ctx)
+    days = t.n_steps + 2
     arcs = np.flatnonzero(owner >= 0)
     arcs = arcs[np.isfinite(cap[owner[arcs]])]
-    day = np.floor(hours[arcs] / 24.0 + 1e-9).astype(np.int64)
-    keys, row = np.unique(owner[arcs] * (t.n_steps + 2) + day, return_inverse=True)
-    upper = cap[keys // (t.n_steps + 2)] if len(keys) else np.zeros(0)
+    key = owner[arcs] * days + np.floor(hours[arcs] / 24.0 + 1e-9).astype(np.int64)
+    if taken is not None:
+        hit = np.isin(key, taken.index.to_numpy())
+        arcs, key = arcs[hit], key[hit]
+    keys, row = np.unique(key, return_inverse=True)
+    upper = cap[keys // days] if len(keys) else np.zeros(0)
+    if taken is not None and len(keys):
+        upper = upper - taken.reindex(keys).to_numpy()
     return _rows(
         np.asarray(row).ravel(),
         arcs,
@@ -258,22 +271,7 @@ def _carried_daily(
     on = (c_owner >= 0) & (c_hours >= -1e-9)
     c_key = c_owner[on] * days + np.floor(c_hours[on] / 24.0 + 1e-9).astype(np.int64)
     taken = pd.Series(t.carried_teu[on]).groupby(c_key).sum()
-    arcs = np.flatnonzero(owner >= 0)
-    arcs = arcs[np.isfinite(cap[owner[arcs]])]
-    key = owner[arcs] * days + np.floor(hours[arcs] / 24.0 + 1e-9).astype(np.int64)
-    hit = np.isin(key, taken.index.to_numpy())
-    arcs = arcs[hit]
-    keys, row = np.unique(key[hit], return_inverse=True)
-    upper = cap[keys // days] - taken.reindex(keys).to_numpy() if len(keys) else np.zeros(0)
-    return _rows(
-        np.asarray(row).ravel(),
-        arcs,
-        _arc_teu(t, ctx)[arcs],
-        len(keys),
-        np.full(len(keys), -np.inf),
-        upper,
-        list(m.timed_flow.values()),
-    )
+    return _daily(m, ctx, owner, hours, cap, taken)
 
 
 def define_carried_flow(m: pyo.ConcreteModel, ctx: BuildContext) -> None:

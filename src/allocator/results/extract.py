@@ -169,16 +169,7 @@ def extract(
     summary["due_days_exact"] = path_routes is not None  # path models enforce due days per path
     if path_routes is None and int(summary["late_routes"].iloc[0]) > 0 and result.ok:
         summary["status"] = DUE_DAYS_RELAXED  # never "optimal" when a lot arrives late
-    return Plan(
-        summary=summary,
-        flows=flows,
-        routes=routes,
-        legs=legs,
-        borders=_borders_table(inst, legs),
-        terminals=_terminals_table(inst, legs),
-        unserved=_unserved_table(inst, pre, unserved_lot),
-        costs=_costs_table(inst, pre, m, d, flows, unserved_lot),
-    )
+    return _plan(inst, pre, m, d, summary, flows, routes, legs, unserved_lot)
 
 
 def _extract_timed(
@@ -229,6 +220,41 @@ def _extract_timed(
     summary["teu_carried"] = float(
         carried.groupby(["lot", "leg"])["teu"].sum().groupby("lot").max().sum()
     )
+    return _plan(
+        inst,
+        pre,
+        m,
+        d,
+        summary,
+        flows,
+        routes,
+        legs,
+        unserved_lot,
+        timeline=timeline,
+        departures=departures,
+        in_transit=in_transit,
+        carried=carried,
+        border_queues=border_queue_table(timeline, inst),
+    )
+
+
+def _plan(
+    inst: Instance,
+    pre: Preprocessed,
+    m: pyo.ConcreteModel,
+    d: ArcData,
+    summary: pd.DataFrame,
+    flows: pd.DataFrame,
+    routes: pd.DataFrame,
+    legs: pd.DataFrame,
+    unserved_lot: np.ndarray,
+    timeline: pd.DataFrame | None = None,
+    departures: pd.DataFrame | None = None,
+    **timed: pd.DataFrame,
+) -> Plan:
+    """The plan from its routes, flows and legs: the border, terminal, unserved and cost tables
+    follow from them (a timed plan also passes its timeline, departures and other timed tables)."""
+    more = {} if timeline is None else {"timeline": timeline, "departures": departures, **timed}
     return Plan(
         summary=summary,
         flows=flows,
@@ -238,11 +264,7 @@ def _extract_timed(
         terminals=_terminals_table(inst, legs),
         unserved=_unserved_table(inst, pre, unserved_lot),
         costs=_costs_table(inst, pre, m, d, flows, unserved_lot, timeline, departures),
-        departures=departures,
-        timeline=timeline,
-        in_transit=in_transit,
-        carried=carried,
-        border_queues=border_queue_table(timeline, inst),
+        **more,
     )
 
 

@@ -319,6 +319,17 @@ def test_arc_plans_with_late_lots_are_not_called_optimal(tmp_path: Path) -> None
     assert run_cli("solve", str(folder), "--out", str(tmp_path / "b")).returncode == 0
 
 
+def test_the_checker_names_the_late_route_of_an_arc_plan() -> None:
+    # both slow hops: 4 + 4 = 8 days against 5 due; an arc model's plan, so a warning
+    inst = three_node_due_days()
+    rep = check_plan(run(inst, RunOptions(model="arc-strong")).plan, inst)
+    assert rep.errors == []
+    assert rep.warnings == [
+        "lot L1 route OM-slow > MD-slow takes 8.00 days, over its due 5 "
+        "(arc models enforce due days by pruning only)"
+    ]
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.integers(min_value=0, max_value=10_000))
 def test_the_default_plan_is_on_time_and_equals_the_complete_path_model(seed: int) -> None:

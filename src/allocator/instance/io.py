@@ -560,11 +560,17 @@ def to_json_dict(inst: Instance) -> dict[str, Any]:
     for name, frame in input_tables(inst).items():
         if frame.empty and not load_schema()[name].required:
             continue
+        columns = [_column_cells(frame[c]) for c in frame.columns]
         doc[name] = [
-            {k: _cell(v) for k, v in zip(frame.columns, row, strict=True)}
-            for row in frame.itertuples(index=False, name=None)
+            dict(zip(frame.columns, row, strict=True)) for row in zip(*columns, strict=True)
         ]
     return doc
+
+
+def _column_cells(column: pd.Series) -> list[Any]:
+    """A column's cells as plain JSON/TOML values (``_cell`` of each, column at a time)."""
+    values = column.astype(object)
+    return [_cell(v) for v in values.where(column.notna(), None).tolist()]
 
 
 def instance_hash(inst: Instance) -> str:

@@ -74,13 +74,20 @@ def leg_costs(inst: Instance) -> pd.DataFrame:
     dist = legs["distance_km"].fillna(pd.Series(gc * circuity, index=legs.index))
     speed = legs["mode"].map(lambda m: s.speed_kmh.get(m)).astype(float)
     transit = legs["transit_hours"].fillna(dist / speed)
-    freight = legs["cost_per_teu"].copy()
-    for leg in freight[freight.isna()].index:
-        bands = inst.tariffs[inst.tariffs["mode"] == legs.at[leg, "mode"]].sort_values("from_km")
-        d = dist[leg]
-        inside = bands[(bands["from_km"] <= d) & ((bands["to_km"].isna()) | (d < bands["to_km"]))]
-        band = inside.iloc[0] if len(inside) else bands.iloc[-1]
-        freight[leg] = band["fixed_per_teu"] + band["cost_per_teu_km"] * d
+    freight = legs["cost_per_teu"].astype(float).copy()
+    tariffed = freight.isna().to_numpy()
+    for mode in legs["mode"][tariffed].unique():
+        # the first band (by from_km) holding the distance, else the last band
+        bands = inst.tariffs[inst.tariffs["mode"] == mode].sort_values("from_km")
+        at = tariffed & (legs["mode"] == mode).to_numpy()
+        d = dist.to_numpy(dtype=float)[at][:, None]
+        lo = bands["from_km"].to_numpy(dtype=float)[None, :]
+        hi = bands["to_km"].to_numpy(dtype=float)[None, :]
+        inside = (lo <= d) & (np.isnan(hi) | (d < hi))
+        band = np.where(inside.any(axis=1), inside.argmax(axis=1), len(bands) - 1)
+        fixed = bands["fixed_per_teu"].to_numpy(dtype=float)[band]
+        per_km = bands["cost_per_teu_km"].to_numpy(dtype=float)[band]
+        freight[at] = fixed + per_km * d[:, 0]
     border = inst.borders.reindex(legs["border"]).set_index(legs.index)
     border_cost = border["fee_per_teu"].fillna(0) + np.where(
         border["gauge_change"].fillna(False).astype(bool),
@@ -204,11 +211,11 @@ def check_plan(plan: Plan, inst: Instance) -> CheckReport:
             )
 
     forbidden = forbidden_pairs(inst)
-    cls = flows["lot"].map(cargo["class"])
     used = flows[flows["teu"] > TOL]
-    for lot, leg, c in zip(used["lot"], used["leg"], cls[used.index], strict=True):
-        if (c, leg) in forbidden:
-            rep.errors.append(f"lot {lot} of class {c} uses leg {leg}, which a restriction forbids")
+    cls = used["lot"].map(cargo["class"])
+    hit = pd.MultiIndex.from_arrays([cls, used["leg"]]).isin(list(forbidden))
+    for lot, leg, c in zip(used["lot"][hit], used["leg"][hit], cls[hit], strict=True):
+        rep.errors.append(f"lot {lot} of class {c} uses leg {leg}, which a restriction forbids")
 
     _check_routes(rep, plan, flows, inst)
     if is_timed(plan):
@@ -524,11 +531,20 @@ def _check_balance(rep: CheckReport, flows: pd.DataFrame, inst: Instance, moved:
 
 def _check_routes(rep: CheckReport, plan: Plan, flows: pd.DataFrame, inst: Instance) -> None:
     routes = plan.routes
-    rows = []
-    for lot, legs_text, teu in zip(routes["lot"], routes["legs"], routes["teu"], strict=True):
-        rows.extend((lot, leg, float(teu)) for leg in str(legs_text).split(ROUTE_SEPARATOR))
+    parts = routes["legs"].astype(str).str.split(ROUTE_SEPARATOR).to_list()
+    count = np.array([len(p) for p in parts], dtype=np.int64)
+    route = np.repeat(np.arange(len(routes)), count)
+    leg = np.concatenate(parts) if parts else np.zeros(0, dtype=object)
     from_routes = (
-        pd.DataFrame(rows, columns=["lot", "leg", "teu"]).groupby(["lot", "leg"])["teu"].sum()
+        pd.DataFrame(
+            {
+                "lot": routes["lot"].to_numpy()[route],
+                "leg": leg,
+                "teu": routes["teu"].to_numpy(dtype=float)[route],
+            }
+        )
+        .groupby(["lot", "leg"])["teu"]
+        .sum()
     )
     from_flows = flows.groupby(["lot", "leg"])["teu"].sum()
     diff = from_routes.sub(from_flows, fill_value=0.0)
@@ -536,16 +552,16 @@ def _check_routes(rep: CheckReport, plan: Plan, flows: pd.DataFrame, inst: Insta
         rep.errors.append(
             f"routes do not add up to flows for {int((diff.abs() > 1e-4).sum())} lot-leg pairs"
         )
-    hours = leg_costs(inst)["hours"]
-    due = inst.cargo["due_days"]
+    hours = leg_costs(inst)["hours"].reindex(leg).to_numpy(dtype=float)
+    days = np.bincount(route, weights=hours, minlength=len(routes)) / 24.0
+    due = inst.cargo["due_days"].reindex(routes["lot"]).to_numpy(dtype=float)
     exact = str(plan.summary["due_days_exact"].iloc[0]).lower() in ("true", "1")
-    for lot, legs_text in zip(routes["lot"], routes["legs"], strict=True):
-        days = hours[str(legs_text).split(ROUTE_SEPARATOR)].sum() / 24.0
-        if pd.notna(due[lot]) and days > due[lot] + 1e-6:
-            msg = f"lot {lot} route {legs_text} takes {days:.2f} days, over its due {due[lot]:g}"
-            (rep.errors if exact else rep.warnings).append(
-                msg if exact else msg + " (arc models enforce due days by pruning only)"
-            )
+    for i in np.flatnonzero(~np.isnan(due) & (days > due + 1e-6)):
+        lot, legs_text = routes["lot"].iloc[i], routes["legs"].iloc[i]
+        msg = f"lot {lot} route {legs_text} takes {days[i]:.2f} days, over its due {due[i]:g}"
+        (rep.errors if exact else rep.warnings).append(
+            msg if exact else msg + " (arc models enforce due days by pruning only)"
+        )
 
 
 def _check_cost(

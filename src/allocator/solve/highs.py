@@ -255,6 +255,72 @@ def _set_start(h: highspy.Highs, x: np.ndarray) -> None:
 
 
 MAX_CUT_ROUNDS = 50
+DIVE_SHARE = 0.5  # of the time limit an LP dive may take
+DIVE_TOL = 1e-6
+
+
+def _dive(c: Compiled, opts: SolveOptions, seconds: float) -> tuple[float, np.ndarray | None]:
+    """The LP relaxation's bound and a plan found by diving from it.
+
+    The integer columns the LP leaves integral are fixed there; then, one at a time, the least
+    fractional one is fixed to its nearest integer (or, when that LP is infeasible, to the
+    other) and the LP re-solved warm, until every integer column is integral. When both
+    roundings are infeasible, the columns fixed at the start are freed once and the dive goes
+    on. Runs on its own copy of the model, so the MIP solve that may follow starts clean.
+    Returns (bound, plan): bound -inf and no plan when the LP is not solved; no plan when the
+    dive ends without one (infeasible both ways after the release, or out of time)."""
+    deadline = time.perf_counter() + seconds
+    h = highs_model(c, replace(opts, log_file=None, tee=False))
+    set_option(h, "solve_relaxation", True)
+    set_option(h, "time_limit", max(seconds, 0.01))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return -np.inf, None
+    bound = float(h.getInfo().objective_function_value) + c.offset
+    ints = np.flatnonzero(c.integer)
+    x = np.asarray(h.getSolution().col_value, dtype=float)
+    v = x[ints]
+    held = ints[np.abs(v - np.round(v)) <= DIVE_TOL]  # fixed at the LP's values, freed once
+    h.changeColsBounds(len(held), held.astype(np.int32), np.round(x[held]), np.round(x[held]))
+    dived: list[int] = []
+    while True:
+        v = x[ints]
+        frac = np.abs(v - np.round(v))
+        open_ = np.flatnonzero(frac > DIVE_TOL)
+        if len(open_) == 0:
+            x[ints] = np.round(v)
+            return bound, x
+        j = int(ints[open_[np.argmin(frac[open_])]])
+        near = float(np.round(x[j]))
+        other = float(np.floor(x[j]) if near > x[j] else np.ceil(x[j]))
+        for value in (near, other):
+            if not _dive_lp(h, j, value, deadline):
+                continue
+            x = np.asarray(h.getSolution().col_value, dtype=float)
+            dived.append(j)
+            break
+        else:
+            if len(held) == 0 or time.perf_counter() >= deadline:
+                return bound, None
+            free = np.setdiff1d(held, dived)
+            free = np.append(free, j).astype(np.int32)
+            h.changeColsBounds(len(free), free, c.lower[free], c.upper[free])
+            held = np.zeros(0, dtype=np.int64)
+            if not _dive_lp(h, -1, 0.0, deadline):
+                return bound, None
+            x = np.asarray(h.getSolution().col_value, dtype=float)
+
+
+def _dive_lp(h: highspy.Highs, j: int, value: float, deadline: float) -> bool:
+    """Fix column ``j`` (none when -1) to ``value`` and re-solve the LP; True when optimal."""
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        return False
+    set_option(h, "time_limit", h.getRunTime() + left)
+    if j >= 0:
+        h.changeColBounds(j, value, value)
+    h.run()
+    return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
 
 class Progress:
@@ -382,7 +448,58 @@ def solve_model(
     progress = Progress(t_enter, c.offset)  # times include the hand-off
     if is_mip:
         progress.watch(h)
-    if is_mip and (opts.lp_first or separator is not None):
+    if is_mip and opts.dive:
+        root_bound, start = _dive(c, opts, DIVE_SHARE * opts.time_limit_s)
+        progress.note(dual=root_bound - c.offset)
+        if user.x is not None and (start is None or c.cost @ user.x < c.cost @ start):
+            start = user.x
+        if start is not None:
+            held = float(c.cost @ start) + c.offset
+            progress.note(primal=held - c.offset)
+            asked = opts.mip_rel_gap if opts.mip_rel_gap is not None else 1e-4
+            if held - root_bound <= asked * max(abs(held), 1e-10):
+                # within the gap of the LP bound: the dive's plan is proven, no MIP needed
+                return _dive_result(
+                    m,
+                    c,
+                    start,
+                    Termination.OPTIMAL,
+                    root_bound,
+                    root_bound,
+                    0,
+                    handoff,
+                    t0,
+                    opts,
+                    user,
+                    progress,
+                )
+        # branch and bound without the dive's plan as a start: after a MIP start HiGHS 1.16 can
+        # hand back the start's values under a better incumbent's objective
+        left = opts.time_limit_s - (time.perf_counter() - t0)
+        set_option(h, "time_limit", max(left, 0.01))
+        h.run()
+        if start is not None:
+            info = h.getInfo()
+            found = info.primal_solution_status == 2
+            cost = (
+                float(c.cost @ np.asarray(h.getSolution().col_value)) + c.offset
+                if found
+                else np.inf
+            )
+            if cost > held:  # the dive's plan stays the answer, under the MIP's bound too
+                dual = info.mip_dual_bound + c.offset
+                bound = max(root_bound, dual) if np.isfinite(dual) else root_bound
+                ran_out = h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
+                term = (
+                    Termination.OPTIMAL
+                    if held - bound <= asked * max(abs(held), 1e-10)
+                    else (Termination.TIME_LIMIT if ran_out else Termination.LIMIT)
+                )
+                nodes = int(info.mip_node_count)
+                return _dive_result(
+                    m, c, start, term, bound, root_bound, nodes, handoff, t0, opts, user, progress
+                )
+    elif is_mip and (opts.lp_first or separator is not None):
         set_option(h, "solve_relaxation", True)
         h.run()
         progress.note_lp(h)
@@ -444,10 +561,7 @@ def solve_model(
         sol = h.getSolution()
         values = np.asarray(sol.col_value, dtype=float)
         values[c.integer] = np.round(values[c.integer])
-        for var in m.component_data_objects(pyo.Var):
-            var.set_value(None, skip_validation=True)
-        for var, value in zip(c.columns, values, strict=True):
-            var.set_value(float(value), skip_validation=True)
+        _load(m, c, values)
         # the plan is the solution HiGHS hands back; after a MIP start HiGHS 1.16 can report the
         # objective of a better incumbent than the one it returns: the plan's own cost counts
         held = float(c.cost @ values + c.offset)
@@ -485,6 +599,55 @@ def solve_model(
         progress=tuple(progress.points),
         cuts_added=n_cuts,
     )
+
+
+def _dive_result(
+    m: pyo.ConcreteModel,
+    c: Compiled,
+    x: np.ndarray,
+    termination: Termination,
+    bound: float,
+    root_bound: float,
+    nodes: int,
+    handoff: float,
+    t0: float,
+    opts: SolveOptions,
+    user: _Start,
+    progress: Progress,
+) -> SolveResult:
+    """The result whose plan is the dive's ``x``: proven by the LP bound, or better than any plan
+    branch and bound found in the time left (whose bound ``bound`` then includes)."""
+    _load(m, c, x)
+    objective = float(c.cost @ x) + c.offset
+    gap = max(objective - bound, 0.0) / max(abs(objective), 1e-10)
+    return _result(
+        termination,
+        True,
+        objective,
+        bound,
+        gap,
+        True,
+        len(c.columns),
+        len(c.rows),
+        len(c.a_value),
+        handoff,
+        time.perf_counter() - t0,
+        opts,
+        nodes=nodes,
+        root_bound=root_bound,
+        start=user,
+        progress=tuple(progress.points),
+    )
+
+
+def _load(m: pyo.ConcreteModel, c: Compiled, values: np.ndarray) -> None:
+    """Put column values into the model's variables (integer columns rounded)."""
+    values = np.asarray(values, dtype=float).copy()
+    values[c.integer] = np.round(values[c.integer])
+    for var in m.component_data_objects(pyo.Var):
+        var.set_value(None, skip_validation=True)
+    for var, value in zip(c.columns, values, strict=True):
+        var.set_value(float(value), skip_validation=True)
 
 
 def mip_bound_and_gap(

@@ -36,7 +36,8 @@ def test_a_dive_plan_within_the_gap_of_the_lp_bound_is_proven_without_branching(
     assert res.bound == pytest.approx(LP_BOUND)
     assert res.gap == pytest.approx((DIVE_PLAN - LP_BOUND) / DIVE_PLAN)
     assert res.nodes == 0
-    assert pyo.value(m.n) == 2 and pyo.value(m.ship) == pytest.approx(15.0)
+    assert pyo.value(m.n) == 2
+    assert pyo.value(m.ship) == pytest.approx(15.0)
 
 
 def test_a_dive_plan_outside_the_gap_starts_branch_and_bound() -> None:
@@ -64,4 +65,5 @@ def test_the_dive_ends_with_whole_departures_and_a_plan_that_is_feasible() -> No
     assert res.termination == Termination.OPTIMAL
     assert res.bound == pytest.approx(550.0)
     assert res.objective == pytest.approx(690.0)
-    assert pyo.value(m.n[1]) == 2 and pyo.value(m.n[2]) == 2
+    assert pyo.value(m.n[1]) == 2
+    assert pyo.value(m.n[2]) == 2

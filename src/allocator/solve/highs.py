@@ -257,18 +257,23 @@ def _set_start(h: highspy.Highs, x: np.ndarray) -> None:
 MAX_CUT_ROUNDS = 50
 DIVE_SHARE = 0.5  # of the time limit an LP dive may take
 DIVE_TOL = 1e-6
+DIVE_MAX_FRACTIONAL = 200  # more fractional integers: no dive (one LP per integer is too many)
 
 
-def _dive(c: Compiled, opts: SolveOptions, seconds: float) -> tuple[float, np.ndarray | None]:
-    """The LP relaxation's bound and a plan found by diving from it.
+def _dive(
+    c: Compiled, opts: SolveOptions, seconds: float, gap: float
+) -> tuple[float, np.ndarray | None]:
+    """The LP relaxation's bound and the best plan of up to two dives from it.
 
-    The integer columns the LP leaves integral are fixed there; then, one at a time, the least
-    fractional one is fixed to its nearest integer (or, when that LP is infeasible, to the
-    other) and the LP re-solved warm, until every integer column is integral. When both
-    roundings are infeasible, the columns fixed at the start are freed once and the dive goes
-    on. Runs on its own copy of the model, so the MIP solve that may follow starts clean.
-    Returns (bound, plan): bound -inf and no plan when the LP is not solved; no plan when the
-    dive ends without one (infeasible both ways after the release, or out of time)."""
+    A dive fixes, one at a time, the least fractional integer column to its nearest integer (or,
+    when that LP is infeasible, to the other) and re-solves the LP warm, until every integer
+    column is integral. The first dive also fixes, before it starts, the integer columns the LP
+    leaves integral (fewer LP solves; when both roundings are then infeasible they are freed and
+    the dive goes on). When its plan is not within ``gap`` of the LP bound, a second dive starts
+    again from the LP with nothing fixed, and the cheaper plan is kept. Runs on its own copy of
+    the model, so the MIP solve that may follow starts clean. Returns (bound, plan): bound -inf
+    and no plan when the LP is not solved; no plan when neither dive ends with one (infeasible
+    both ways, or out of time)."""
     deadline = time.perf_counter() + seconds
     h = highs_model(c, replace(opts, log_file=None, tee=False))
     set_option(h, "solve_relaxation", True)
@@ -279,17 +284,48 @@ def _dive(c: Compiled, opts: SolveOptions, seconds: float) -> tuple[float, np.nd
     bound = float(h.getInfo().objective_function_value) + c.offset
     ints = np.flatnonzero(c.integer)
     x = np.asarray(h.getSolution().col_value, dtype=float)
+    n_frac = int(np.sum(np.abs(x[ints] - np.round(x[ints])) > DIVE_TOL))
+    logger.info("LP dive: bound %.10g, %d of %d integers fractional", bound, n_frac, len(ints))
+    if n_frac > DIVE_MAX_FRACTIONAL:
+        return bound, None
+    best = _dive_pass(h, c, x, ints, deadline, hold=True)
+    if best is not None:
+        cost = float(c.cost @ best) + c.offset
+        if cost - bound <= gap * max(abs(cost), 1e-10):
+            return bound, best
+    h.changeColsBounds(len(ints), ints.astype(np.int32), c.lower[ints], c.upper[ints])
+    if not _dive_lp(h, -1, 0.0, deadline):
+        return bound, best
+    x = np.asarray(h.getSolution().col_value, dtype=float)
+    second = _dive_pass(h, c, x, ints, deadline, hold=False)
+    if second is not None and (best is None or c.cost @ second < c.cost @ best):
+        best = second
+    return bound, best
+
+
+def _dive_pass(
+    h: highspy.Highs,
+    c: Compiled,
+    x: np.ndarray,
+    ints: np.ndarray,
+    deadline: float,
+    *,
+    hold: bool,
+) -> np.ndarray | None:
+    """One dive from the LP solution ``x`` held in ``h`` (see ``_dive``); its plan or None."""
     v = x[ints]
-    held = ints[np.abs(v - np.round(v)) <= DIVE_TOL]  # fixed at the LP's values, freed once
-    h.changeColsBounds(len(held), held.astype(np.int32), np.round(x[held]), np.round(x[held]))
+    held = ints[np.abs(v - np.round(v)) <= DIVE_TOL] if hold else np.zeros(0, dtype=np.int64)
+    if len(held):
+        h.changeColsBounds(len(held), held.astype(np.int32), np.round(x[held]), np.round(x[held]))
     dived: list[int] = []
     while True:
         v = x[ints]
         frac = np.abs(v - np.round(v))
         open_ = np.flatnonzero(frac > DIVE_TOL)
         if len(open_) == 0:
+            x = x.copy()
             x[ints] = np.round(v)
-            return bound, x
+            return x
         j = int(ints[open_[np.argmin(frac[open_])]])
         near = float(np.round(x[j]))
         other = float(np.floor(x[j]) if near > x[j] else np.ceil(x[j]))
@@ -301,13 +337,12 @@ def _dive(c: Compiled, opts: SolveOptions, seconds: float) -> tuple[float, np.nd
             break
         else:
             if len(held) == 0 or time.perf_counter() >= deadline:
-                return bound, None
-            free = np.setdiff1d(held, dived)
-            free = np.append(free, j).astype(np.int32)
+                return None
+            free = np.append(np.setdiff1d(held, dived), j).astype(np.int32)
             h.changeColsBounds(len(free), free, c.lower[free], c.upper[free])
             held = np.zeros(0, dtype=np.int64)
             if not _dive_lp(h, -1, 0.0, deadline):
-                return bound, None
+                return None
             x = np.asarray(h.getSolution().col_value, dtype=float)
 
 
@@ -449,14 +484,14 @@ def solve_model(
     if is_mip:
         progress.watch(h)
     if is_mip and opts.dive:
-        root_bound, start = _dive(c, opts, DIVE_SHARE * opts.time_limit_s)
+        asked = opts.mip_rel_gap if opts.mip_rel_gap is not None else 1e-4
+        root_bound, start = _dive(c, opts, DIVE_SHARE * opts.time_limit_s, asked)
         progress.note(dual=root_bound - c.offset)
         if user.x is not None and (start is None or c.cost @ user.x < c.cost @ start):
             start = user.x
         if start is not None:
             held = float(c.cost @ start) + c.offset
             progress.note(primal=held - c.offset)
-            asked = opts.mip_rel_gap if opts.mip_rel_gap is not None else 1e-4
             if held - root_bound <= asked * max(abs(held), 1e-10):
                 # within the gap of the LP bound: the dive's plan is proven, no MIP needed
                 return _dive_result(

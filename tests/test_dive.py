@@ -1,5 +1,6 @@
 """The LP dive of time-expanded models (``SolveOptions.dive``): a plan within the asked gap of the
-LP bound ends the solve without branch and bound; otherwise it is the MIP's start."""
+LP bound ends the solve without branch and bound; otherwise branch and bound runs and the cheaper
+plan of the two is kept."""
 
 from __future__ import annotations
 
@@ -67,3 +68,16 @@ def test_the_dive_ends_with_whole_departures_and_a_plan_that_is_feasible() -> No
     assert res.objective == pytest.approx(690.0)
     assert pyo.value(m.n[1]) == 2
     assert pyo.value(m.n[2]) == 2
+
+
+def test_a_model_without_a_plan_is_reported_infeasible_after_the_dive() -> None:
+    # one departure of 10 TEU at most, and 15 TEU must move: no plan, not even in the LP
+    m = pyo.ConcreteModel()
+    m.n = pyo.Var(domain=pyo.NonNegativeIntegers, bounds=(0, 1))
+    m.ship = pyo.Var(domain=pyo.NonNegativeReals)
+    m.slots = pyo.Constraint(expr=m.ship <= 10 * m.n)
+    m.lot = pyo.Constraint(expr=m.ship == 15)
+    m.obj = pyo.Objective(expr=100 * m.n + m.ship)
+    res = solve(m, SolveOptions(time_limit_s=30, dive=True))
+    assert res.termination in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED)
+    assert not res.has_solution

@@ -30,9 +30,10 @@ def solve_timed(task: Task) -> tuple[BuiltModel, SolveResult]:
     """``solve_direct`` with an LP dive first (``SolveOptions.dive``): the LP relaxation of a
     time-expanded model has few fractional departures, and fixing them one by one gives a plan
     that is often within the gap of the LP bound already, so branch and bound never starts.
-    Otherwise the plan is the MIP start. The dive runs on its own copy of the model: after an LP
-    solve on the same solver, HiGHS 1.16 can report a MIP optimum of a time-expanded model below
-    its own LP bound, with an objective its solution does not have."""
+    Otherwise branch and bound runs in the time left, and the cheaper plan of the two is kept.
+    The dive runs on its own copy of the model: after an LP solve on the same solver, HiGHS 1.16
+    can report a MIP optimum of a time-expanded model below its own LP bound, with an objective
+    its solution does not have."""
     opts = dataclasses.replace(task.opts, lp_first=False, dive=True)
     return solve_direct(dataclasses.replace(task, opts=opts))
 

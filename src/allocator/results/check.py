@@ -531,7 +531,7 @@ def _check_balance(rep: CheckReport, flows: pd.DataFrame, inst: Instance, moved:
 
 def _check_routes(rep: CheckReport, plan: Plan, flows: pd.DataFrame, inst: Instance) -> None:
     routes = plan.routes
-    parts = routes["legs"].astype(str).str.split(ROUTE_SEPARATOR).to_list()
+    parts = routes["legs"].fillna("").astype(str).str.split(ROUTE_SEPARATOR, regex=False).to_list()
     count = np.array([len(p) for p in parts], dtype=np.int64)
     route = np.repeat(np.arange(len(routes)), count)
     leg = np.concatenate(parts) if parts else np.zeros(0, dtype=object)
@@ -552,7 +552,7 @@ def _check_routes(rep: CheckReport, plan: Plan, flows: pd.DataFrame, inst: Insta
         rep.errors.append(
             f"routes do not add up to flows for {int((diff.abs() > 1e-4).sum())} lot-leg pairs"
         )
-    hours = leg_costs(inst)["hours"].reindex(leg).to_numpy(dtype=float)
+    hours = np.nan_to_num(leg_costs(inst)["hours"].reindex(leg).to_numpy(dtype=float))
     days = np.bincount(route, weights=hours, minlength=len(routes)) / 24.0
     due = inst.cargo["due_days"].reindex(routes["lot"]).to_numpy(dtype=float)
     exact = str(plan.summary["due_days_exact"].iloc[0]).lower() in ("true", "1")

@@ -3,7 +3,9 @@
 The hand-off compiles the model (``allocator.solve.compile``) and passes the CSR matrix to
 ``highspy`` in bulk, the fastest Pyomo path measured on this project's machine. A MIP is first
 solved as its LP relaxation (root bound; a cut loop when the model has a separator; a rounded or
-user MIP start), then by branch and bound.
+user MIP start), then by branch and bound. With ``SolveOptions.dive`` (the time family) the LP
+relaxation is solved on a copy of the model and dived on for a plan (``_dive``), which ends the
+solve when it is within the asked gap of the LP bound.
 """
 
 from __future__ import annotations
@@ -271,7 +273,7 @@ def _dive(
     leaves integral (fewer LP solves; when both roundings are then infeasible they are freed and
     the dive goes on). When its plan is not within ``gap`` of the LP bound, a second dive starts
     again from the LP with nothing fixed, and the cheaper plan is kept. Runs on its own copy of
-    the model, so the MIP solve that may follow starts clean. Returns (bound, plan): bound -inf
+    the model, so the MIP solve that may follow starts clean. Returns (bound, plan): bound NaN
     and no plan when the LP is not solved; no plan when neither dive ends with one (infeasible
     both ways, or out of time)."""
     deadline = time.perf_counter() + seconds
@@ -280,7 +282,7 @@ def _dive(
     set_option(h, "time_limit", max(seconds, 0.01))
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return -np.inf, None
+        return np.nan, None
     bound = float(h.getInfo().objective_function_value) + c.offset
     ints = np.flatnonzero(c.integer)
     x = np.asarray(h.getSolution().col_value, dtype=float)
@@ -509,7 +511,10 @@ def solve_model(
                     progress,
                 )
         # branch and bound without the dive's plan as a start: after a MIP start HiGHS 1.16 can
-        # hand back the start's values under a better incumbent's objective
+        # hand back the start's values under a better incumbent's objective (a user's start
+        # still goes to HiGHS, as without a dive; the plan's own cost is checked below)
+        if user.x is not None:
+            _set_start(h, user.x)
         left = opts.time_limit_s - (time.perf_counter() - t0)
         set_option(h, "time_limit", max(left, 0.01))
         h.run()
@@ -523,7 +528,7 @@ def solve_model(
             )
             if cost > held:  # the dive's plan stays the answer, under the MIP's bound too
                 dual = info.mip_dual_bound + c.offset
-                bound = max(root_bound, dual) if np.isfinite(dual) else root_bound
+                bound = float(np.fmax(root_bound, dual))
                 ran_out = h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
                 term = (
                     Termination.OPTIMAL

@@ -287,15 +287,23 @@ def _dive(
     ints = np.flatnonzero(c.integer)
     x = np.asarray(h.getSolution().col_value, dtype=float)
     n_frac = int(np.sum(np.abs(x[ints] - np.round(x[ints])) > DIVE_TOL))
-    logger.info("LP dive: bound %.10g, %d of %d integers fractional", bound, n_frac, len(ints))
+    logger.info(
+        "LP dive: LP bound %.10g after %.1f s, %d of %d integers fractional",
+        bound,
+        h.getRunTime(),
+        n_frac,
+        len(ints),
+    )
     if n_frac > DIVE_MAX_FRACTIONAL:
         return bound, None
+    basis = h.getBasis()
     best = _dive_pass(h, c, x, ints, deadline, hold=True)
     if best is not None:
         cost = float(c.cost @ best) + c.offset
         if cost - bound <= gap * max(abs(cost), 1e-10):
             return bound, best
     h.changeColsBounds(len(ints), ints.astype(np.int32), c.lower[ints], c.upper[ints])
+    h.setBasis(basis)  # the LP's own optimal basis: the second dive starts at once
     if not _dive_lp(h, -1, 0.0, deadline):
         return bound, best
     x = np.asarray(h.getSolution().col_value, dtype=float)
@@ -327,6 +335,12 @@ def _dive_pass(
         if len(open_) == 0:
             x = x.copy()
             x[ints] = np.round(v)
+            logger.info(
+                "LP dive%s: plan %.10g after %.1f s",
+                " (whole integers held)" if hold else "",
+                float(c.cost @ x) + c.offset,
+                h.getRunTime(),
+            )
             return x
         j = int(ints[open_[np.argmin(frac[open_])]])
         near = float(np.round(x[j]))

@@ -347,6 +347,18 @@ def test_the_default_plan_is_on_time_and_equals_the_complete_path_model(seed: in
     assert default.plan.objective == pytest.approx(full.plan.objective, rel=2e-4)
 
 
+def test_a_plan_is_optimal_where_highs_hands_back_the_start_under_a_better_objective() -> None:
+    # seed 234: after the rounded LP start, HiGHS 1.16 reports 713,003.63 for a solution that
+    # costs 713,887.36 (the start's); the solve without a start finds the optimum. Branch and
+    # price (no HiGHS MIP) computes it independently.
+    inst = generate_instance(nodes=8, lots=12, seed=234)
+    default = run(inst, RunOptions(prices=False))
+    full = run(inst, RunOptions(model="path", paths=500, prices=False))
+    assert default.plan.status == full.plan.status == "optimal"
+    assert full.plan.objective == pytest.approx(default.plan.objective, rel=2e-4)
+    assert check_plan(full.plan, inst).ok
+
+
 def test_a_loose_gap_stops_at_the_root_with_a_valid_bound() -> None:
     # the same instance to 1e-4 and to 2 %: the loose run may stop early (weak LP, no strong
     # rows, a plan rounded up from a master solution), but its bound must stay below the tight

@@ -300,7 +300,7 @@ def _dive(
     best = _dive_pass(h, c, x, ints, deadline, hold=True)
     if best is not None:
         cost = float(c.cost @ best) + c.offset
-        if cost - bound <= gap * max(abs(cost), 1e-10):
+        if _within(cost, bound, gap):
             return bound, best
     h.changeColsBounds(len(ints), ints.astype(np.int32), c.lower[ints], c.upper[ints])
     h.setBasis(basis)  # the LP's own optimal basis: the second dive starts at once
@@ -311,6 +311,36 @@ def _dive(
     if second is not None and (best is None or c.cost @ second < c.cost @ best):
         best = second
     return bound, best
+
+
+def _start_defect(h: highspy.Highs, c: Compiled) -> bool:
+    """Whether HiGHS reports an objective its returned solution does not have."""
+    if h.getInfo().primal_solution_status != 2:
+        return False
+    held = float(c.cost @ np.asarray(h.getSolution().col_value, dtype=float))
+    reported = float(h.getInfo().objective_function_value)
+    return abs(held - reported) > 1e-7 * max(1.0, abs(reported))
+
+
+def _without_start(
+    h: highspy.Highs, c: Compiled, opts: SolveOptions, seconds: float
+) -> highspy.Highs:
+    """The MIP solved again on a fresh copy without a start, when that gives a cheaper plan whose
+    objective is its own; else ``h``."""
+    if seconds <= 0.05:
+        return h
+    again = highs_model(c, replace(opts, log_file=None, tee=False, time_limit_s=seconds))
+    again.run()
+    if again.getInfo().primal_solution_status != 2 or _start_defect(again, c):
+        return h
+    held = float(c.cost @ np.asarray(h.getSolution().col_value, dtype=float))
+    mine = float(c.cost @ np.asarray(again.getSolution().col_value, dtype=float))
+    return again if mine < held else h
+
+
+def _within(objective: float, bound: float, gap: float) -> bool:
+    """Whether a plan costing ``objective`` is within the relative ``gap`` of ``bound``."""
+    return objective - bound <= gap * max(abs(objective), 1e-10)
 
 
 def _dive_pass(
@@ -500,7 +530,7 @@ def solve_model(
     if is_mip:
         progress.watch(h)
     if is_mip and opts.dive:
-        asked = opts.mip_rel_gap if opts.mip_rel_gap is not None else 1e-4
+        asked = float(opts.mip_rel_gap)  # never None after ``under``
         root_bound, start = _dive(c, opts, DIVE_SHARE * opts.time_limit_s, asked)
         progress.note(dual=root_bound - c.offset)
         if user.x is not None and (start is None or c.cost @ user.x < c.cost @ start):
@@ -508,7 +538,7 @@ def solve_model(
         if start is not None:
             held = float(c.cost @ start) + c.offset
             progress.note(primal=held - c.offset)
-            if held - root_bound <= asked * max(abs(held), 1e-10):
+            if _within(held, root_bound, asked):
                 # within the gap of the LP bound: the dive's plan is proven, no MIP needed
                 return _dive_result(
                     m,
@@ -546,7 +576,7 @@ def solve_model(
                 ran_out = h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
                 term = (
                     Termination.OPTIMAL
-                    if held - bound <= asked * max(abs(held), 1e-10)
+                    if _within(held, bound, asked)
                     else (Termination.TIME_LIMIT if ran_out else Termination.LIMIT)
                 )
                 nodes = int(info.mip_node_count)
@@ -584,6 +614,11 @@ def solve_model(
         if is_mip and user.x is not None:
             _set_start(h, user.x)
         h.run()
+    started = user.x is not None or (start is not None and not opts.dive)
+    if is_mip and started and not skip_mip and _start_defect(h, c):
+        # HiGHS 1.16 after a MIP start can hand back the start's values under a better
+        # incumbent's objective: solve again without a start in the time left, keep it if better
+        h = _without_start(h, c, opts, opts.time_limit_s - (time.perf_counter() - t0))
     seconds = time.perf_counter() - t0
     status = h.getModelStatus()
     info = h.getInfo()
@@ -628,8 +663,7 @@ def solve_model(
             objective = held
             if is_mip and not skip_mip and np.isfinite(bound):
                 gap = (objective - bound) / max(abs(objective), 1e-10)
-                asked = opts.mip_rel_gap if opts.mip_rel_gap is not None else 1e-4
-                if termination == Termination.OPTIMAL and gap > asked + 1e-9:
+                if termination == Termination.OPTIMAL and gap > float(opts.mip_rel_gap) + 1e-9:
                     termination = Termination.LIMIT  # a plan, not proven within the gap
         if sol.dual_valid:
             duals = np.asarray(sol.row_dual, dtype=float)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -267,7 +267,7 @@ def main() -> None:
         run = RunOptions(step_minutes=args.step_minutes, solve=solve, prices=False)
         # numba compiled and cached on the smallest file first: every recorded run is warm
         small = min(chosen, key=lambda c: c.path.stat().st_size).path
-        quick = RunOptions(step_minutes=60, solve=SolveOptions(time_limit_s=30), prices=False)
+        quick = replace(run, solve=replace(solve, time_limit_s=30.0))
         warm_up(small, models, quick)
         rows = run_bench(
             chosen,

@@ -33,6 +33,7 @@ import numpy as np
 
 from allocator.batch import ledger
 from allocator.batch.job import peak_rss_mb
+from allocator.errors import AllocatorError
 from allocator.instance.ctsnd import CtsndInstance
 from allocator.options import RunOptions
 from allocator.solve import SolveOptions
@@ -256,12 +257,17 @@ def run_pair(path: Path, model: str, opts: BenchOptions) -> dict[str, Any]:
 def warm_up(instance: Path, models: Sequence[str], run: RunOptions) -> float:
     """Solve ``instance`` once with each model in this process, unrecorded, so the numba kernels
     are compiled and cached on disk before the timed runs (each in its own process) load them:
-    every recorded run is then warm. Returns the seconds it took (the cold start)."""
+    every recorded run is then warm. A model with no plan for it (say a grid too coarse for
+    its due times) is logged and passed: its kernels ran all the same. Returns the seconds it
+    took (the cold start)."""
     from allocator.pipeline import run as solve_instance
 
     t0 = time.perf_counter()
     for model in models:
-        solve_instance(instance, replace(run, model=model))
+        try:
+            solve_instance(instance, replace(run, model=model))
+        except AllocatorError as exc:
+            logger.warning("warm-up of %s on %s: %s", model, instance.name, exc)
     return time.perf_counter() - t0
 
 

@@ -51,11 +51,23 @@ def late_feeder() -> Instance:
     )
 
 
-@pytest.fixture(scope="module")
-def from_releases(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The ddd recipe starting from releases only (no points along the quickest routes)."""
+@pytest.fixture(scope="module", params=[True, False], ids=["lp-phase", "mip-only"])
+def from_releases(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> str:
+    """The ddd recipe starting from releases only (no points along the quickest routes), with
+    and without the LP relaxations first."""
     path = tmp_path_factory.mktemp("recipe") / "ddd-releases.yaml"
-    path.write_text("name: ddd-releases\nextends: ddd\noptions:\n  initial: releases\n")
+    lp = "true" if request.param else "false"
+    path.write_text(
+        f"name: ddd-releases\nextends: ddd\noptions:\n  initial: releases\n  lp_phase: {lp}\n"
+    )
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def mip_only(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The ddd recipe without the LP relaxations first."""
+    path = tmp_path_factory.mktemp("recipe") / "ddd-mip.yaml"
+    path.write_text("name: ddd-mip\nextends: ddd\noptions:\n  lp_phase: false\n")
     return str(path)
 
 
@@ -129,12 +141,13 @@ def random_week(seed: int, whole: bool) -> Instance:
 
 
 @pytest.mark.parametrize(("seed", "whole"), [(2, True), (3, True), (3, False), (5, False)])
-def test_ddd_equals_the_exact_hourly_model(seed: int, whole: bool) -> None:
+def test_ddd_equals_the_exact_hourly_model(seed: int, whole: bool, mip_only: str) -> None:
     inst = random_week(seed, whole)
     exact = solve(inst, "time", 60).plan.objective
-    res = solve(inst)
-    assert res.plan.objective == pytest.approx(exact, rel=1e-7)
-    assert res.result.bound <= res.plan.objective + 1e-6
+    for model in ("ddd", mip_only):  # with and without the LP relaxations first
+        res = solve(inst, model)
+        assert res.plan.objective == pytest.approx(exact, rel=1e-7)
+        assert res.result.bound <= res.plan.objective + 1e-6
 
 
 def test_a_timetable_is_refused_with_the_model_that_handles_it() -> None:

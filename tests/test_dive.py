@@ -49,6 +49,17 @@ def test_a_dive_plan_outside_the_gap_starts_branch_and_bound() -> None:
     assert res.bound == pytest.approx(MIP_OPTIMUM, rel=1e-6)
 
 
+def test_relax_solves_the_lp_only_and_keeps_its_fractional_values() -> None:
+    m = _model()
+    res = solve(m, SolveOptions(time_limit_s=30, relax=True))
+    assert res.termination == Termination.OPTIMAL
+    assert res.objective == pytest.approx(LP_BOUND)
+    assert res.bound == pytest.approx(LP_BOUND)
+    assert res.nodes == 0
+    assert pyo.value(m.n) == pytest.approx(1.5)  # not rounded
+    assert pyo.value(m.ship) == pytest.approx(15.0)
+
+
 # Two legs in a row, each run by its own departures (integer, 10 TEU and 100 each), at most five
 # departures in all (like a weekly maximum); 25 TEU to ship at 2 per TEU, 50 per TEU unserved.
 def test_the_dive_ends_with_whole_departures_and_a_plan_that_is_feasible() -> None:

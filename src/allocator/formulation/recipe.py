@@ -14,8 +14,17 @@ from allocator.errors import AllocatorError, ExitCode
 
 RECIPE_KEYS = {"name", "description", "family", "extends", "options", "blocks", "math", "reference"}
 # paths: path/colgen families; step_minutes: time family; initial: ddd's first time points
-# (releases, or paths: also each lot's minutes along its quickest route)
-OPTION_KEYS = {"linking", "aggregate", "integer_teu", "paths", "step_minutes", "initial"}
+# (releases, or paths: also each lot's minutes along its quickest route); lp_phase: ddd's LP
+# relaxations first (true or false)
+OPTION_KEYS = {
+    "linking",
+    "aggregate",
+    "integer_teu",
+    "paths",
+    "step_minutes",
+    "initial",
+    "lp_phase",
+}
 
 
 class RecipeError(AllocatorError):

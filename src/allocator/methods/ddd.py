@@ -12,10 +12,14 @@ really arrives becomes a point of its head (``Discovery.refine``). A relaxation'
 all have their true length is always a schedule, so an iteration that does not stop adds points
 and the loop ends, at the latest when every arc is exact.
 
+The loop starts with relaxations solved as LPs (``lp_phase``): each lengthens every used arc that
+is too short, which raises the bound for a few seconds per iteration, until no used arc is short,
+the bound stalls or the phase has had its share of the time. Then the relaxations are MIPs.
+
 The delivered plan is the best schedule, built as a *restricted* time model over its own dispatch
-and arrival minutes (every arc there at least its true length, so every plan of it holds) and
-re-solved from the schedule as a MIP start, which can only improve it. Its bound is the best
-relaxation bound.
+and arrival minutes and the current points (every arc there at least its true length, so every
+plan of it holds) and re-solved from the schedule as a MIP start, which can only improve it. Its
+bound is the best relaxation bound.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ DEFAULT_GAP = 0.01
 POLISH_S = 30.0  # at most this long, and this share of the time left, to re-time a schedule
 POLISH_SHARE = 0.2
 LOOSE_GAP = 0.05  # the most a relaxation is left from its optimum while the gap is wide
+LP_SHARE = 0.25  # the most of the time limit the LP relaxations may take
+LP_STALL = 3  # the LP phase ends when this many iterations raised the bound ...
+LP_STALL_GAP = 5e-4  # ... by less than this share of it
 
 
 @dataclass(frozen=True)
@@ -294,6 +301,56 @@ class Discovery:
                 return self.points.n_points - before
         return 0
 
+    def lengthen_used(self, built: BuiltModel) -> int:
+        """Lengthen every arc the relaxation's (LP) solution uses that is shorter than reality:
+        the minute it really reaches its head becomes a point there. Returns the points added."""
+        t, m = built.timed, built.model
+        assert t is not None
+        z = np.array([m.timed_flow[i].value or 0.0 for i in range(t.n_arcs)])
+        e = np.flatnonzero(z > EPS)
+        reach = t.arc_tail[e] + self.tau[t.arc_leg[e]]
+        head = self.leg_to[t.arc_leg[e]]
+        dest = built.data.com_dest[t.arc_com[e]]
+        short = (t.arc_head[e] < reach) & (head != dest) & (reach <= t.n_steps)
+        if not short.any():
+            return 0
+        before = self.points.n_points
+        self.points = self.points.add(head[short], reach[short])
+        return self.points.n_points - before
+
+    def lp_phase(self, opts: SolveOptions, deadline: float) -> None:
+        """Relaxations solved as LPs, each lengthening its used short arcs: the bound rises for
+        a few seconds an iteration. Ends when no used arc is short, when the last ``LP_STALL``
+        iterations raised the bound by less than ``LP_STALL_GAP`` of it, or at ``deadline``."""
+        seen: list[float] = []
+        while time.perf_counter() < deadline:
+            built = build(self.inst, self.pre, self.task.recipe, points=self.points)
+            left = deadline - time.perf_counter()
+            lp = dataclasses.replace(
+                opts, time_limit_s=max(left, 1.0), relax=True, lp_first=False, mip_start=None
+            )
+            result = solve(built, lp)
+            self.iterations += 1
+            if result.termination != Termination.OPTIMAL:
+                return
+            self.lower = max(self.lower, float(result.objective))
+            seen.append(float(result.objective))
+            added = self.lengthen_used(built)
+            logger.info(
+                "ddd LP: %d points, %d arcs, bound %.6g (solve %.1f s), %d points added",
+                self.points.n_points,
+                built.timed.n_arcs if built.timed else 0,
+                result.objective,
+                result.solve_seconds,
+                added,
+            )
+            if added == 0:
+                return
+            if len(seen) > LP_STALL and seen[-1] - seen[-1 - LP_STALL] < LP_STALL_GAP * abs(
+                seen[-1]
+            ):
+                return
+
     # -- plans of reality ------------------------------------------------------------------------
     @property
     def upper(self) -> float:
@@ -304,26 +361,28 @@ class Discovery:
     def polish(
         self, sched: Schedule, opts: SolveOptions, seconds: float | None, gap: float
     ) -> None:
-        """Solve the restricted model over the schedule's minutes for at most ``seconds``: first
-        on its own, then, when that finds nothing as cheap as the schedule, from the schedule
-        (after a start HiGHS 1.16 may hand back the start even when it found better); keep its
-        plan when it is the cheapest so far."""
+        """Solve the restricted model over the schedule's minutes and the current points for at
+        most ``seconds``, from the schedule (the solve stage re-solves without it when HiGHS
+        hands back the start under a better objective); keep its plan when it is the cheapest so
+        far."""
         built, start = self.restricted(sched)
-        t0 = time.perf_counter()
-        fresh = dataclasses.replace(opts, time_limit_s=seconds, mip_rel_gap=gap, lp_first=False)
-        result = solve(built, fresh)
-        if not (result.has_solution and result.objective <= sched.cost + EPS):
-            left = None if seconds is None else max(1.0, seconds - (time.perf_counter() - t0))
-            result = solve(built, dataclasses.replace(fresh, time_limit_s=left, mip_start=start))
+        result = solve(
+            built,
+            dataclasses.replace(
+                opts, time_limit_s=seconds, mip_rel_gap=gap, lp_first=False, mip_start=start
+            ),
+        )
         if result.has_solution and (
             self.plan is None or result.objective < float(self.plan[1].objective)
         ):
             self.plan = (built, result)
 
     def restricted(self, sched: Schedule) -> tuple[BuiltModel, dict[str, float] | None]:
-        """The time model over the schedule's own minutes (restricted: every plan of it holds)
-        and the schedule as a start of it."""
-        nodes, minutes = [np.arange(self.pre.net.n_nodes)], [np.zeros(self.pre.net.n_nodes)]
+        """The time model over the schedule's own minutes and the current points (restricted:
+        every plan of it holds) and the schedule as a start of it."""
+        n = self.pre.net.n_nodes
+        nodes = [np.arange(n), np.repeat(np.arange(n), np.diff(self.points.ptr))]
+        minutes = [np.zeros(n), self.points.minutes]
         origin = self.pre.commodities["origin_idx"].to_numpy()[self.pre.lot_commodity]
         nodes.append(origin)
         minutes.append(minutes_up(self.inst.ready_hours()))
@@ -484,6 +543,8 @@ def solve_ddd(task: Task) -> tuple[BuiltModel, SolveResult]:
     limit = float(opts.time_limit_s) if opts.time_limit_s is not None else np.inf
     run = Discovery(task)
     deadline = run.t0 + limit * (1.0 - FINAL_SHARE)
+    if task.recipe.options.get("lp_phase", True):
+        run.lp_phase(opts, min(deadline, run.t0 + LP_SHARE * limit))
     termination = Termination.OPTIMAL
     last: tuple[BuiltModel, SolveResult] | None = None
     ratio, tight = np.inf, False

@@ -521,7 +521,9 @@ def solve_model(
         logger.info("MIP start rejected: %s", user.message)
     handoff = time.perf_counter() - t0
     t0 = time.perf_counter()
-    is_mip = bool(c.integer.any())
+    if opts.relax and c.integer.any():
+        set_option(h, "solve_relaxation", True)  # an LP: its values stay fractional
+    is_mip = bool(c.integer.any()) and not opts.relax
     root_bound = np.nan
     skip_mip = False
     start: np.ndarray | None = None
@@ -649,8 +651,9 @@ def solve_model(
     if has_solution:
         sol = h.getSolution()
         values = np.asarray(sol.col_value, dtype=float)
-        values[c.integer] = np.round(values[c.integer])
-        _load(m, c, values)
+        if is_mip:
+            values[c.integer] = np.round(values[c.integer])
+        _load(m, c, values, whole=is_mip)
         # the plan is the solution HiGHS hands back; after a MIP start HiGHS 1.16 can report the
         # objective of a better incumbent than the one it returns: the plan's own cost counts
         held = float(c.cost @ values + c.offset)
@@ -728,10 +731,11 @@ def _dive_result(
     )
 
 
-def _load(m: pyo.ConcreteModel, c: Compiled, values: np.ndarray) -> None:
-    """Put column values into the model's variables (integer columns rounded)."""
+def _load(m: pyo.ConcreteModel, c: Compiled, values: np.ndarray, whole: bool = True) -> None:
+    """Put column values into the model's variables (integer columns rounded when ``whole``)."""
     values = np.asarray(values, dtype=float).copy()
-    values[c.integer] = np.round(values[c.integer])
+    if whole:
+        values[c.integer] = np.round(values[c.integer])
     for var in m.component_data_objects(pyo.Var):
         var.set_value(None, skip_validation=True)
     for var, value in zip(c.columns, values, strict=True):

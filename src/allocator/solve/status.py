@@ -74,6 +74,7 @@ class SolveOptions:
     tee: bool = False
     lp_first: bool = True
     dive: bool = False  # an LP dive for a first plan, on a copy of the model (see solve.highs)
+    relax: bool = False  # solve the LP relaxation only: fractional values, bound = objective
     highs_options: dict[str, Any] = field(default_factory=dict)
     # a user MIP start, {Pyomo variable name: value}, e.g. last week's plan mapped by
     # allocator.analysis.rolling; missing columns start at 0 (clipped to bounds).

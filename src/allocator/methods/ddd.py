@@ -336,6 +336,13 @@ class Discovery:
             self.lower = max(self.lower, float(result.objective))
             seen.append(float(result.objective))
             added = self.lengthen_used(built)
+            report_progress(
+                "discretization (LP)",
+                time.perf_counter() - self.t0,
+                iteration=self.iterations,
+                points=self.points.n_points,
+                bound=self.lower,
+            )
             logger.info(
                 "ddd LP: %d points, %d arcs, bound %.6g (solve %.1f s), %d points added",
                 self.points.n_points,

@@ -281,8 +281,6 @@ class Discovery:
         """Lengthen the too-short arcs of the late and split pieces (every used one when they
         have none): the minute each really reaches its head becomes a point there. Returns the
         number of points added."""
-        t = built.timed
-        assert t is not None
         chosen = sched.late | sched.split | sched.conflict
         if not chosen:
             return 0  # the plan holds as it is
@@ -290,24 +288,17 @@ class Discovery:
             arcs = [sched.pieces[i].arcs for i in sorted(who)]
             if not arcs:
                 continue
-            e = np.unique(np.concatenate(arcs))
-            reach = t.arc_tail[e] + self.tau[t.arc_leg[e]]
-            head = self.leg_to[t.arc_leg[e]]
-            dest = built.data.com_dest[t.arc_com[e]]
-            short = (t.arc_head[e] < reach) & (head != dest) & (reach <= t.n_steps)
-            if short.any():
-                before = self.points.n_points
-                self.points = self.points.add(head[short], reach[short])
-                return self.points.n_points - before
+            added = self.lengthen(built, np.unique(np.concatenate(arcs)))
+            if added:
+                return added
         return 0
 
-    def lengthen_used(self, built: BuiltModel) -> int:
-        """Lengthen every arc the relaxation's (LP) solution uses that is shorter than reality:
-        the minute it really reaches its head becomes a point there. Returns the points added."""
-        t, m = built.timed, built.model
+    def lengthen(self, built: BuiltModel, e: np.ndarray) -> int:
+        """Of the relaxation's arcs ``e``, those shorter than reality (not into their
+        commodity's destination) get the minute they really reach their head as a point there.
+        Returns the number of points added."""
+        t = built.timed
         assert t is not None
-        z = np.array([m.timed_flow[i].value or 0.0 for i in range(t.n_arcs)])
-        e = np.flatnonzero(z > EPS)
         reach = t.arc_tail[e] + self.tau[t.arc_leg[e]]
         head = self.leg_to[t.arc_leg[e]]
         dest = built.data.com_dest[t.arc_com[e]]
@@ -317,6 +308,14 @@ class Discovery:
         before = self.points.n_points
         self.points = self.points.add(head[short], reach[short])
         return self.points.n_points - before
+
+    def lengthen_used(self, built: BuiltModel) -> int:
+        """Lengthen every arc the relaxation's (LP) solution uses that is shorter than reality.
+        Returns the points added."""
+        t, m = built.timed, built.model
+        assert t is not None
+        z = np.array([m.timed_flow[i].value or 0.0 for i in range(t.n_arcs)])
+        return self.lengthen(built, np.flatnonzero(z > EPS))
 
     def lp_phase(self, opts: SolveOptions, deadline: float) -> None:
         """Relaxations solved as LPs, each lengthening its used short arcs: the bound rises for

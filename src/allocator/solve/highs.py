@@ -653,7 +653,7 @@ def solve_model(
         values = np.asarray(sol.col_value, dtype=float)
         if is_mip:
             values[c.integer] = np.round(values[c.integer])
-        _load(m, c, values, whole=is_mip)
+        _load(m, c, values, whole=False)  # rounded above when whole
         # the plan is the solution HiGHS hands back; after a MIP start HiGHS 1.16 can report the
         # objective of a better incumbent than the one it returns: the plan's own cost counts
         held = float(c.cost @ values + c.offset)

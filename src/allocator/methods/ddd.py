@@ -159,7 +159,7 @@ class Discovery:
         arc may reach its head at a point before the one it left: paths follow nodes)."""
         t, m, d = built.timed, built.model, built.data
         assert t is not None
-        z = np.array([m.timed_flow[i].value or 0.0 for i in range(t.n_arcs)])
+        z = _flows(built)
         unserved = np.array([m.unserved[k].value or 0.0 for k in range(t.n_com)]) / d.com_teu
         used = np.flatnonzero(z > EPS)
         by_com: dict[int, list[int]] = {}
@@ -312,10 +312,7 @@ class Discovery:
     def lengthen_used(self, built: BuiltModel) -> int:
         """Lengthen every arc the relaxation's (LP) solution uses that is shorter than reality.
         Returns the points added."""
-        t, m = built.timed, built.model
-        assert t is not None
-        z = np.array([m.timed_flow[i].value or 0.0 for i in range(t.n_arcs)])
-        return self.lengthen(built, np.flatnonzero(z > EPS))
+        return self.lengthen(built, np.flatnonzero(_flows(built) > EPS))
 
     def lp_phase(self, opts: SolveOptions, deadline: float) -> None:
         """Relaxations solved as LPs, each lengthening its used short arcs: the bound rises for
@@ -464,6 +461,13 @@ class Discovery:
         for a in m.CANDIDATE_LEGS:
             values[m.open[a].name] = 1.0 if flow_leg[a] > EPS else 0.0
         return values
+
+
+def _flows(built: BuiltModel) -> np.ndarray:
+    """The solved share of every timed arc of ``built`` (0 where unset)."""
+    t, m = built.timed, built.model
+    assert t is not None
+    return np.array([m.timed_flow[i].value or 0.0 for i in range(t.n_arcs)])
 
 
 def _settle(

@@ -287,6 +287,7 @@ def test_restricted_master_equals_the_pyomo_path_model_on_its_columns() -> None:
         if hasattr(built.model, name)
     )
     assert stats.capacity_rows < n_capacity_rows  # most capacity rows never entered the master
+    assert stats.purged > 0  # idle columns were deleted on the way, and the optimum held
     for var in built.model.component_data_objects(pyo.Var):
         if var.is_integer():
             lb, ub = var.lb, var.ub
@@ -345,6 +346,18 @@ def test_the_default_plan_is_on_time_and_equals_the_complete_path_model(seed: in
     assert bool(full.built.paths.paths.complete.all())  # every in-time path is in the model
     assert default.plan.status == full.plan.status == "optimal"
     assert default.plan.objective == pytest.approx(full.plan.objective, rel=2e-4)
+
+
+def test_purging_idle_columns_does_not_cycle_on_a_degenerate_master() -> None:
+    # seed 0: deleting every idle column each round deleted and regenerated the same columns
+    # until the round limit; purging only after the master objective fell ends in a few rounds
+    inst = generate_instance(nodes=8, lots=12, seed=0)
+    default = run(inst, RunOptions(prices=False))
+    full = run(inst, RunOptions(model="path", paths=500, prices=False))
+    assert bool(full.built.paths.paths.complete.all())
+    assert default.plan.status == full.plan.status == "optimal"
+    assert default.plan.objective == pytest.approx(full.plan.objective, rel=2e-4)
+    assert default.result.iterations < 100
 
 
 def test_a_plan_is_optimal_where_highs_hands_back_the_start_under_a_better_objective() -> None:

@@ -309,3 +309,35 @@ def test_a_stopped_mip_keeps_the_root_lp_bound() -> None:
     assert mip_bound_and_gap(950.0, 900.0, 1000.0, 0.05, True) == (950.0, 0.05)
     # no root bound (no LP first): HiGHS's values as they are
     assert mip_bound_and_gap(0.0, np.nan, 1000.0, 1.0, True) == (0.0, 1.0)
+
+
+def test_persistent_lp_deletes_idle_columns_and_warm_starts_after_new_ones() -> None:
+    # x1 + x2 + x3 = 10, x1 <= 4; costs 1, 2, 7: x1 = 4, x2 = 6, cost 4 + 12 = 16, x3 idle
+    # (reduced cost 7 - 2 = 5)
+    lp = allocator.solve.PersistentLP(np.array([10.0, -np.inf]), np.array([10.0, 4.0]))
+    lp.add_columns(
+        np.array([1.0, 2.0, 7.0]),
+        np.zeros(3),
+        np.full(3, np.inf),
+        np.array([0, 2, 3]),
+        np.array([0, 1, 0, 0]),
+        np.ones(4),
+    )
+    term, obj, x, _ = lp.solve()
+    assert term == "optimal"
+    assert obj == pytest.approx(16.0)
+    assert x == pytest.approx([4.0, 6.0, 0.0])
+    assert lp.col_dual[2] == pytest.approx(5.0)
+    lp.delete_columns(np.array([2]))
+    assert lp.n_cols == 2
+    before = lp.iterations
+    term, obj, x, _ = lp.solve()
+    assert obj == pytest.approx(16.0)
+    assert lp.iterations == before  # the basis held
+    # a cheaper column (1.5) for the balance row: x1 = 4, x4 = 6, cost 4 + 9 = 13
+    lp.add_columns(
+        np.array([1.5]), np.zeros(1), np.full(1, np.inf), np.array([0]), np.array([0]), np.ones(1)
+    )
+    term, obj, x, _ = lp.solve()
+    assert obj == pytest.approx(13.0)
+    assert x == pytest.approx([4.0, 0.0, 6.0])

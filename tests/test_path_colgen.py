@@ -288,6 +288,7 @@ def test_restricted_master_equals_the_pyomo_path_model_on_its_columns() -> None:
     )
     assert stats.capacity_rows < n_capacity_rows  # most capacity rows never entered the master
     assert stats.purged > 0  # idle columns were deleted on the way, and the optimum held
+    assert len(paths.com) > stats.columns  # the path model still holds the deleted routes
     for var in built.model.component_data_objects(pyo.Var):
         if var.is_integer():
             lb, ub = var.lb, var.ub

@@ -83,6 +83,14 @@ def test_rcsp_equals_brute_force(case: tuple) -> None:
     due = [x for _, _, x in coms]
     weight = np.tile(np.array(w), (len(coms), 1))
     res = cheapest_in_time(net, weight, np.array([t]), np.zeros(len(coms)), src, dst, due)
+    # the same with the least hours to each destination computed once, not per search
+    rows = np.arange(len(coms))
+    tmin = rcsp.fastest_hours(net, weight, np.tile(np.array(t), (len(coms), 1)), dst, rows)
+    known = rcsp.price_commodities(
+        net, weight, np.array([t]), rows, np.zeros(len(coms)), src, dst, due, fastest=(tmin, rows)
+    )
+    assert known.status.tolist() == res.status.tolist()
+    assert np.array_equal(known.cost, res.cost)
     for k, (s, d, limit) in enumerate(coms):
         expected = brute_force(n, tails, heads, w, t, s, d, limit)
         if math.isinf(expected):
@@ -146,9 +154,10 @@ def test_negative_weights_are_refused() -> None:
 @settings(max_examples=60, deadline=None)
 @given(cases(), st.integers(0, 2**31))
 def test_one_tree_per_origin_equals_one_search_per_commodity(case: tuple, seed: int) -> None:
-    # commodities without due hours that share an origin are priced by one Dijkstra tree; the
-    # answers (weights, and paths of that weight, under per-commodity limits) are those of a
-    # search per commodity
+    # commodities that share an origin are priced by one Dijkstra tree (with due hours, the
+    # members whose tree path is late by a search each); the answers (weights, and in-time
+    # paths of that weight, under per-commodity limits) are those of a search per commodity
+    # and of the brute force
     n, tails, heads, w, t, coms = case
     net = network(n, tails, heads)
     rng = np.random.default_rng(seed)
@@ -156,16 +165,8 @@ def test_one_tree_per_origin_equals_one_search_per_commodity(case: tuple, seed: 
     src = rng.integers(0, 2, m)  # two origins: groups of several commodities
     dst = rng.integers(0, n, m)
     limit = np.where(rng.random(m) < 0.3, rng.uniform(0, 40, m), np.inf)
-    args = (
-        net,
-        np.array([w]),
-        np.array([t]),
-        np.zeros(m),
-        np.zeros(m),
-        src,
-        dst,
-        np.full(m, np.inf),
-    )
+    due = np.where(rng.random(m) < 0.5, rng.uniform(0, 60, m), np.inf)
+    args = (net, np.array([w]), np.array([t]), np.zeros(m), np.zeros(m), src, dst, due)
     trees = rcsp.price_commodities(*args, limit=limit)
     old = rcsp.TREE_MIN_MEMBERS
     try:
@@ -174,9 +175,13 @@ def test_one_tree_per_origin_equals_one_search_per_commodity(case: tuple, seed: 
     finally:
         rcsp.TREE_MIN_MEMBERS = old
     assert trees.status.tolist() == singles.status.tolist()
+    for i in range(m):
+        best = brute_force(n, tails, heads, w, t, int(src[i]), int(dst[i]), float(due[i]))
+        assert (trees.status[i] == FOUND) == (best < limit[i])
     found = trees.status == FOUND
     assert np.allclose(trees.cost[found], singles.cost[found])
     for i in np.flatnonzero(found):
+        assert trees.hours[i] <= due[i] + 1e-9
         legs = trees.path(i).tolist()
         nodes = [int(src[i])] + [heads[a] for a in legs]
         assert all(tails[a] == u for a, u in zip(legs, nodes[:-1], strict=True))

@@ -52,7 +52,13 @@ from allocator.methods.registry import Task, register
 from allocator.preprocess import Preprocessed
 from allocator.preprocess.costs import shortest_paths
 from allocator.preprocess.paths import PathSet
-from allocator.preprocess.rcsp import FOUND, LABEL_LIMIT, PathBatch, price_commodities
+from allocator.preprocess.rcsp import (
+    FOUND,
+    LABEL_LIMIT,
+    PathBatch,
+    fastest_hours,
+    price_commodities,
+)
 from allocator.solve import (
     SOLVER,
     PersistentLP,
@@ -157,6 +163,10 @@ class _Master:
         self.n_paths = 0
         self.keys: set[tuple[int, bytes]] = set()
         self._entries: tuple[np.ndarray, np.ndarray] | None = None
+        # deleted columns (commodity, legs, length, cost): the path model over the generated
+        # columns still holds them (``path_set``), so its LP is the one over every route
+        # generated (its duals, the bottleneck prices, then price them too)
+        self.pool: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
     # -- columns ----------------------------------------------------------------------------
     def add_paths(self, batch: PathBatch, sel: np.ndarray, cost_class: np.ndarray) -> int:
@@ -208,6 +218,8 @@ class _Master:
         for i in drop.tolist():
             self.keys.discard((int(com[i]), legs[ptr[i] : ptr[i + 1]].tobytes()))
         self.lp.delete_columns(self.n_fixed + np.asarray(drop, dtype=np.int64))
+        gone = np.repeat(~keep_path, length)
+        self.pool.append((com[drop], legs[gone], length[drop], cost[drop]))
         self.path_com, self.path_cost = [com[keep_path]], [cost[keep_path]]
         self.path_len = [length[keep_path]]
         self.path_legs = [legs[np.repeat(keep_path, length)]]
@@ -386,8 +398,27 @@ class _Master:
         return weight, (ptr, a, val)
 
     def path_set(self, hours: np.ndarray, cls: np.ndarray) -> PathSet:
-        """The generated path columns as a PathSet."""
+        """Every route generated as a PathSet: the master's columns in their order, then the
+        deleted ones not generated again."""
         com, legs, length = self.com_of_col(), _cat(self.path_legs), _cat(self.path_len)
+        cost = _cat(self.path_cost, float)
+        if self.pool:
+            p_com, p_legs, p_len, p_cost = (_cat([p[i] for p in self.pool]) for i in range(4))
+            p_ptr = np.zeros(len(p_com) + 1, dtype=np.int64)
+            np.cumsum(p_len, out=p_ptr[1:])
+            seen, keep = set(self.keys), []
+            for i in range(len(p_com)):
+                key = (int(p_com[i]), p_legs[p_ptr[i] : p_ptr[i + 1]].tobytes())
+                if key not in seen:
+                    seen.add(key)
+                    keep.append(i)
+            sel = np.array(keep, dtype=np.int64)
+            on = np.zeros(len(p_com), dtype=bool)
+            on[sel] = True
+            com = np.concatenate([com, p_com[sel]])
+            legs = np.concatenate([legs, p_legs[np.repeat(on, p_len)]])
+            length = np.concatenate([length, p_len[sel]])
+            cost = np.concatenate([cost, p_cost[sel].astype(float)])
         ptr = np.zeros(len(com) + 1, dtype=np.int64)
         np.cumsum(length, out=ptr[1:])
         e_path = np.repeat(np.arange(len(com)), length)
@@ -395,7 +426,7 @@ class _Master:
             com=com,
             ptr=ptr,
             legs=legs,
-            cost=_cat(self.path_cost, float),
+            cost=cost,
             hours=np.bincount(e_path, weights=hours[cls[com[e_path]], legs], minlength=len(com)),
         )
 
@@ -458,6 +489,15 @@ class PathEngine:
             pre.net, pre.cost, groups % pre.net.n_nodes, groups // pre.net.n_nodes, reverse=True
         )
         self.lower_bound = (lb, row.astype(np.int64))
+        # least hours from every node to each (class, destination) of a commodity with due
+        # hours: the label search's time bound, the same every round
+        timed = np.isfinite(self.due) & (self.due >= 0)
+        t_groups, t_row = np.unique(key[timed], return_inverse=True)
+        fastest_row = np.full(len(key), -1, dtype=np.int64)
+        fastest_row[timed] = t_row
+        n = pre.net.n_nodes
+        tmin = fastest_hours(pre.net, pre.cost, pre.time, t_groups % n, t_groups // n)
+        self.fastest = (tmin, fastest_row)
         self.t_start = time.perf_counter()
 
     # -- column generation -------------------------------------------------------------------
@@ -483,6 +523,7 @@ class PathEngine:
             corr,
             limit=limit,
             lower_bound=self.lower_bound,
+            fastest=self.fastest,
         )
         self.stats.pricing_seconds += time.perf_counter() - t0
         self.stats.priced += len(which)
@@ -953,7 +994,8 @@ def _load_plan(built: BuiltModel, engine: PathEngine, x: np.ndarray) -> float:
         var.set_value(float(x[master.svc_col[a]]), skip_validation=True)
     for a, var in m.open.items():
         var.set_value(float(x[master.open_col[a]]), skip_validation=True)
-    flows = x[master.n_fixed :]
+    flows = x[master.n_fixed :]  # the deleted routes at the end of the path set: at 0
+    flows = np.append(flows, np.zeros(max(len(m.path_flow) - len(flows), 0)))
     for p, var in m.path_flow.items():
         var.set_value(float(flows[p]), skip_validation=True)
     return master.objective(x)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import get_num_threads, njit, prange, set_num_threads
 
+from allocator.preprocess.costs import shortest_paths
 from allocator.preprocess.graph import Network
 from allocator.preprocess.kernels import _heap_pop, _heap_push
 
@@ -67,11 +68,12 @@ def _grow(a, size):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _rcsp_one(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, t, src, dst, due, max_labels, path_out, limit, lb):  # type: ignore[no-untyped-def]  # fmt: skip
+def _rcsp_one(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, t, src, dst, due, max_labels, path_out, limit, lb, fastest):  # type: ignore[no-untyped-def]  # fmt: skip
     """Least-weight path src -> dst within ``due`` hours and below weight ``limit`` into
     ``path_out``. ``lb[v]`` is a lower bound on the weight from ``v`` to ``dst`` (A*; zeros for
     none): labels leave the heap by weight + lb, which at one node is the order of weight, so the
-    dominance rule and the first settled destination label stay exact.
+    dominance rule and the first settled destination label stay exact. ``fastest[v]``: the least
+    hours from ``v`` to ``dst`` over legs of finite weight, when known (empty: computed here).
 
     Returns (status, number of legs, weight, hours); status FOUND, NO_PATH (none in time and
     below the limit) or LABEL_LIMIT.
@@ -81,7 +83,10 @@ def _rcsp_one(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, t, sr
     timed = due < np.inf
     tmin = np.zeros(n)
     if timed:
-        _fastest_to(n, in_ptr, in_legs, in_tail, w, t, dst, tmin)
+        if len(fastest) == n:
+            tmin = fastest
+        else:
+            _fastest_to(n, in_ptr, in_legs, in_tail, w, t, dst, tmin)
         if tmin[src] > due + EPS_HOURS:
             return NO_PATH, 0, np.inf, np.inf
     if lb[src] >= limit:
@@ -159,9 +164,10 @@ def _rcsp_one(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, t, sr
 
 
 @njit(cache=True, parallel=True)
-def _price_chunk(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, weight, hours, weight_row, hours_row, com_src, com_dst, com_due, which, corr_ptr, corr_leg, corr_val, max_labels, limit, lb, lb_row):  # type: ignore[no-untyped-def]  # fmt: skip
+def _price_chunk(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, weight, hours, weight_row, hours_row, com_src, com_dst, com_due, which, corr_ptr, corr_leg, corr_val, max_labels, limit, lb, lb_row, fastest, fastest_row):  # type: ignore[no-untyped-def]  # fmt: skip
     m = len(which)
     zeros = np.zeros(n)
+    unknown = np.zeros(0)
     legs = np.full((m, max(n, 1)), -1, dtype=np.int64)
     length = np.zeros(m, dtype=np.int64)
     cost = np.full(m, np.inf)
@@ -177,6 +183,7 @@ def _price_chunk(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, weigh
         s, ln, cw, h = _rcsp_one(
             n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, hours[hours_row[k]], com_src[k], com_dst[k], com_due[k], max_labels,
             legs[i], limit[k], lb[lb_row[k]] if lb_row[k] >= 0 else zeros,
+            fastest[fastest_row[k]] if fastest_row[k] >= 0 else unknown,
         )  # fmt: skip
         status[i], length[i], cost[i], hrs[i] = s, ln, cw, h
     return legs, length, cost, hrs, status
@@ -282,6 +289,7 @@ def price_commodities(
     max_labels: int = DEFAULT_MAX_LABELS,
     limit: np.ndarray | None = None,
     lower_bound: tuple[np.ndarray, np.ndarray] | None = None,
+    fastest: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> PathBatch:
     """Least-weight in-time path of every commodity in ``which`` (default all; see the
     module docstring).
@@ -294,6 +302,9 @@ def price_commodities(
     ``limit[k]``: only paths lighter than it are wanted (NO_PATH otherwise; e.g. the balance dual
     in pricing, as only negative reduced costs matter). ``lower_bound = (lb, row)``: ``lb[row[k]]``
     bounds the weight from every node to ``k``'s destination from below (A*; row -1 for none).
+    ``fastest = (tmin, row)``: ``tmin[row[k]]`` is the least hours from every node to ``k``'s
+    destination over the legs of finite weight (row -1: computed per search); a caller that
+    prices the same commodities again and again computes it once (``fastest_hours``).
     """
     n_com, n_legs = len(com_src), net.n_legs
     which = np.arange(n_com) if which is None else np.asarray(which, dtype=np.int64)
@@ -317,6 +328,11 @@ def price_commodities(
     else:
         lb = np.ascontiguousarray(lower_bound[0], dtype=float)
         lb_row = np.asarray(lower_bound[1], dtype=np.int64)
+    if fastest is None:
+        tmin, tmin_row = np.zeros((1, net.n_nodes)), np.full(n_com, -1, dtype=np.int64)
+    else:
+        tmin = np.ascontiguousarray(fastest[0], dtype=float)
+        tmin_row = np.asarray(fastest[1], dtype=np.int64)
     arrays = (
         net.out_ptr.astype(np.int64),
         net.out_legs.astype(np.int64),
@@ -330,8 +346,11 @@ def price_commodities(
     src = np.asarray(com_src, dtype=np.int64)
     dst = np.asarray(com_dst, dtype=np.int64)
     due = np.asarray(com_due_hours, dtype=float)
-    # commodities without due hours or corrections that share an origin and weights: one tree
-    treeable = np.isinf(due[which]) & (due[which] > 0) & (np.diff(cptr)[which] == 0)
+    # commodities without corrections that share an origin and weights: one Dijkstra tree.
+    # Exact without due hours; with them the tree screens: no path lighter than the limit
+    # means no in-time one either, and a least-weight path that is in time is the answer.
+    # Only the members whose tree path is late are searched one by one.
+    treeable = (due[which] > 0) & (np.diff(cptr)[which] == 0)
     key = (wrow[which] * (hrow.max(initial=0) + 1) + hrow[which]) * net.n_nodes + src[which]
     _, inv, count = np.unique(key, return_inverse=True, return_counts=True)
     by_tree = treeable & (count[inv] >= TREE_MIN_MEMBERS)
@@ -340,22 +359,23 @@ def price_commodities(
         set_num_threads(1)
     try:
         pieces = []
+        if np.any(by_tree):
+            pos = np.flatnonzero(by_tree)
+            priced = _price_trees(
+                net, weight, hours, wrow, hrow, src, dst, which[pos], key[pos], limits
+            )
+            late = (priced[0] == FOUND) & (priced[2] > due[which[pos]] + EPS_HOURS)
+            if np.any(late):
+                by_tree[pos[late]] = False
+                keep = np.flatnonzero(~late)
+                pos, priced = pos[keep], _reorder(priced, keep)
+            pieces.append((pos, priced))
         if np.any(~by_tree):
             single = which[~by_tree]
             pieces.append((np.flatnonzero(~by_tree), _price_singles(
                 net, arrays, weight, hours, wrow, hrow, src, dst, due, single,
-                (cptr, cleg, cval), max_labels, limits, lb, lb_row,
+                (cptr, cleg, cval), max_labels, limits, lb, lb_row, tmin, tmin_row,
             )))  # fmt: skip
-        if np.any(by_tree):
-            pos = np.flatnonzero(by_tree)
-            pieces.append(
-                (
-                    pos,
-                    _price_trees(
-                        net, weight, hours, wrow, hrow, src, dst, which[pos], key[pos], limits
-                    ),
-                )
-            )
     finally:
         set_num_threads(threads)
     return _merge(which, pieces)
@@ -369,7 +389,7 @@ Priced = tuple[
 ]  # status cost hours len legs
 
 
-def _price_singles(net: Network, arrays: tuple[np.ndarray, ...], weight: np.ndarray, hours: np.ndarray, wrow: np.ndarray, hrow: np.ndarray, src: np.ndarray, dst: np.ndarray, due: np.ndarray, which: np.ndarray, corrections: tuple[np.ndarray, np.ndarray, np.ndarray], max_labels: int, limits: np.ndarray, lb: np.ndarray, lb_row: np.ndarray) -> Priced:  # fmt: skip
+def _price_singles(net: Network, arrays: tuple[np.ndarray, ...], weight: np.ndarray, hours: np.ndarray, wrow: np.ndarray, hrow: np.ndarray, src: np.ndarray, dst: np.ndarray, due: np.ndarray, which: np.ndarray, corrections: tuple[np.ndarray, np.ndarray, np.ndarray], max_labels: int, limits: np.ndarray, lb: np.ndarray, lb_row: np.ndarray, tmin: np.ndarray, tmin_row: np.ndarray) -> Priced:  # fmt: skip
     """One label-setting search per commodity (``_rcsp_one``), in chunks."""
     cptr, cleg, cval = corrections
     chunk = max(1, CHUNK_CELLS // max(net.n_nodes, 1))
@@ -378,7 +398,7 @@ def _price_singles(net: Network, arrays: tuple[np.ndarray, ...], weight: np.ndar
         legs, ln, c, h, s = _price_chunk(
             net.n_nodes, *arrays, weight, hours, wrow, hrow, src, dst, due, which[lo : lo + chunk],
             np.asarray(cptr, dtype=np.int64), np.asarray(cleg, dtype=np.int64),
-            np.asarray(cval, dtype=float), int(max_labels), limits, lb, lb_row,
+            np.asarray(cval, dtype=float), int(max_labels), limits, lb, lb_row, tmin, tmin_row,
         )  # fmt: skip
         out.append((s, c, h, ln, _unpad(legs, ln)))
     return _concat(out)
@@ -449,6 +469,17 @@ def _merge(which: np.ndarray, pieces: list[tuple[np.ndarray, Priced]]) -> PathBa
     ptr = np.zeros(len(ln) + 1, dtype=np.int64)
     np.cumsum(ln, out=ptr[1:])
     return PathBatch(which, s, c, h, ptr, legs)
+
+
+def fastest_hours(
+    net: Network, weight: np.ndarray, hours: np.ndarray, dest: np.ndarray, row: np.ndarray
+) -> np.ndarray:
+    """Least hours from every node to ``dest[i]`` over the legs of finite ``weight[row[i]]``
+    with hours ``hours[row[i]]`` (one reverse Dijkstra each): the ``fastest`` table of
+    ``price_commodities``."""
+    masked = np.where(np.isfinite(weight), hours, np.inf)
+    dist, _ = shortest_paths(net, masked, dest, row, reverse=True)
+    return dist
 
 
 def cheapest_in_time(

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import run_cli
 
 import allocator
 from allocator import read_instance
@@ -193,3 +194,16 @@ def test_the_slowdown_costs_no_less_than_the_base(
     # least the base optimum, which is at least the base's proven bound
     bound = float(base[1].plan.summary["bound"].iloc[0])
     assert float(slowdown[1].plan.summary["objective"].iloc[0]) >= bound
+
+
+def test_a_time_model_too_large_is_refused_before_it_is_built(tmp_path: Path) -> None:
+    # the week at the recipe's 60-minute step: 9.9 million departure arcs and 3.9 million
+    # waiting arcs; refused in seconds (exit 2) with the step to use, nothing written
+    out = tmp_path / "plan"
+    res = run_cli("solve", str(WEEK), "--model", "time", "--out", str(out))
+    assert res.returncode == 2, res.stderr
+    assert "60-minute step needs 13,762,612 arc and waiting columns" in res.stderr
+    assert "--step-minutes 1440" in res.stderr
+    assert "--model ddd" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not out.exists()

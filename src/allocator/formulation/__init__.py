@@ -10,6 +10,7 @@ from time import perf_counter
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
+from allocator.errors import OptionsError
 from allocator.formulation import arc, path
 from allocator.formulation import time as time_model
 from allocator.formulation.built import BuildContext, BuiltModel, Route
@@ -76,6 +77,25 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
     )  # colgen builds its master over the columns it generated
 
 
+MAX_TIME_COLUMNS = 5_000_000
+"""Arc and waiting columns above which a time model is refused before it is built: the Pyomo
+model alone would take many GB and minutes, and HiGHS hours (the Eurasia week at a 60-minute
+step: 13.8 million). The benchmarks' largest is 0.25 million."""
+
+
+def _refuse_oversized(inst: Instance, columns: int, step: float) -> None:
+    """OptionsError (exit 2) naming a coarser step when the time network is too large."""
+    if columns <= MAX_TIME_COLUMNS:
+        return
+    report_step = float(inst.settings.time_step_hours) * 60.0
+    coarser = report_step if report_step > step else 4.0 * step
+    raise OptionsError(
+        f"{inst.name}: --model time at a {step:g}-minute step needs {columns:,} arc and waiting "
+        f"columns, over the {MAX_TIME_COLUMNS:,} a time model may have; use a coarser step "
+        f"(--step-minutes {coarser:g}) or --model ddd, which adds only the times it needs"
+    )
+
+
 def build(
     inst: Instance,
     pre: Preprocessed,
@@ -117,6 +137,8 @@ def build(
             raise ValueError("a ddd model is built over the time points of a discretization")
         step = float(recipe.options.get("step_minutes") or DEFAULT_STEP_MINUTES)
         d, timed = time_data(inst, pre, arc_data(inst, pre), step, points)
+        if recipe.family == "time":
+            _refuse_oversized(inst, timed.n_arcs + len(timed.hold_from), step)
     else:
         raise RecipeError(f"model family {recipe.family!r} is not available yet")
     ref = None

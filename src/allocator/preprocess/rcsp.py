@@ -36,31 +36,6 @@ PARALLEL_WORK = 1_000_000
 
 
 @njit(cache=True)
-def _fastest_to(n, in_ptr, in_legs, in_tail, w, t, dst, tmin):  # type: ignore[no-untyped-def]
-    """Least hours from every node to ``dst`` over legs with finite weight (reverse Dijkstra)."""
-    for i in range(n):
-        tmin[i] = np.inf
-    m = len(in_legs)
-    heap_key = np.empty(m + 1)
-    heap_node = np.empty(m + 1, dtype=np.int64)
-    tmin[dst] = 0.0
-    size = _heap_push(heap_key, heap_node, 0, 0.0, dst)
-    while size > 0:
-        d, v, size = _heap_pop(heap_key, heap_node, size)
-        if d > tmin[v]:
-            continue
-        for e in range(in_ptr[v], in_ptr[v + 1]):
-            a = in_legs[e]
-            if w[a] == np.inf or t[a] == np.inf:
-                continue
-            u = in_tail[e]
-            nd = d + t[a]
-            if nd < tmin[u]:
-                tmin[u] = nd
-                size = _heap_push(heap_key, heap_node, size, nd, u)
-
-
-@njit(cache=True)
 def _grow(a, size):  # type: ignore[no-untyped-def]
     out = np.empty(size, dtype=a.dtype)
     out[: len(a)] = a
@@ -73,7 +48,7 @@ def _rcsp_one(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, t, sr
     ``path_out``. ``lb[v]`` is a lower bound on the weight from ``v`` to ``dst`` (A*; zeros for
     none): labels leave the heap by weight + lb, which at one node is the order of weight, so the
     dominance rule and the first settled destination label stay exact. ``fastest[v]``: the least
-    hours from ``v`` to ``dst`` over legs of finite weight, when known (empty: computed here).
+    hours from ``v`` to ``dst`` over legs of finite weight (only read with a finite ``due``).
 
     Returns (status, number of legs, weight, hours); status FOUND, NO_PATH (none in time and
     below the limit) or LABEL_LIMIT.
@@ -81,14 +56,9 @@ def _rcsp_one(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, t, sr
     if src == dst or not due >= 0.0:
         return NO_PATH, 0, np.inf, np.inf
     timed = due < np.inf
-    tmin = np.zeros(n)
-    if timed:
-        if len(fastest) == n:
-            tmin = fastest
-        else:
-            _fastest_to(n, in_ptr, in_legs, in_tail, w, t, dst, tmin)
-        if tmin[src] > due + EPS_HOURS:
-            return NO_PATH, 0, np.inf, np.inf
+    tmin = fastest
+    if timed and tmin[src] > due + EPS_HOURS:
+        return NO_PATH, 0, np.inf, np.inf
     if lb[src] >= limit:
         return NO_PATH, 0, np.inf, np.inf
     best_hours = np.full(n, np.inf)  # least hours of a settled label per node
@@ -167,7 +137,6 @@ def _rcsp_one(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, t, sr
 def _price_chunk(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, weight, hours, weight_row, hours_row, com_src, com_dst, com_due, which, corr_ptr, corr_leg, corr_val, max_labels, limit, lb, lb_row, fastest, fastest_row):  # type: ignore[no-untyped-def]  # fmt: skip
     m = len(which)
     zeros = np.zeros(n)
-    unknown = np.zeros(0)
     legs = np.full((m, max(n, 1)), -1, dtype=np.int64)
     length = np.zeros(m, dtype=np.int64)
     cost = np.full(m, np.inf)
@@ -183,7 +152,7 @@ def _price_chunk(n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, weigh
         s, ln, cw, h = _rcsp_one(
             n, out_ptr, out_legs, out_head, in_ptr, in_legs, in_tail, w, hours[hours_row[k]], com_src[k], com_dst[k], com_due[k], max_labels,
             legs[i], limit[k], lb[lb_row[k]] if lb_row[k] >= 0 else zeros,
-            fastest[fastest_row[k]] if fastest_row[k] >= 0 else unknown,
+            fastest[fastest_row[k]] if fastest_row[k] >= 0 else zeros,
         )  # fmt: skip
         status[i], length[i], cost[i], hrs[i] = s, ln, cw, h
     return legs, length, cost, hrs, status
@@ -303,8 +272,9 @@ def price_commodities(
     in pricing, as only negative reduced costs matter). ``lower_bound = (lb, row)``: ``lb[row[k]]``
     bounds the weight from every node to ``k``'s destination from below (A*; row -1 for none).
     ``fastest = (tmin, row)``: ``tmin[row[k]]`` is the least hours from every node to ``k``'s
-    destination over the legs of finite weight (row -1: computed per search); a caller that
-    prices the same commodities again and again computes it once (``fastest_hours``).
+    destination over the legs of finite weight, for every ``k`` with due hours (the label
+    search's time bound; ``fastest_hours``). Without it, it is computed here for the commodities
+    searched; a caller that prices the same commodities again and again computes it once.
     """
     n_com, n_legs = len(com_src), net.n_legs
     which = np.arange(n_com) if which is None else np.asarray(which, dtype=np.int64)
@@ -328,11 +298,6 @@ def price_commodities(
     else:
         lb = np.ascontiguousarray(lower_bound[0], dtype=float)
         lb_row = np.asarray(lower_bound[1], dtype=np.int64)
-    if fastest is None:
-        tmin, tmin_row = np.zeros((1, net.n_nodes)), np.full(n_com, -1, dtype=np.int64)
-    else:
-        tmin = np.ascontiguousarray(fastest[0], dtype=float)
-        tmin_row = np.asarray(fastest[1], dtype=np.int64)
     arrays = (
         net.out_ptr.astype(np.int64),
         net.out_legs.astype(np.int64),
@@ -372,6 +337,11 @@ def price_commodities(
             pieces.append((pos, priced))
         if np.any(~by_tree):
             single = which[~by_tree]
+            if fastest is None:
+                tmin, tmin_row = _fastest_table(net, weight, hours, wrow, hrow, dst, due, single)
+            else:
+                tmin = np.ascontiguousarray(fastest[0], dtype=float)
+                tmin_row = np.asarray(fastest[1], dtype=np.int64)
             pieces.append((np.flatnonzero(~by_tree), _price_singles(
                 net, arrays, weight, hours, wrow, hrow, src, dst, due, single,
                 (cptr, cleg, cval), max_labels, limits, lb, lb_row, tmin, tmin_row,
@@ -469,6 +439,28 @@ def _merge(which: np.ndarray, pieces: list[tuple[np.ndarray, Priced]]) -> PathBa
     ptr = np.zeros(len(ln) + 1, dtype=np.int64)
     np.cumsum(ln, out=ptr[1:])
     return PathBatch(which, s, c, h, ptr, legs)
+
+
+def _fastest_table(
+    net: Network,
+    weight: np.ndarray,
+    hours: np.ndarray,
+    wrow: np.ndarray,
+    hrow: np.ndarray,
+    dst: np.ndarray,
+    due: np.ndarray,
+    which: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``fastest`` table of the commodities ``which`` with due hours: one row per (weight
+    row, hours row, destination)."""
+    row = np.full(len(dst), -1, dtype=np.int64)
+    timed = which[np.isfinite(due[which]) & (due[which] >= 0)]
+    key = (wrow[timed] * (hrow.max(initial=0) + 1) + hrow[timed]) * net.n_nodes + dst[timed]
+    groups, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    row[timed] = inv
+    k = timed[first]
+    table = fastest_hours(net, weight[wrow[k]], hours[hrow[k]], dst[k], np.arange(len(groups)))
+    return table, row
 
 
 def fastest_hours(

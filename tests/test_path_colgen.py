@@ -20,6 +20,7 @@ from allocator.instance.dow import REFERENCE_OPTIMA
 from allocator.instance.generate import generate_instance
 from allocator.instance.io import write_instance
 from allocator.instance.validate import read_instance
+from allocator.methods import colgen
 from allocator.methods.colgen import column_generation
 from allocator.pipeline import RunOptions, run
 from allocator.preprocess import preprocess
@@ -270,9 +271,13 @@ def test_colgen_honours_due_days_where_arc_pruning_does_not() -> None:
     assert cg.plan.routes["days"].max() <= 5 + 1e-9
 
 
-def test_restricted_master_equals_the_pyomo_path_model_on_its_columns() -> None:
+def test_restricted_master_equals_the_pyomo_path_model_on_its_columns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # the master's LP (lazy capacity rows, HiGHS driven directly) and the Pyomo path model over
-    # the same columns (every row, built by the formulation stage) have the same LP optimum
+    # the same columns (every row, built by the formulation stage) have the same LP optimum;
+    # columns are deleted after one idle solution, so that deletion is part of what is compared
+    monkeypatch.setattr(colgen, "PURGE_AGE", 1)
     inst = generate_instance(nodes=80, lots=800, seed=3)
     pre = preprocess(inst, prune=False)
     paths, stats, _ = column_generation(
@@ -349,9 +354,13 @@ def test_the_default_plan_is_on_time_and_equals_the_complete_path_model(seed: in
     assert default.plan.objective == pytest.approx(full.plan.objective, rel=2e-4)
 
 
-def test_purging_idle_columns_does_not_cycle_on_a_degenerate_master() -> None:
-    # seed 0: deleting every idle column each round deleted and regenerated the same columns
-    # until the round limit; purging only after the master objective fell ends in a few rounds
+def test_purging_idle_columns_does_not_cycle_on_a_degenerate_master(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # seed 0: deleting every column idle in one solution, each round, deleted and regenerated
+    # the same columns until the round limit; purging only after the master objective fell
+    # ends in a few rounds
+    monkeypatch.setattr(colgen, "PURGE_AGE", 1)
     inst = generate_instance(nodes=8, lots=12, seed=0)
     default = run(inst, RunOptions(prices=False))
     full = run(inst, RunOptions(model="path", paths=500, prices=False))
@@ -445,3 +454,29 @@ def test_every_master_solution_gives_a_plan_within_every_capacity() -> None:
         assert unserved + routed.get(lot_id, 0.0) == pytest.approx(teu[lot_id])
         total += penalty * unserved
     assert cost == pytest.approx(total, rel=1e-9)
+
+
+def test_forbid_starts_from_cheap_overflows_and_raises_them_until_none_is_used() -> None:
+    # 25 TEU A->B under forbid: leg R1 at 10/TEU holds 10 TEU, R2 at 30/TEU has no limit.
+    # Optimum by hand: 10 x 10 + 15 x 30 = 550. The first master has R1 alone and its overflow
+    # at 2 x 10 = 20/TEU: then R2 (weight 30 against a balance dual of 10 + 20) does not price
+    # out and the converged master still overflows R1, so the overflow goes to 200/TEU, R2
+    # prices out and the master converges at 550 with no overflow.
+    from allocator.methods.colgen import PathEngine
+
+    inst = build(
+        {"unserved": "forbid"},
+        nodes=[node("A"), node("B")],
+        legs=[leg("R1", "A", "B", 10, capacity_teu=10), leg("R2", "A", "B", 30)],
+        classes=FREE_TIME,
+        cargo=[lot("L1", "A", "B", 25)],
+    )
+    engine = PathEngine(inst, preprocess(inst, prune=False), SolveOptions(threads=1))
+    engine.start()
+    assert engine.artificial == pytest.approx(20.0)
+    status, obj, _, x = engine.converge(time.perf_counter() + 60)
+    assert status == "optimal"
+    assert obj == pytest.approx(550.0)
+    assert engine.artificial == pytest.approx(200.0)
+    assert not engine._relaxed(x)
+    assert run(inst, RunOptions(model="colgen", prices=False)).plan.objective == pytest.approx(550)

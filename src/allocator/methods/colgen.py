@@ -7,7 +7,13 @@
    the master's solution overloads them, and strong linking rows ``x_ka <= min(q_k, U_a) y_a``
    when the solution violates them: on a large network most capacities never bind, and their
    rows never exist. The unserved variable keeps the master feasible: at its penalty, or under
-   ``forbid`` as an artificial at a big-M cost (still used at the end = infeasible). Columns
+   ``forbid`` as an artificial. The artificial's cost starts low (``ART_START`` times the
+   costliest cheapest route per TEU) and grows tenfold whenever the master converges with TEU
+   still on it, up to a big M (still used there = infeasible): any cost gives a relaxation, so
+   every bound on the way holds, and a converged master with no artificial TEU is optimal. A
+   low cost keeps the duals on the scale of the routes' costs: under a big M at once, every
+   overloaded leg's dual is of the order of M and the first rounds generate routes that only
+   avoid them, whatever they cost (planar1000 took 57 rounds without converging). Columns
    the master leaves at 0 with a reduced cost above ``PURGE_RC`` (relative) are deleted once
    they are ``PURGE_SHARE`` of all, whenever the master objective has fallen since the last
    purge (the rule that keeps a degenerate master from cycling): the LP stays near the columns
@@ -78,6 +84,9 @@ GRACE_S = 10.0  # seconds past the time limit allowed to turn the last LP into a
 FRESH_SHARE = 0.05  # new columns (or rows) per round above which the master LP starts afresh
 PURGE_RC = 1e-3  # relative reduced cost above which a column left at 0 is idle
 PURGE_SHARE = 0.05  # idle columns (share of all) above which they are deleted
+PURGE_AGE = 2  # consecutive master solutions a column must be idle in before it is deleted
+ART_START = 2.0  # first artificial cost under forbid: times the costliest cheapest route
+ART_GROWTH = 10.0  # factor on the artificial cost when the converged master still uses them
 
 
 @dataclasses.dataclass
@@ -146,8 +155,41 @@ class _Master:
             ]
         )
         n_fixed = len(cost)
-        self.fixed_cost = cost
         self.lp.add_columns(cost, np.zeros(n_fixed), upper_col, np.arange(n_fixed), rows, value)
+        # under forbid, an overflow column per leg, border and terminal capacity: empty until its
+        # row enters, then ``load - overflow <= capacity`` (a relaxation, see the module)
+        self.leg_over = np.full(n_legs, -1, dtype=np.int64)
+        self.bor_over = np.full(len(d.border_capacity), -1, dtype=np.int64)
+        self.term_over = np.full(net.n_nodes, -1, dtype=np.int64)
+        if d.forbid_unserved:
+            n_over = n_fixed
+            for over, on in (
+                (self.leg_over, ~self.is_candidate & np.isfinite(d.leg_capacity)),
+                (self.bor_over, np.isfinite(d.border_capacity)),
+                (self.term_over, np.isfinite(d.node_capacity)),
+            ):
+                which = np.flatnonzero(on)
+                over[which] = n_over + np.arange(len(which))
+                n_over += len(which)
+            n_add = n_over - n_fixed
+            self.lp.add_columns(
+                np.full(n_add, big_m),
+                np.zeros(n_add),
+                np.full(n_add, np.inf),
+                np.zeros(n_add, dtype=np.int64),
+                np.zeros(0, dtype=np.int64),
+                np.zeros(0),
+            )
+            cost = np.concatenate([cost, np.full(n_add, big_m)])
+            n_fixed = n_over
+        self.fixed_cost = cost
+        # the relaxation's columns: artificials (under forbid) and overflows
+        self.relax_cols = np.concatenate(
+            [
+                np.arange(n_com) if d.forbid_unserved else np.zeros(0, np.int64),
+                np.arange(n_com + len(svc_legs) + len(cand_legs), n_fixed),
+            ]
+        ).astype(np.int64)
         self.n_fixed = n_fixed
         self.svc_col = np.full(n_legs, -1, dtype=np.int64)
         self.svc_col[svc_legs] = n_com + np.arange(len(svc_legs))
@@ -161,6 +203,7 @@ class _Master:
         self.path_len: list[np.ndarray] = []
         self.path_legs: list[np.ndarray] = []
         self.n_paths = 0
+        self.idle = np.zeros(0, dtype=np.int64)  # master solutions each path column sat idle in
         self.keys: set[tuple[int, bytes]] = set()
         self._entries: tuple[np.ndarray, np.ndarray] | None = None
         # deleted columns (commodity, legs, length, cost): the path model over the generated
@@ -203,6 +246,7 @@ class _Master:
         self.path_len.append(length)
         self.path_legs.append(legs)
         self.n_paths += len(com)
+        self.idle = np.append(self.idle, np.zeros(len(com), dtype=np.int64))
         self._entries = None
         return len(com)
 
@@ -224,6 +268,7 @@ class _Master:
         self.path_len = [length[keep_path]]
         self.path_legs = [legs[np.repeat(keep_path, length)]]
         self.n_paths = int(keep_path.sum())
+        self.idle = self.idle[keep_path]
         self._entries = None
         return np.concatenate([np.ones(self.n_fixed, dtype=bool), keep_path])
 
@@ -305,10 +350,10 @@ class _Master:
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (row, col, value)
         upper: list[np.ndarray] = []
         e_bor = np.where(has_b[e_leg], d.leg_border[e_leg], -1)
-        for which, row_of, cap, entry_key in (
-            (new_cap, self.cap_row, d.leg_capacity, e_leg),
-            (new_bor, self.bor_row, d.border_capacity, e_bor),
-            (new_term, self.term_row, d.node_capacity, net.leg_to[e_leg]),
+        for which, row_of, over_of, cap, entry_key in (
+            (new_cap, self.cap_row, self.leg_over, d.leg_capacity, e_leg),
+            (new_bor, self.bor_row, self.bor_over, d.border_capacity, e_bor),
+            (new_term, self.term_row, self.term_over, d.node_capacity, net.leg_to[e_leg]),
         ):
             if len(which) == 0:
                 continue
@@ -319,6 +364,8 @@ class _Master:
             fresh[which] = True
             on = (entry_key >= 0) & fresh[np.maximum(entry_key, 0)]
             parts.append((row_of[entry_key[on]], e_col[on], np.ones(int(on.sum()))))
+            over = which[over_of[which] >= 0]
+            parts.append((row_of[over], over_of[over], -np.ones(len(over))))
         stats.capacity_rows += self.n_rows - n_before
         if self.strong_on:
             self._separate_strong(x, e_col, e_leg, e_flow, parts, upper, stats)
@@ -475,6 +522,7 @@ class PathEngine:
         finite = pre.cost[np.isfinite(pre.cost)]
         self.big_m = 10.0 * (float(finite.sum()) if len(finite) else 1.0) + 1e6
         self.master = _Master(d, pre, self.opts, self.big_m)
+        self.artificial = self.big_m  # the artificials' LP cost under forbid (see the module)
         self.stats = ColgenStats()
         self.points: list[tuple[float, float, float]] = []
         self.at_root = True  # column generation at the root: its bounds are global
@@ -542,6 +590,29 @@ class PathEngine:
         self._least = self.cheapest.copy()
         self._last_weight: np.ndarray | None = None
         self.master.add_paths(batch, found, self.cls)
+        if self.d.forbid_unserved:
+            routed = self.cheapest[np.isfinite(self.cheapest)]
+            top = float(routed.max()) if len(routed) else 0.0
+            self._set_artificial(min(self.big_m, ART_START * max(top, 1.0)))
+
+    def _set_artificial(self, cost: float) -> None:
+        cols = self.master.relax_cols[self.master.relax_cols >= len(self.d.com_teu)]
+        self.artificial = cost
+        self.master.lp.set_costs(cols, np.full(len(cols), cost))
+
+    def _relaxed(self, x: np.ndarray) -> bool:
+        """True when ``x`` uses the relaxation: TEU on an artificial (under ``forbid``) or a
+        capacity overflow."""
+        cols = self.master.relax_cols
+        return bool(len(cols)) and bool(np.any(x[cols] > ROW_TOL))
+
+    def _raise_artificial(self, x: np.ndarray) -> bool:
+        """Under ``forbid``: raise the relaxation's cost when the converged master ``x`` still
+        uses it and the cost is below the big M; False when there is nothing to do."""
+        if not self.d.forbid_unserved or self.artificial >= self.big_m or not self._relaxed(x):
+            return False
+        self._set_artificial(min(self.big_m, self.artificial * ART_GROWTH))
+        return True
 
     def converge(self, deadline: float) -> tuple[str, float, float, np.ndarray]:
         """Column generation at the current bounds until no column prices out and no lazy row is
@@ -562,8 +633,10 @@ class PathEngine:
         purged_at = np.inf
         while True:
             stats.rounds += 1
-            if last is not None and last[0] < purged_at - 1e-9 * max(1.0, abs(last[0])):
-                purged_at = last[0] if self._purge(last[1], last[2]) else purged_at
+            if last is not None:
+                self._count_idle(last[1], last[2])
+                if last[0] < purged_at - 1e-9 * max(1.0, abs(last[0])):
+                    purged_at = last[0] if self._purge() else purged_at
             t0 = time.perf_counter()
             term, obj, x, duals = master.lp.solve(deadline - time.perf_counter(), fresh=fresh)
             stats.lp_seconds += time.perf_counter() - t0
@@ -602,6 +675,9 @@ class PathEngine:
             self._offer(*self._round_up(x))
             self._report(obj, best_lagrange)
             if n_cols == 0 and n_rows == 0:
+                if self._raise_artificial(x):
+                    purged_at = np.inf
+                    continue
                 return "optimal", obj, obj if stats.pricing_exact else best_lagrange, x
             # a MIP stops at its gap; an LP (no departures or openings) at its optimum
             if self.at_root and len(master.int_cols) and self._closed(best_lagrange, self.gap_tol):
@@ -609,25 +685,34 @@ class PathEngine:
             if stats.rounds >= MAX_ROUNDS or time.perf_counter() > deadline:
                 return "stopped", obj, best_lagrange, x
 
-    def _purge(self, x: np.ndarray, sigma: np.ndarray) -> bool:
-        """Delete the path columns the last master solution ``x`` left at 0 with a reduced cost
-        above the pricing tolerance (nonbasic, so the LP optimum and the basis stay), except
-        those the incumbent uses. Pricing is exact, so a deleted route that prices out again is
-        generated again. The master then stays near the columns that matter: on planar300 a
-        fresh solve over the columns kept takes a seventh of the time over all."""
+    def _count_idle(self, x: np.ndarray, sigma: np.ndarray) -> None:
+        """Count, per path column, the master solutions in a row that left it idle: at 0 with a
+        reduced cost above the pricing tolerance (``x``, ``sigma``: the last solution and its
+        balance duals; columns added since are not counted)."""
         m = self.master
         n = min(len(x), len(m.lp.col_dual)) - m.n_fixed
         if n <= 0:
-            return False
+            return
         rc = m.lp.col_dual[m.n_fixed : m.n_fixed + n]
         com = m.com_of_col()[:n]
         idle = (x[m.n_fixed : m.n_fixed + n] <= 0.0) & (
             rc > PURGE_RC * np.maximum(1.0, np.abs(sigma[com]))
         )
+        m.idle[:n] = np.where(idle, m.idle[:n] + 1, 0)
+
+    def _purge(self) -> bool:
+        """Delete the path columns idle in the last ``PURGE_AGE`` master solutions (nonbasic, so
+        the LP optimum and the basis stay), except those the incumbent uses, once they are
+        ``PURGE_SHARE`` of all. Pricing is exact, so a deleted route that prices out again is
+        generated again. The master then stays near the columns that matter (on planar300 a
+        fresh solve over the columns kept takes a seventh of the time over all), and a column
+        idle for a round or two, often wanted again, is kept."""
+        m = self.master
+        idle = m.idle >= PURGE_AGE
         best = self.best_x
         if best is not None:
             best = np.append(best, np.zeros(m.lp.n_cols - len(best)))
-            idle &= best[m.n_fixed : m.n_fixed + n] <= 0.0
+            idle &= best[m.n_fixed : m.n_fixed + m.n_paths] <= 0.0
         drop = np.flatnonzero(idle)
         if len(drop) < PURGE_SHARE * m.n_paths:
             return False
@@ -674,7 +759,7 @@ class PathEngine:
         if d.integer_teu or len(x) < m.n_fixed:
             return np.inf, None
         n_com = len(d.com_teu)
-        if d.forbid_unserved and np.any(x[:n_com] > ROW_TOL):
+        if self._relaxed(x):
             return np.inf, None
         xr = np.append(x, np.zeros(m.lp.n_cols - len(x)))
         xr[m.int_cols] = np.minimum(np.ceil(xr[m.int_cols] - INT_TOL), m.int_upper)
@@ -707,9 +792,13 @@ class PathEngine:
         return m.objective(xr), xr
 
     def _offer(self, cost: float, x: np.ndarray | None) -> None:
-        """Keep ``x`` as the incumbent when it is a plan cheaper than the incumbent."""
-        if x is not None and cost < self.stats.incumbent:
-            self.stats.incumbent, self.best_x = cost, x
+        """Keep ``x`` as the incumbent when it is a plan cheaper than the incumbent (under
+        ``forbid``, TEU on an artificial make it no plan)."""
+        if x is None or cost >= self.stats.incumbent:
+            return
+        if self._relaxed(x):
+            return
+        self.stats.incumbent, self.best_x = cost, x
 
     def _report(self, lp: float, bound: float) -> None:
         s = self.stats
@@ -782,6 +871,8 @@ class PathEngine:
         master.strong_on = True
         if status == "infeasible":
             raise SolverError(f"{self.inst.name}: the master LP is infeasible")
+        if status == "optimal" and stats.pricing_exact:
+            self._refuse_unmovable(x)
         stats.lp_bound = obj if status == "optimal" and stats.pricing_exact else np.nan
         stats.bound = lag
         if status == "closed":
@@ -836,6 +927,31 @@ class PathEngine:
                 self._offer(*found)
         stats.bound = min(settled, stats.incumbent, *(n.bound for n in open_nodes))
         return self.best_x, stats.bound
+
+    def _refuse_unmovable(self, x: np.ndarray) -> None:
+        """InfeasibleError when the converged root LP ``x`` (artificials at the big M) still
+        leaves TEU unmoved under ``forbid``: no plan exists."""
+        n_com, m = len(self.d.com_teu), self.master
+        if not self.d.forbid_unserved or not np.any(x[m.relax_cols] > 1e-6):
+            return
+        head = f"{self.inst.name}: no feasible plan exists: even the LP relaxation cannot "
+        if np.any(x[:n_com] > 1e-6):
+            bad = self.pre.commodities.iloc[np.flatnonzero(x[:n_com] > 1e-6)]
+            lots = ", ".join(", ".join(lt) for lt in bad["lots"].head(5))
+            raise InfeasibleError(
+                f"{head}move every TEU (column generation leaves lots {lots} unmoved; settings "
+                "say unserved = forbid)"
+            )
+        net = self.pre.net
+        legs = np.flatnonzero((m.leg_over >= 0) & (x[np.maximum(m.leg_over, 0)] > 1e-6))
+        names = [str(net.leg_ids[a]) for a in legs[:5].tolist()]
+        raise InfeasibleError(
+            f"{head}respect every capacity (legs {', '.join(names)} overloaded; settings say "
+            "unserved = forbid)"
+            if names
+            else f"{head}respect every border and terminal capacity "
+            "(settings say unserved = forbid)"
+        )
 
     def _stop_early(self, deadline: float, bound: float) -> tuple[np.ndarray | None, float]:
         """Out of time before the root converged: the best plan met on the way, else a plan
@@ -921,20 +1037,10 @@ def solve_colgen(
     opts = opts.under()
     engine = PathEngine(inst, pre, opts, integer_teu=bool(recipe.options.get("integer_teu", False)))
     x, bound = engine.branch_and_price()
-    stats, master, d = engine.stats, engine.master, engine.d
+    stats, master = engine.stats, engine.master
     stats.columns = master.n_paths
     stats.simplex_iterations = master.lp.iterations
     bp_seconds = time.perf_counter() - engine.t_start
-    n_com = len(d.com_teu)
-    if x is not None and d.forbid_unserved and np.any(x[:n_com] > 1e-6):
-        if stats.pricing_exact and np.isfinite(stats.lp_bound):
-            bad = pre.commodities.iloc[np.flatnonzero(x[:n_com] > 1e-6)]
-            lots = ", ".join(", ".join(lt) for lt in bad["lots"].head(5))
-            raise InfeasibleError(
-                f"{inst.name}: no feasible plan exists: even the LP relaxation cannot move every "
-                f"TEU (column generation leaves lots {lots} unmoved; settings say unserved = forbid)"
-            )
-        x = None
     paths = master.path_set(pre.time, engine.cls)
     built = build(inst, pre, recipe, paths=paths)
     if x is None:

@@ -9,6 +9,8 @@ from allocator.solve.highs import HIGHS_STATUS, new_highs, set_option, set_threa
 from allocator.solve.status import SolveOptions, Termination
 
 DUAL, PRIMAL = 1, 4  # HiGHS simplex_strategy values
+IPM_ROWS = 5_000  # rows from which a fresh solve may run the interior point method
+SIMPLEX_BUDGET = 1.5  # a fresh dual simplex may take this times the interior point's last time
 
 
 class PersistentLP:
@@ -47,6 +49,11 @@ class PersistentLP:
         self.iterations = 0
         self.col_dual = np.zeros(0)  # reduced costs of the last solve
         self._primal_feasible = False  # the basis is primal feasible (only columns changed)
+        # fresh solves of a large LP: the interior point method's last (seconds, nonzeros),
+        # and whether the dual simplex lost to it (then the interior point method for good)
+        self._ipm_last: tuple[float, int] | None = None
+        self._ipm_runs = 0
+        self._simplex_lost = False
 
     def add_columns(
         self,
@@ -72,6 +79,14 @@ class PersistentLP:
             np.asarray(value, dtype=float),
         )
         self.n_cols += n
+
+    def set_costs(self, cols: np.ndarray, cost: np.ndarray) -> None:
+        """Change the costs of columns ``cols``; the basis stays primal feasible."""
+        n = len(cols)
+        if n:
+            self.h.changeColsCost(
+                n, np.asarray(cols, dtype=np.int32), np.asarray(cost, dtype=float)
+            )
 
     def delete_columns(self, cols: np.ndarray) -> None:
         """Delete the columns ``cols`` (nonbasic at 0 in the last solution, so the basis stays
@@ -113,14 +128,34 @@ class PersistentLP:
 
         ``fresh`` drops the basis so that HiGHS presolves and solves from scratch: faster than a
         warm start after large changes (on a 20,000-row master with thousands of new columns and
-        capacity rows, 4x fewer seconds per simplex iteration), slower after small ones."""
-        # HiGHS's run time accumulates over runs of one object: the limit is on the total
-        set_option(self.h, "time_limit", self.h.getRunTime() + float(max(time_limit_s, 0.01)))
+        capacity rows, 4x fewer seconds per simplex iteration), slower after small ones.
+
+        The first two fresh solves of an LP of ``IPM_ROWS`` rows or more run the interior point
+        method (with crossover, so a basis is left for the warm starts; the first is often on an
+        easy LP); later ones try the dual simplex within ``SIMPLEX_BUDGET`` times the interior
+        point's last time (scaled by the nonzeros) and, when it runs out, the interior point
+        method from then on. Neither wins everywhere:
+        on planar800's masters the dual simplex takes half the interior point's time, on
+        planar1000's and grid13's several times it."""
         if fresh:
             self.h.clearSolver()
         primal = self._primal_feasible and not fresh
         set_option(self.h, "simplex_strategy", PRIMAL if primal else DUAL)
-        self.h.run()
+        large = fresh and self.h.getNumRow() >= IPM_ROWS
+        left = float(max(time_limit_s, 0.01))
+        start = self.h.getRunTime()
+        if large and self._ipm_last is not None and self._ipm_runs >= 2 and not self._simplex_lost:
+            seconds, nz = self._ipm_last
+            budget = SIMPLEX_BUDGET * seconds * max(1.0, self.h.getNumNz() / max(nz, 1))
+            self._run("simplex", min(left, budget))
+            if self.h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit and budget < left:
+                self._simplex_lost = True
+                self.h.clearSolver()
+                self._run_ipm(left - (self.h.getRunTime() - start))
+        elif large:
+            self._run_ipm(left)
+        else:
+            self._run("simplex", left)
         term = HIGHS_STATUS.get(self.h.getModelStatus(), Termination.ERROR)
         info = self.h.getInfo()
         self.iterations += int(info.simplex_iteration_count)
@@ -133,6 +168,18 @@ class PersistentLP:
             np.asarray(sol.col_value, dtype=float),
             np.asarray(sol.row_dual, dtype=float),
         )
+
+    def _run(self, solver: str, time_limit_s: float) -> None:
+        # HiGHS's run time accumulates over runs of one object: the limit is on the total
+        set_option(self.h, "time_limit", self.h.getRunTime() + float(max(time_limit_s, 0.01)))
+        set_option(self.h, "solver", solver)
+        self.h.run()
+
+    def _run_ipm(self, time_limit_s: float) -> None:
+        start = self.h.getRunTime()
+        self._run("ipm", time_limit_s)
+        self._ipm_last = (self.h.getRunTime() - start, self.h.getNumNz())
+        self._ipm_runs += 1
 
     @property
     def n_nonzeros(self) -> int:

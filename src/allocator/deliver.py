@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from allocator._heap import frozen_heap
 from allocator._version import __version__
 from allocator.errors import OutputError, PlanCheckError, SolverError
 from allocator.instance.io import atomic_path
@@ -137,6 +138,13 @@ def deliver(
     plan, inst = res.plan, res.instance
     if plan is None:
         raise SolverError(f"{inst.name}: the solver stopped without a plan")
+    with frozen_heap():
+        return _deliver(plan, inst, out, fmt, report)
+
+
+def _deliver(
+    plan: Plan, inst: Instance, out: str | Path | None, fmt: str, report: bool
+) -> CheckReport:
     checked = check_plan(plan, inst)
     if not checked.ok:
         raise PlanCheckError(inst.name, checked.errors)

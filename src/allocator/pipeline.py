@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from allocator._heap import frozen_heap
 from allocator.analysis import annotate, rolling, whynot
 from allocator.errors import InfeasibleError
 from allocator.formulation import PATH_FAMILIES, BuiltModel, Recipe
@@ -91,11 +92,15 @@ def run(instance: str | os.PathLike[str] | Instance, opts: RunOptions | None = N
     built, result = _build_and_solve(inst, pre, recipe, solve_opts, opts.rolling)
     seconds |= {"build": built.seconds, "handoff": result.handoff_seconds}
     seconds |= {"solve": result.solve_seconds, "total": time.perf_counter() - t_start}
-    plan = extract(built, result, inst, pre, instance_sha256=instance_hash(inst), seconds=seconds)
-    t0 = time.perf_counter()
-    seconds["extract"] = t0 - t_start - seconds["total"]
-    plan = annotate(plan, built, result, inst, pre, solve_opts, prices=opts.prices, previous=prev)
-    seconds["annotate"] = time.perf_counter() - t0
+    with frozen_heap():
+        sha = instance_hash(inst)
+        plan = extract(built, result, inst, pre, instance_sha256=sha, seconds=seconds)
+        t0 = time.perf_counter()
+        seconds["extract"] = t0 - t_start - seconds["total"]
+        plan = annotate(
+            plan, built, result, inst, pre, solve_opts, prices=opts.prices, previous=prev
+        )
+        seconds["annotate"] = time.perf_counter() - t0
     logger.info("run %s with %s: %s", inst.name, recipe.name, result)
     return RunResult(inst, pre, built, result, plan, seconds)
 

@@ -370,28 +370,43 @@ def corridor_prices(plan: Plan, inst: Instance, pre: Preprocessed, prices: Price
     origin = com["origin_idx"].to_numpy()
     dest = com["dest_idx"].to_numpy()
     due_h = com["due_days"].to_numpy(dtype=float) * 24.0
+    e_com = np.array([k for k, _, _ in entries], dtype=np.int64)
+    e_row = np.array([r for _, r, _ in entries], dtype=np.int64)
+    timed = np.isfinite(due_h[e_com])
     found: dict[int, float] = {}  # entry -> route price
     late: list[int] = []
-    for start in range(0, len(entries), CHUNK):
-        part = entries[start : start + CHUNK]
-        ks = np.array([k for k, _, _ in part], dtype=np.int64)
-        w = weights[[r for _, r, _ in part]]
-        timed = np.flatnonzero(np.isfinite(due_h[ks]))
-        if not exact and len(timed):  # arc models: the legs the model lets the lot use ...
-            in_time = in_time_legs(pre, ks[timed])
-            for i, usable in zip(timed, in_time, strict=True):
-                usable[prices.group_legs[prices.group[ks[i]]]] = True  # ... and its group's
-                w[i, ~usable] = np.inf
-        dist, pred = shortest_paths(net, w, origin[ks], np.arange(len(part)))
-        for i, (k, row, _) in enumerate(part):
-            cost = float(dist[i, dest[k]])
-            if not np.isfinite(cost):
-                continue
-            legs = route_legs(pred[i], net, int(origin[k]), int(dest[k]))
-            if not exact or float(hours[row, legs].sum()) <= due_h[k] + 1e-9:
-                found[start + i] = cost
-            else:
-                late.append(start + i)
+    # arc models: a lot with due days gets its own weights (the legs the model lets it use)
+    own = np.flatnonzero(timed) if not exact else np.zeros(0, dtype=np.int64)
+    for start in range(0, len(own), CHUNK):
+        part = own[start : start + CHUNK]
+        ks = e_com[part]
+        w = weights[e_row[part]]
+        in_time = in_time_legs(pre, ks)
+        for i, usable in enumerate(in_time):
+            usable[prices.group_legs[prices.group[ks[i]]]] = True  # ... and its group's
+            w[i, ~usable] = np.inf
+        dist, _ = shortest_paths(net, w, origin[ks], np.arange(len(part)))
+        cost = dist[np.arange(len(part)), dest[ks]]
+        found |= {int(e): float(c) for e, c in zip(part, cost, strict=True) if np.isfinite(c)}
+    # the rest share one shortest-path tree per (origin, weight row)
+    shared = np.flatnonzero(~timed) if not exact else np.arange(len(entries))
+    key = origin[e_com[shared]] * len(sets) + e_row[shared]
+    trees, tree_of = np.unique(key, return_inverse=True)
+    tree_of = tree_of.reshape(-1)
+    for start in range(0, len(trees), CHUNK):
+        part = trees[start : start + CHUNK]
+        dist, pred = shortest_paths(net, weights, part // len(sets), part % len(sets))
+        mine = np.flatnonzero((tree_of >= start) & (tree_of < start + len(part)))
+        e, t = shared[mine], tree_of[mine] - start
+        cost = dist[t, dest[e_com[e]]]
+        ok = np.isfinite(cost)
+        for i in np.flatnonzero(ok & timed[e]) if exact else ():
+            k, row = int(e_com[e[i]]), int(e_row[e[i]])  # path models: the route must be in time
+            legs = route_legs(pred[t[i]], net, int(origin[k]), int(dest[k]))
+            if float(hours[row, legs].sum()) > due_h[k] + 1e-9:
+                late.append(int(e[i]))
+                ok[i] = False
+        found |= {int(x): float(c) for x, c in zip(e[ok], cost[ok], strict=True)}
     if late:  # path models, cheapest corridor route too slow: the cheapest in-time one (RCSP)
         rows = np.array([entries[e][1] for e in late], dtype=np.int64)
         ks = np.array([entries[e][0] for e in late], dtype=np.int64)

@@ -545,7 +545,7 @@ def input_tables(inst: Instance) -> dict[str, pd.DataFrame]:
 
 def _cell(value: Any) -> Any:
     """A table cell as a plain JSON/TOML value (None when missing)."""
-    if value is None or value is pd.NA:
+    if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
@@ -568,9 +568,9 @@ def to_json_dict(inst: Instance) -> dict[str, Any]:
 
 
 def _column_cells(column: pd.Series) -> list[Any]:
-    """A column's cells as plain JSON/TOML values (``_cell`` of each, column at a time)."""
-    values = column.astype(object)
-    return [_cell(v) for v in values.where(column.notna(), None).tolist()]
+    """A column's cells as plain JSON/TOML values (``_cell`` of each, column at a time;
+    ``tolist`` reads an Arrow column in one call, not cell by cell)."""
+    return [_cell(v) for v in column.tolist()]
 
 
 def instance_hash(inst: Instance) -> str:

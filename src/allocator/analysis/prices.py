@@ -2,8 +2,10 @@
 
 Shadow prices are not defined on the MILP itself (whole departures, opened legs). After a solve,
 the integer decisions are fixed at the plan's values (departures ``s_a``, opened legs ``y_a``),
-every other column is continuous, and the LP that remains is re-solved through
-``allocator.solve.solve_lp_duals``. Its duals are the prices: for a ``<=`` capacity row of a
+every other column is continuous, and the LP that remains is re-solved: through
+``allocator.solve.solve_lp_duals`` on the Pyomo model, or, for column generation, by its own
+master with the integer columns fixed and routes priced until none improves
+(``BuiltModel.fixed_prices``). Its duals are the prices: for a ``<=`` capacity row of a
 minimisation the dual ``y <= 0`` and ``price_per_teu = -y >= 0`` is the decrease of the optimal
 cost per extra TEU of capacity per period (valid within the row's ranging interval; at a
 degenerate optimum HiGHS returns one of the valid prices).
@@ -116,20 +118,18 @@ def _weak_is_capacity(d: ArcData, a: int) -> bool:
 
 
 def lp_prices(built: BuiltModel, pre: Preprocessed, opts: SolveOptions | None = None) -> Prices:
-    """Fix departures and opened legs at their solved values, re-solve the LP, read the duals."""
+    """Fix departures and opened legs at their solved values, re-solve the LP, read the duals.
+
+    A method that solves that LP itself (``BuiltModel.fixed_prices``: column generation, whose
+    master holds every route that can price out) gives the duals; otherwise the Pyomo model is
+    compiled and solved with the integer columns fixed."""
     m, d = built.model, built.data
     net = pre.net
     services = {int(a): _value(m.services[a]) for a in m.SERVICE_LEGS}
     opened = _opened(m)
-    fix = ComponentMap((m.services[a], v) for a, v in services.items())
-    fix.update((m.open[a], v) for a, v in opened.items())
-    drop: list[ConstraintData] = []
-    strong = getattr(m, "con_linking_strong", None)
-    if strong is not None and strong.active:
-        _, strong_leg, _ = strong_linking_terms(d, net.n_legs)
-        drop += [con for i, con in strong.items() if opened.get(int(strong_leg[i]), 0.0) > 0.5]
     weak = getattr(m, "con_linking_weak", None)
-    weak_rows: dict[int, ConstraintData] = {}
+    weak_rows: dict[int, ConstraintData] = {}  # opened candidate legs whose capacity can bind
+    drop: list[ConstraintData] = []
     if weak is not None and weak.active:
         for a, con in weak.items():
             if opened.get(int(a), 0.0) < 0.5:
@@ -138,27 +138,53 @@ def lp_prices(built: BuiltModel, pre: Preprocessed, opts: SolveOptions | None = 
                 weak_rows[int(a)] = con
             else:
                 drop.append(con)
-    lp = solve_lp_duals(m, fix, drop, opts, built.column_bounds)
+    limit = float((opts or SolveOptions()).under().time_limit_s or 60.0)
+    if built.fixed_prices is not None:
+        fixed = built.fixed_prices(limit)
+        termination, objective, seconds = (
+            Termination(fixed.termination),
+            fixed.objective,
+            fixed.seconds,
+        )
+
+        def price(kind: str, key: int, con: ConstraintData) -> float:
+            value = float(fixed.price["leg" if kind == "weak" else kind][key])
+            return value if value > PRICE_TOL else 0.0
+
+        potential = _capped(d, fixed.potential)
+    else:
+        fix = ComponentMap((m.services[a], v) for a, v in services.items())
+        fix.update((m.open[a], v) for a, v in opened.items())
+        strong = getattr(m, "con_linking_strong", None)
+        if strong is not None and strong.active:
+            _, strong_leg, _ = strong_linking_terms(d, net.n_legs)
+            drop += [con for i, con in strong.items() if opened.get(int(strong_leg[i]), 0.0) > 0.5]
+        lp = solve_lp_duals(m, fix, drop, opts, built.column_bounds)
+        termination, objective, seconds = lp.termination, lp.objective, lp.seconds
+
+        def price(kind: str, key: int, con: ConstraintData) -> float:
+            dual = lp.row_duals.get(con)
+            if dual is None:  # dropped by the compiler: no free variable left in the row
+                return float("nan")
+            value = -float(dual)
+            return value if value > PRICE_TOL else 0.0
+
+        potential = (
+            _potentials(built, pre, lp.row_duals) if termination == Termination.OPTIMAL else None
+        )
     empty = pd.DataFrame(columns=["kind", "index", "capacity_teu", "price_per_teu"])
-    if lp.termination != Termination.OPTIMAL:
-        logger.warning("bottleneck prices: the fixed LP ended %s", lp.termination)
+    if termination != Termination.OPTIMAL or potential is None:
+        logger.warning("bottleneck prices: the fixed LP ended %s", termination)
         return Prices(
-            lp.termination,
+            termination,
             float("nan"),
             empty,
             np.zeros(net.n_legs),
             np.full(len(d.com_teu), np.nan),
             d.com_group,
             [],
-            lp.seconds,
+            seconds,
         )
-
-    def price(con: ConstraintData) -> float:
-        dual = lp.row_duals.get(con)
-        if dual is None:  # dropped by the compiler: no free variable left in the row
-            return float("nan")
-        value = -float(dual)
-        return value if value > PRICE_TOL else 0.0
 
     records: list[tuple[str, int, float, float]] = []
     families = (
@@ -172,21 +198,21 @@ def lp_prices(built: BuiltModel, pre: Preprocessed, opts: SolveOptions | None = 
         if family is None or not family.active:
             continue
         for key, con in family.items():
-            records.append((kind, int(key), float(capacity(int(key))), price(con)))
+            records.append((kind, int(key), float(capacity(int(key))), price(kind, int(key), con)))
     for a, con in weak_rows.items():
-        records.append(("leg", a, float(d.leg_capacity[a]), price(con)))
+        records.append(("leg", a, float(d.leg_capacity[a]), price("weak", a, con)))
     rows = pd.DataFrame.from_records(
         records, columns=["kind", "index", "capacity_teu", "price_per_teu"]
     )
     return Prices(
-        lp.termination,
-        lp.objective,
+        termination,
+        objective,
         rows,
         _leg_prices(rows, d, pre),
-        _potentials(built, pre, lp.row_duals),
+        potential,
         d.com_group,
         _group_legs(d),
-        lp.seconds,
+        seconds,
     )
 
 
@@ -231,12 +257,14 @@ def _potentials(
         at_origin = y[np.searchsorted(keys, d.com_group * n + d.com_origin)]
         at_dest = y[np.searchsorted(keys, d.com_group * n + d.com_dest)]
         value = at_origin - at_dest
-    if d.forbid_unserved:
-        return value
-    # a TEU left unmoved saves its penalty, so delivering it is worth no more; the LP reports more
-    # only for a lot left entirely unmoved (u_k at its bound: a degenerate dual), where the
-    # penalty is as valid a dual and the one a planner compares routes with
-    return np.minimum(value, d.com_penalty)
+    return _capped(d, value)
+
+
+def _capped(d: ArcData, value: np.ndarray) -> np.ndarray:
+    """Commodity potentials as a planner compares routes with them: a TEU left unmoved saves its
+    penalty, so delivering it is worth no more; the LP reports more only for a lot left entirely
+    unmoved (u_k at its bound: a degenerate dual), where the penalty is as valid a dual."""
+    return value if d.forbid_unserved else np.minimum(value, d.com_penalty)
 
 
 # ---------------------------------------------------------------- tables

@@ -13,7 +13,7 @@ from pyomo.common.gc_manager import PauseGC
 from allocator.errors import OptionsError
 from allocator.formulation import arc, path
 from allocator.formulation import time as time_model
-from allocator.formulation.built import BuildContext, BuiltModel, Route
+from allocator.formulation.built import BuildContext, BuiltModel, FixedPrices, Route
 from allocator.formulation.data import (
     DEFAULT_STEP_MINUTES,
     ArcData,
@@ -37,6 +37,7 @@ __all__ = [
     "Block",
     "BuildContext",
     "BuiltModel",
+    "FixedPrices",
     "ColumnBounds",
     "DEFAULT_PATHS",
     "Cut",

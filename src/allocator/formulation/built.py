@@ -7,7 +7,7 @@ keys of array rows). ``build`` freezes it with the model into a ``BuiltModel``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,6 +59,23 @@ class BuildContext:
 
 
 @dataclass(frozen=True)
+class FixedPrices:
+    """The duals of the LP with the plan's integer decisions fixed, from a method that solves
+    that LP itself (column generation; arc and path models get them from the Pyomo model).
+
+    ``price[kind]`` (kind ``leg``, ``service``, ``border`` or ``terminal``): per leg, border or
+    node, ``-dual`` of its capacity row (a ``<=`` row of a minimisation), 0 where the row never
+    bound; for a candidate leg the row is its linking row ``load <= U y``. ``potential``: per
+    commodity the dual of its balance row (the value of delivering one TEU)."""
+
+    termination: str
+    objective: float
+    price: Mapping[str, np.ndarray]
+    potential: np.ndarray
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
 class BuiltModel:
     """A Pyomo model and what the solver and the extractor need besides its components.
 
@@ -81,6 +98,8 @@ class BuiltModel:
     balance_keys: np.ndarray | None = field(default=None, repr=False)
     slack_rows: tuple[tuple[str, int], ...] = field(default=(), repr=False)
     seconds: float = 0.0
+    # the fixed LP's duals by the method's own LP (given a time limit in seconds), when it has one
+    fixed_prices: Callable[[float], FixedPrices] | None = field(default=None, repr=False)
 
     def routes(self) -> list[Route] | None:
         """Path models: (commodity, legs, TEU) of every path with flow in the loaded solution;

@@ -51,11 +51,12 @@ import dataclasses
 import heapq
 import logging
 import time
+from functools import partial
 
 import numpy as np
 
 from allocator.errors import InfeasibleError, SolverError
-from allocator.formulation import BuiltModel, Recipe, build
+from allocator.formulation import BuiltModel, FixedPrices, Recipe, build
 from allocator.formulation.data import ArcData, arc_data
 from allocator.instance.model import Instance
 from allocator.methods.registry import Task, register
@@ -208,9 +209,8 @@ class _Master:
         self.idle = np.zeros(0, dtype=np.int64)  # master solutions each path column sat idle in
         self.keys: set[tuple[int, bytes]] = set()
         self._entries: tuple[np.ndarray, np.ndarray] | None = None
-        # deleted columns (commodity, legs, length, cost): the path model over the generated
-        # columns still holds them (``path_set``), so its LP is the one over every route
-        # generated (its duals, the bottleneck prices, then price them too)
+        # deleted columns (commodity, legs, length, cost): ``path_set`` can still give them, for
+        # a path model over every route generated
         self.pool: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
     # -- columns ----------------------------------------------------------------------------
@@ -446,12 +446,12 @@ class _Master:
         np.cumsum(np.bincount(k, minlength=n_com), out=ptr[1:])
         return weight, (ptr, a, val)
 
-    def path_set(self, hours: np.ndarray, cls: np.ndarray) -> PathSet:
-        """Every route generated as a PathSet: the master's columns in their order, then the
-        deleted ones not generated again."""
+    def path_set(self, hours: np.ndarray, cls: np.ndarray, *, deleted: bool = True) -> PathSet:
+        """The master's columns as a PathSet, in their order; with ``deleted``, then the deleted
+        ones not generated again (every route generated)."""
         com, legs, length = self.com_of_col(), _cat(self.path_legs), _cat(self.path_len)
         cost = _cat(self.path_cost, float)
-        if self.pool:
+        if self.pool and deleted:
             p_com, p_legs, p_len, p_cost = (_cat([p[i] for p in self.pool]) for i in range(4))
             p_ptr = np.zeros(len(p_com) + 1, dtype=np.int64)
             np.cumsum(p_len, out=p_ptr[1:])
@@ -529,6 +529,7 @@ class PathEngine:
         self.points: list[tuple[float, float, float]] = []
         self.at_root = True  # column generation at the root: its bounds are global
         self.best_x: np.ndarray | None = None  # the incumbent's column values
+        self.duals = np.zeros(0)  # row duals of the last master solution
         self.gap_tol = float(self.opts.mip_rel_gap or 0.0)
         self.cheapest = np.full(len(d.com_teu), np.inf)  # least in-time path cost per commodity
         # least cost from every node to each (class, destination): an A* bound for pricing, as
@@ -646,6 +647,7 @@ class PathEngine:
                 return "infeasible", np.inf, np.inf, x
             if term != Termination.OPTIMAL:
                 return "stopped", obj, best_lagrange, x
+            self.duals = duals
             weight, corr = master.weights(duals, self.pre.cost)
             sigma = duals[: len(self.d.com_teu)]
             tol = RC_TOL * np.maximum(1.0, np.abs(sigma))
@@ -931,6 +933,42 @@ class PathEngine:
         stats.bound = min(settled, stats.incumbent, *(n.bound for n in open_nodes))
         return self.best_x, stats.bound
 
+    def fixed_prices(self, x: np.ndarray, time_limit_s: float) -> FixedPrices:
+        """The duals of the LP with the departures and openings of the plan ``x`` fixed, by
+        column generation from the final master (branch and price is over: its bounds are
+        replaced). The linking rows of opened candidate legs per commodity are freed, as in the
+        Pyomo fixed LP: with the leg open they only restrict what the balance rows already do,
+        and would take a share of a degenerate price. A capacity row the master never needed
+        does not bind: its price is 0."""
+        t0 = time.perf_counter()
+        m, d = self.master, self.d
+        whole = np.round(x[m.int_cols])
+        m.lp.set_bounds(m.int_cols, whole, whole)
+        opened = np.zeros(self.pre.net.n_legs, dtype=bool)
+        opened[d.candidate_legs] = x[m.open_col[d.candidate_legs]] > 0.5
+        free = np.array([r for (_, a), r in m.strong.items() if opened[a]], dtype=np.int64)
+        m.lp.set_row_bounds(free, np.full(len(free), -np.inf), np.full(len(free), np.inf))
+        self.at_root, self.gap_tol = False, -np.inf
+        status, obj, _, _ = self.converge(t0 + time_limit_s)
+        term = {"optimal": "optimal", "infeasible": "infeasible"}.get(status, "time_limit")
+        price = -np.asarray(self.duals, dtype=float)
+
+        def at(row_of: np.ndarray) -> np.ndarray:
+            return np.where(row_of >= 0, price[np.maximum(row_of, 0)], 0.0)
+
+        return FixedPrices(
+            termination=term,
+            objective=obj,
+            price={
+                "leg": np.where(m.weak_row >= 0, at(m.weak_row), at(m.cap_row)),
+                "service": at(m.svc_row),
+                "border": at(m.bor_row),
+                "terminal": at(m.term_row),
+            },
+            potential=np.asarray(self.duals[: len(d.com_teu)], dtype=float),
+            seconds=time.perf_counter() - t0,
+        )
+
     def _refuse_unmovable(self, x: np.ndarray) -> None:
         """InfeasibleError when the converged root LP ``x`` (the relaxation at the big M) still
         leaves TEU unmoved or a capacity overflowing under ``forbid``: no plan exists."""
@@ -1044,7 +1082,8 @@ def solve_colgen(
     stats.columns = master.n_paths
     stats.simplex_iterations = master.lp.iterations
     bp_seconds = time.perf_counter() - engine.t_start
-    paths = master.path_set(pre.time, engine.cls)
+    # the plan's routes are master columns; the fixed LP of the prices is the engine's own
+    paths = master.path_set(pre.time, engine.cls, deleted=False)
     built = build(inst, pre, recipe, paths=paths)
     if x is None:
         bound = stats.bound if stats.pricing_exact else float("nan")
@@ -1052,6 +1091,7 @@ def solve_colgen(
         result = _result(engine, no_plan, float("nan"), bound, float("inf"), bp_seconds)
         return built, result, stats
     objective = _load_plan(built, engine, x)
+    built = dataclasses.replace(built, fixed_prices=partial(engine.fixed_prices, np.array(x)))
     bound = min(bound, objective)
     gap = max(objective - bound, 0.0) / max(abs(objective), 1e-10)
     proven = stats.pricing_exact and gap <= float(opts.mip_rel_gap or 0.0) + 1e-9

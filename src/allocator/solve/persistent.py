@@ -203,6 +203,18 @@ class PersistentLP:
             )
             self._primal_feasible = False
 
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Change the bounds of rows ``rows`` (e.g. free a row that no longer restricts)."""
+        n = len(rows)
+        if n:
+            self.h.changeRowsBounds(
+                n,
+                np.asarray(rows, dtype=np.int32),
+                np.asarray(lower, dtype=float),
+                np.asarray(upper, dtype=float),
+            )
+            self._primal_feasible = False
+
     def solve_mip(
         self, integer_cols: np.ndarray, time_limit_s: float, mip_rel_gap: float
     ) -> tuple[Termination, float, np.ndarray]:

@@ -522,17 +522,18 @@ def route_table(plan: Plan, inst: Instance | None, currency: str) -> RouteTable 
     if r.empty:
         return None
     names = {str(k): str(v) for k, v in inst.nodes["name"].items()} if inst is not None else {}
-    cargo = inst.cargo if inst is not None else None
+    cargo: dict[str, tuple[str, str, str]] = {}  # lot -> origin, destination, class
+    if inst is not None:
+        c = inst.cargo
+        ends = c[["origin", "destination", "class"]].astype(str).itertuples(index=False)
+        cargo = {str(lot): tuple(e) for lot, e in zip(c.index, ends, strict=True)}
     splits = r.groupby("lot")["route"].transform("size")
     rows = []
     for rec, n in zip(r.to_dict("records"), splits, strict=True):
         lot = str(rec["lot"])
         nodes = str(rec["nodes"]).split(ROUTE_SEPARATOR)
         legs = str(rec["legs"]).split(ROUTE_SEPARATOR)
-        known = cargo is not None and lot in cargo.index
-        origin = str(cargo.at[lot, "origin"]) if known else nodes[0]
-        destination = str(cargo.at[lot, "destination"]) if known else nodes[-1]
-        cls = str(cargo.at[lot, "class"]) if known else "–"
+        origin, destination, cls = cargo.get(lot, (nodes[0], nodes[-1], "–"))
         days, due = _float(rec["days"]), _float(rec["due_days"])
         status = "no due" if not math.isfinite(due) else "late" if rec["late"] else "on time"
         words = [lot, *nodes, *(names.get(x, "") for x in nodes), *legs]

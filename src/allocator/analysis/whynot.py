@@ -207,17 +207,31 @@ def _missing_link(inst: Instance, net: Network, o: int, d: int) -> str:
     )
 
 
-def _fastest_route(pre: Preprocessed, k: int) -> list[int]:
-    com = pre.commodities.iloc[k]
-    o, d, c = int(com["origin_idx"]), int(com["dest_idx"]), int(com["class_idx"])
-    _, pred = shortest_paths(pre.net, pre.time[c][None, :], np.array([o]), np.array([0]))
-    return route_legs(pred[0], pre.net, o, d)
+def _fastest_routes(pre: Preprocessed, ks: list[int]) -> dict[int, list[int]]:
+    """Commodity -> the legs of its fastest route; one search per (class, origin)."""
+    com = pre.commodities
+    origin = com["origin_idx"].to_numpy()[ks]
+    dest = com["dest_idx"].to_numpy()[ks]
+    cls = com["class_idx"].to_numpy()[ks]
+    out: dict[int, list[int]] = {}
+    key = cls.astype(np.int64) * pre.net.n_nodes + origin
+    trees, tree_of = np.unique(key, return_inverse=True)
+    tree_of = tree_of.reshape(-1)
+    for start in range(0, len(trees), CHUNK):
+        part = trees[start : start + CHUNK]
+        src, row = part % pre.net.n_nodes, part // pre.net.n_nodes
+        _, pred = shortest_paths(pre.net, pre.time, src, row)
+        for i in np.flatnonzero((tree_of >= start) & (tree_of < start + len(part))):
+            o, d = int(origin[i]), int(dest[i])
+            out[ks[i]] = route_legs(pred[tree_of[i] - start], pre.net, o, d)
+    return out
 
 
-def due_detail(pre: Preprocessed, k: int) -> str:
-    """The fastest possible days of commodity ``k`` against its due days."""
+def due_detail(pre: Preprocessed, k: int, legs: list[int] | None = None) -> str:
+    """The fastest possible days of commodity ``k`` against its due days (``legs``: its fastest
+    route, when known)."""
     com = pre.commodities.iloc[k]
-    legs = _fastest_route(pre, k)
+    legs = _fastest_routes(pre, [k])[k] if legs is None else legs
     return (
         f"no route within {com['due_days']:g} due days: the fastest route "
         f"{' > '.join(pre.net.leg_ids[legs])} takes {com['fastest_days']:.1f} days"
@@ -442,11 +456,13 @@ def explain_unserved(
     ctx = _Context(inst, pre)
     by_k: dict[int, tuple[str | None, str]] = {}
     capacity_ks = []
-    for k in dict.fromkeys(int(k) for k in ks):
+    unique = list(dict.fromkeys(int(k) for k in ks))
+    fastest = _fastest_routes(pre, [k for k in unique if status[k] == "no_route_within_due"])
+    for k in unique:
         if status[k] == "no_route":
             by_k[k] = (None, no_route_detail(inst, pre, k, ctx))
         elif status[k] == "no_route_within_due":
-            by_k[k] = (None, due_detail(pre, k))
+            by_k[k] = (None, due_detail(pre, k, fastest[k]))
         else:
             capacity_ks.append(k)
     by_k |= _capacity_details(capacity_ks, plan, inst, pre, leg_price)

@@ -358,34 +358,51 @@ def _cheapest_routes(
 ) -> list[list[tuple[str, list[int], float]]]:
     """Per commodity: (label, legs, cost per TEU) of its cheapest route and, with prices, of its
     cheapest route at capacity prices when that differs. Due days as in the arc models: legs on
-    some in-time path."""
+    some in-time path. Commodities without due days share one search per (class, origin)."""
     net = pre.net
     com = pre.commodities
-    out: list[list[tuple[str, list[int], float]]] = []
-    for start in range(0, len(ks), CHUNK):
-        part = ks[start : start + CHUNK]
-        cls = com["class_idx"].to_numpy()[part]
-        origin, dest = com["origin_idx"].to_numpy()[part], com["dest_idx"].to_numpy()[part]
-        w = pre.cost[cls].copy()
-        timed = np.isfinite(com["due_days"].to_numpy(dtype=float)[part])
-        if timed.any():
-            sub = w[timed]
-            sub[~in_time_legs(pre, part[timed])] = np.inf
-            w[timed] = sub
+    cls = com["class_idx"].to_numpy()[ks].astype(np.int64)
+    origin, dest = com["origin_idx"].to_numpy()[ks], com["dest_idx"].to_numpy()[ks]
+    timed = np.isfinite(com["due_days"].to_numpy(dtype=float)[ks])
+    cheapest: list[list[int]] = [[] for _ in range(len(ks))]
+    at_prices: list[list[int]] = [[] for _ in range(len(ks))]
+
+    def trace(
+        members: np.ndarray, pred: np.ndarray, tree: np.ndarray, into: list[list[int]]
+    ) -> None:
+        for i, t in zip(members.tolist(), tree.tolist(), strict=True):
+            into[i] = route_legs(pred[t], net, int(origin[i]), int(dest[i]))
+
+    own = np.flatnonzero(timed)  # the legs on some in-time path of each: weights of its own
+    for start in range(0, len(own), CHUNK):
+        part = own[start : start + CHUNK]
+        w = pre.cost[cls[part]].copy()
+        w[~in_time_legs(pre, ks[part])] = np.inf
         rows = np.arange(len(part))
-        _, pred = shortest_paths(net, w, origin, rows)
-        priced = None
+        trace(part, shortest_paths(net, w, origin[part], rows)[1], rows, cheapest)
         if leg_price is not None:
-            _, priced = shortest_paths(net, w + leg_price[None, :], origin, rows)
-        for i in range(len(part)):
-            o, d = int(origin[i]), int(dest[i])
-            legs = route_legs(pred[i], net, o, d)
-            found = [("cheapest route", legs, float(w[i, legs].sum()))] if legs else []
-            if priced is not None:
-                alt = route_legs(priced[i], net, o, d)
-                if alt and alt != legs:
-                    found.append(("cheapest at capacity prices", alt, float(w[i, alt].sum())))
-            out.append(found)
+            priced = shortest_paths(net, w + leg_price[None, :], origin[part], rows)[1]
+            trace(part, priced, rows, at_prices)
+    shared = np.flatnonzero(~timed)
+    trees, tree_of = np.unique(cls[shared] * net.n_nodes + origin[shared], return_inverse=True)
+    tree_of = tree_of.reshape(-1)
+    for start in range(0, len(trees), CHUNK):
+        part = trees[start : start + CHUNK]
+        src, row = part % net.n_nodes, part // net.n_nodes
+        on = (tree_of >= start) & (tree_of < start + len(part))
+        members, tree = shared[on], tree_of[on] - start
+        trace(members, shortest_paths(net, pre.cost, src, row)[1], tree, cheapest)
+        if leg_price is not None:
+            priced = shortest_paths(net, pre.cost + leg_price[None, :], src, row)[1]
+            trace(members, priced, tree, at_prices)
+    out: list[list[tuple[str, list[int], float]]] = []
+    for i in range(len(ks)):
+        legs, alt = cheapest[i], at_prices[i]
+        cost = pre.cost[cls[i]]
+        found = [("cheapest route", legs, float(cost[legs].sum()))] if legs else []
+        if alt and alt != legs:
+            found.append(("cheapest at capacity prices", alt, float(cost[alt].sum())))
+        out.append(found)
     return out
 
 

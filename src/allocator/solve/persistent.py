@@ -9,7 +9,7 @@ from allocator.solve.highs import HIGHS_STATUS, new_highs, set_option, set_threa
 from allocator.solve.status import SolveOptions, Termination
 
 DUAL, PRIMAL = 1, 4  # HiGHS simplex_strategy values
-IPM_ROWS = 5_000  # rows from which a fresh solve may run the interior point method
+IPM_ROWS = 1_000  # rows from which a fresh solve may run the interior point method
 SIMPLEX_BUDGET = 1.5  # a fresh dual simplex may take this times the interior point's last time
 
 

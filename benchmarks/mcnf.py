@@ -294,6 +294,7 @@ CSV_COLUMNS = [
     "status",
     "objective",
     "time_s",
+    "time_limit_s",
     "peak_mb",
     "match",
     "error",
@@ -313,6 +314,13 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=REPO / "out" / "mcnf")
     p.add_argument("--baseline-max-columns", type=float, default=1e7)
     p.add_argument("--no-baseline", action="store_true")
+    p.add_argument(
+        "--baseline-factor",
+        type=float,
+        default=0.0,
+        help="stop the baseline at this many times the first model's time on the instance (a "
+        "baseline stopped there is at least that many times slower); 0: the time limit",
+    )
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args()
 
@@ -351,7 +359,11 @@ def main() -> None:
         if columns > args.baseline_max_columns:
             r = {"status": "not run", "error": f"{columns:,} columns > --baseline-max-columns"}
         else:
-            r = run_baseline(DATA / name, args.time_limit)
+            limit = args.time_limit
+            mine = [x for x in rows if x["instance"] == name and x["method"] == models[0]]
+            if args.baseline_factor > 0 and mine and mine[0].get("status") == "optimal":
+                limit = min(limit, args.baseline_factor * float(mine[0]["time_s"]))
+            r = run_baseline(DATA / name, limit) | {"time_limit_s": limit}
         rows.append(r | size[name] | {"instance": name, "method": "baseline"})
         show(rows[-1])
 

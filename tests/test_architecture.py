@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "allocator"
 
 # left to right: the order in which data flows; a module may import only leftwards (or its own)
 STAGES: list[tuple[str, ...]] = [
-    ("errors", "_version"),
+    ("errors", "_version", "_heap"),
     ("instance",),
     ("preprocess",),
     ("formulation",),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import highspy
 import numpy as np
 
@@ -193,27 +195,24 @@ class PersistentLP:
 
     def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         """Change the bounds of columns ``cols`` (e.g. branching on an integer column)."""
-        n = len(cols)
-        if n:
-            self.h.changeColsBounds(
-                n,
-                np.asarray(cols, dtype=np.int32),
-                np.asarray(lower, dtype=float),
-                np.asarray(upper, dtype=float),
-            )
-            self._primal_feasible = False
+        self._change_bounds(self.h.changeColsBounds, cols, lower, upper)
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         """Change the bounds of rows ``rows`` (e.g. free a row that no longer restricts)."""
-        n = len(rows)
+        self._change_bounds(self.h.changeRowsBounds, rows, lower, upper)
+
+    def _change_bounds(
+        self, change: Callable[..., object], which: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    ) -> None:
+        n = len(which)
         if n:
-            self.h.changeRowsBounds(
+            change(
                 n,
-                np.asarray(rows, dtype=np.int32),
+                np.asarray(which, dtype=np.int32),
                 np.asarray(lower, dtype=float),
                 np.asarray(upper, dtype=float),
             )
-            self._primal_feasible = False
+            self._primal_feasible = False  # the basis may no longer be primal feasible
 
     def solve_mip(
         self, integer_cols: np.ndarray, time_limit_s: float, mip_rel_gap: float

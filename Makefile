@@ -42,7 +42,7 @@ chromium:
 
 test: $(DEV) chromium
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 lint: $(DEV)
 	$(BIN)/ruff check src tests benchmarks

@@ -197,12 +197,12 @@ def test_the_slowdown_costs_no_less_than_the_base(
 
 
 def test_a_time_model_too_large_is_refused_before_it_is_built(tmp_path: Path) -> None:
-    # the week at the recipe's 60-minute step: 9.9 million departure arcs and 3.9 million
-    # waiting arcs; refused in seconds (exit 2) with the step to use, nothing written
+    # the week at the recipe's 60-minute step: 9.9 million departure arcs (and 3.9 million
+    # waiting arcs), counted and refused before any is made (exit 2), nothing written
     out = tmp_path / "plan"
     res = run_cli("solve", str(WEEK), "--model", "time", "--out", str(out))
     assert res.returncode == 2, res.stderr
-    assert "60-minute step needs 13,762,612 arc and waiting columns" in res.stderr
+    assert "60-minute step needs at least 9,855,247 departure arcs" in res.stderr
     assert "--step-minutes 1440" in res.stderr
     assert "--model ddd" in res.stderr
     assert "Traceback" not in res.stderr

@@ -20,6 +20,7 @@ from allocator.formulation.data import (
     Discretization,
     PathData,
     TimeData,
+    TimeNetworkTooLarge,
     arc_data,
     time_data,
 )
@@ -84,15 +85,17 @@ model alone would take many GB and minutes, and HiGHS hours (the Eurasia week at
 step: 13.8 million). The benchmarks' largest is 0.25 million."""
 
 
-def _refuse_oversized(inst: Instance, columns: int, step: float) -> None:
-    """OptionsError (exit 2) naming a coarser step when the time network is too large."""
+def _refuse_oversized(inst: Instance, columns: int, step: float, *, counted: bool = True) -> None:
+    """OptionsError (exit 2) naming a coarser step when the time network is too large
+    (``counted``: ``columns`` is the whole count, else the departure arcs alone)."""
     if columns <= MAX_TIME_COLUMNS:
         return
+    needs = f"needs {columns:,}" if counted else f"needs at least {columns:,}"
+    what = "arc and waiting columns" if counted else "departure arcs"
     report_step = float(inst.settings.time_step_hours) * 60.0
     coarser = report_step if report_step > step else 4.0 * step
     raise OptionsError(
-        f"{inst.name}: --model time at a {step:g}-minute step needs {columns:,} arc and waiting "
-        f"columns, over the {MAX_TIME_COLUMNS:,} a time model may have; use a coarser step "
+        f"{inst.name}: --model time at a {step:g}-minute step {needs} {what}, over the {MAX_TIME_COLUMNS:,} a time model may have; use a coarser step "
         f"(--step-minutes {coarser:g}) or --model ddd, which adds only the times it needs"
     )
 
@@ -137,7 +140,12 @@ def build(
         if recipe.family == "ddd" and points is None:
             raise ValueError("a ddd model is built over the time points of a discretization")
         step = float(recipe.options.get("step_minutes") or DEFAULT_STEP_MINUTES)
-        d, timed = time_data(inst, pre, arc_data(inst, pre), step, points)
+        limit = MAX_TIME_COLUMNS if recipe.family == "time" else None
+        try:
+            d, timed = time_data(inst, pre, arc_data(inst, pre), step, points, max_arcs=limit)
+        except TimeNetworkTooLarge as big:
+            _refuse_oversized(inst, big.arcs, step, counted=False)
+            raise
         if recipe.family == "time":
             _refuse_oversized(inst, timed.n_arcs + len(timed.hold_from), step)
     else:

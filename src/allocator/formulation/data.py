@@ -349,19 +349,31 @@ def _on_points(
     return row[ok], t[ok], points.minutes[h[ok]]
 
 
+class TimeNetworkTooLarge(Exception):
+    """A time network over its size limit, counted before it is made."""
+
+    def __init__(self, arcs: int) -> None:
+        super().__init__(f"{arcs:,} departure arcs")
+        self.arcs = arcs
+
+
 def time_data(
     inst: Instance,
     pre: Preprocessed,
     base: ArcData,
     step_minutes: float,
     points: Discretization | None = None,
+    max_arcs: int | None = None,
 ) -> tuple[ArcData, TimeData]:
     """The timed network at ``step_minutes`` and the ArcData whose flow groups are its timed
     commodities and whose pairs are the (commodity, leg) pairs with a timed arc.
 
     With ``points``, legs run at any time depart only at the discretization's points (steps of
     one minute), its mode deciding where they arrive (``Discretization``); it needs no
-    timetable (legs run by timetable are not part of it)."""
+    timetable (legs run by timetable are not part of it).
+
+    With ``max_arcs``, a network whose legs run at any time already need more departure arcs
+    raises ``TimeNetworkTooLarge`` before any arc is made."""
     if points is not None:
         step_minutes = 1.0
     if not step_minutes > 0:
@@ -423,7 +435,10 @@ def time_data(
     # legs run at any time: every step of the window, or every point of the discretization
     free = ~timetabled[pa]
     if points is None:
-        row, tail = _ranges(earliest[free], latest[free] - tau[pa[free]] - earliest[free] + 1)
+        window = latest[free] - tau[pa[free]] - earliest[free] + 1
+        if max_arcs is not None and (n_free := int(np.maximum(window, 0).sum())) > max_arcs:
+            raise TimeNetworkTooLarge(n_free)
+        row, tail = _ranges(earliest[free], window)
         f_com, f_leg = pk[free][row], pa[free][row]
         f_head = tail + tau[f_leg]
     else:

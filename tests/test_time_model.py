@@ -13,11 +13,13 @@ from helpers import border, build, lot, node
 from helpers import leg as static_leg
 
 import allocator
-from allocator.errors import InfeasibleError
+import allocator.formulation as formulation
+from allocator.errors import InfeasibleError, OptionsError
 from allocator.instance.ctsnd import read_ctsnd
 from allocator.instance.model import Instance
 from allocator.options import RunOptions
 from allocator.pipeline import RunResult
+from allocator.preprocess import preprocess
 from allocator.results import read_plan, write_plan
 from allocator.results.check import check_plan
 
@@ -330,3 +332,31 @@ def test_a_coarser_step_only_restricts(ctsnd_like: Instance, exact: float) -> No
             continue  # rounding left no plan in which every lot arrives in time
     assert found  # at least one coarser grid has a plan
     assert min(found) >= exact - 1e-6
+
+
+# ---------------------------------------------------------------- a network too large is refused
+
+
+@pytest.mark.parametrize(
+    ("limit", "message"),
+    [
+        (957, "60-minute step needs 958 arc and waiting columns, over the 957"),
+        (632, "60-minute step needs at least 633 departure arcs, over the 632"),
+    ],
+)
+def test_a_time_network_over_the_limit_is_refused_with_its_size(
+    monkeypatch: pytest.MonkeyPatch, limit: int, message: str
+) -> None:
+    """By hand, at 60 minutes over 336 hours (the week and its run-off): S (30 h) leaves at steps
+    0..306 and F (10.5 h, 11 steps) at 0..325, 633 departure arcs; A's timed nodes 0..325 hold
+    325 waiting arcs; 958 columns. Over the limit by the departure arcs alone, the refusal comes
+    before any arc is made, and says so."""
+    inst = two_routes(None)
+    pre = preprocess(inst, prune=True)
+    recipe = formulation.load_recipe("time")
+    monkeypatch.setattr(formulation, "MAX_TIME_COLUMNS", limit)
+    with pytest.raises(OptionsError, match=message):
+        formulation.build(inst, pre, recipe)
+    monkeypatch.setattr(formulation, "MAX_TIME_COLUMNS", 958)
+    built = formulation.build(inst, pre, recipe)
+    assert built.timed.n_arcs + len(built.timed.hold_from) == 958

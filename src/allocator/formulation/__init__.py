@@ -95,7 +95,8 @@ def _refuse_oversized(inst: Instance, columns: int, step: float, *, counted: boo
     report_step = float(inst.settings.time_step_hours) * 60.0
     coarser = report_step if report_step > step else 4.0 * step
     raise OptionsError(
-        f"{inst.name}: --model time at a {step:g}-minute step {needs} {what}, over the {MAX_TIME_COLUMNS:,} a time model may have; use a coarser step "
+        f"{inst.name}: --model time at a {step:g}-minute step {needs} {what}, over the "
+        f"{MAX_TIME_COLUMNS:,} a time model may have; use a coarser step "
         f"(--step-minutes {coarser:g}) or --model ddd, which adds only the times it needs"
     )
 

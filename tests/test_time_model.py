@@ -1,6 +1,7 @@
 """The time family, solved by HiGHS on small instances whose optimum is worked out by hand: due
 times that force the fast route, a ferry that sails when full, a border's daily capacity, a
-timetable, the checker on corrupted timelines, and the grid's rounding against a finer grid."""
+timetable, the checker on corrupted timelines, the grid's rounding against a finer grid, and the
+refusal of a network over the size limit."""
 
 from __future__ import annotations
 

@@ -85,17 +85,12 @@ model alone would take many GB and minutes, and HiGHS hours (the Eurasia week at
 step: 13.8 million). The benchmarks' largest is 0.25 million."""
 
 
-def _refuse_oversized(inst: Instance, columns: int, step: float, *, counted: bool = True) -> None:
-    """OptionsError (exit 2) naming a coarser step when the time network is too large
-    (``counted``: ``columns`` is the whole count, else the departure arcs alone)."""
-    if columns <= MAX_TIME_COLUMNS:
-        return
-    needs = f"needs {columns:,}" if counted else f"needs at least {columns:,}"
-    what = "arc and waiting columns" if counted else "departure arcs"
+def _too_large(inst: Instance, step: float, needs: str) -> OptionsError:
+    """The refusal (exit 2) of a time network over ``MAX_TIME_COLUMNS``, naming a coarser step."""
     report_step = float(inst.settings.time_step_hours) * 60.0
     coarser = report_step if report_step > step else 4.0 * step
-    raise OptionsError(
-        f"{inst.name}: --model time at a {step:g}-minute step {needs} {what}, over the "
+    return OptionsError(
+        f"{inst.name}: --model time at a {step:g}-minute step needs {needs}, over the "
         f"{MAX_TIME_COLUMNS:,} a time model may have; use a coarser step "
         f"(--step-minutes {coarser:g}) or --model ddd, which adds only the times it needs"
     )
@@ -145,10 +140,12 @@ def build(
         try:
             d, timed = time_data(inst, pre, arc_data(inst, pre), step, points, max_arcs=limit)
         except TimeNetworkTooLarge as big:
-            _refuse_oversized(inst, big.arcs, step, counted=False)
-            raise
-        if recipe.family == "time":
-            _refuse_oversized(inst, timed.n_arcs + len(timed.hold_from), step)
+            raise _too_large(inst, step, f"at least {big.arcs:,} departure arcs") from None
+        if (
+            recipe.family == "time"
+            and (n := timed.n_arcs + len(timed.hold_from)) > MAX_TIME_COLUMNS
+        ):
+            raise _too_large(inst, step, f"{n:,} arc and waiting columns")
     else:
         raise RecipeError(f"model family {recipe.family!r} is not available yet")
     ref = None

@@ -160,3 +160,16 @@ def test_a_timetable_is_refused_with_the_model_that_handles_it() -> None:
     )
     with pytest.raises(RecipeError, match="timetable.*--model time"):
         allocator.run(inst, RunOptions(model="ddd", prices=False))
+
+
+def test_the_lp_phase_stops_when_two_lps_raise_the_bound_by_a_tenth_of_the_gap() -> None:
+    from allocator.methods.ddd import lp_stalled
+
+    # LP bounds of a timed Canad instance, one per LP of its phase
+    bounds = [159_596.0, 161_436.0, 161_789.0, 161_885.0, 161_904.0] + [161_999.0] * 3
+    # gap 1 %: stop once two LPs raised the bound by less than 0.1 % of it
+    # (161,885 - 161,436 = 449 >= 161.9; 161,904 - 161,789 = 115 < 161.9)
+    assert [lp_stalled(bounds[:n], 0.01) for n in range(1, 6)] == [False] * 4 + [True]
+    # gap 0.1 %: the floor of 0.01 % (16.2) holds until the bound no longer moves
+    # (161,999 - 161,904 = 95 >= 16.2 with seven LPs; 161,999 - 161,999 = 0 with eight)
+    assert [lp_stalled(bounds[:n], 0.001) for n in range(1, 9)] == [False] * 7 + [True]

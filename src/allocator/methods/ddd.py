@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,8 +49,9 @@ POLISH_S = 30.0  # at most this long, and this share of the time left, to re-tim
 POLISH_SHARE = 0.2
 LOOSE_GAP = 0.05  # the most a relaxation is left from its optimum while the gap is wide
 LP_SHARE = 0.25  # the most of the time limit the LP relaxations may take
-LP_STALL = 3  # the LP phase ends when this many iterations raised the bound ...
-LP_STALL_GAP = 5e-4  # ... by less than this share of it
+LP_STALL = 2  # the LP phase ends when this many iterations raised the bound ...
+LP_STALL_SHARE = 0.1  # ... by less than this share of the requested gap (of the bound) ...
+LP_STALL_MIN = 1e-4  # ... or of this share of the bound, if more
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,14 @@ def unsupported(inst: Instance) -> list[str]:
     if len(inst.carried):
         why.append("flow carried from last week (the carried table)")
     return why
+
+
+def lp_stalled(bounds: Sequence[float], gap: float) -> bool:
+    """True when the LP phase has stalled: over its last ``LP_STALL`` LPs the bound (``bounds``,
+    one per LP in order) rose by less than ``LP_STALL_SHARE`` of the requested gap ``gap`` (at
+    least ``LP_STALL_MIN``), as a share of the last bound."""
+    stall = max(LP_STALL_SHARE * gap, LP_STALL_MIN)
+    return len(bounds) > LP_STALL and bounds[-1] - bounds[-1 - LP_STALL] < stall * abs(bounds[-1])
 
 
 def minutes_up(hours: np.ndarray) -> np.ndarray:
@@ -317,7 +327,9 @@ class Discovery:
     def lp_phase(self, opts: SolveOptions, deadline: float) -> None:
         """Relaxations solved as LPs, each lengthening its used short arcs: the bound rises for
         a few seconds an iteration. Ends when no used arc is short, when the last ``LP_STALL``
-        iterations raised the bound by less than ``LP_STALL_GAP`` of it, or at ``deadline``."""
+        iterations raised the bound by less than ``LP_STALL_SHARE`` of the requested gap (at
+        least ``LP_STALL_MIN``) of it, or at ``deadline``."""
+        gap = DEFAULT_GAP if opts.mip_rel_gap is None else float(opts.mip_rel_gap)
         seen: list[float] = []
         while time.perf_counter() < deadline:
             built = build(self.inst, self.pre, self.task.recipe, points=self.points)
@@ -349,9 +361,7 @@ class Discovery:
             )
             if added == 0:
                 return
-            if len(seen) > LP_STALL and seen[-1] - seen[-1 - LP_STALL] < LP_STALL_GAP * abs(
-                seen[-1]
-            ):
+            if lp_stalled(seen, gap):
                 return
 
     # -- plans of reality ------------------------------------------------------------------------

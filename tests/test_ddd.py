@@ -13,6 +13,7 @@ import allocator
 from allocator.formulation import RecipeError
 from allocator.instance.ctsnd import read_ctsnd
 from allocator.instance.model import Instance
+from allocator.methods.ddd import lp_stalled
 from allocator.options import RunOptions
 from allocator.pipeline import RunResult
 from allocator.results.check import check_plan
@@ -163,8 +164,6 @@ def test_a_timetable_is_refused_with_the_model_that_handles_it() -> None:
 
 
 def test_the_lp_phase_stops_when_two_lps_raise_the_bound_by_a_tenth_of_the_gap() -> None:
-    from allocator.methods.ddd import lp_stalled
-
     # LP bounds of a timed Canad instance, one per LP of its phase
     bounds = [159_596.0, 161_436.0, 161_789.0, 161_885.0, 161_904.0] + [161_999.0] * 3
     # gap 1 %: stop once two LPs raised the bound by less than 0.1 % of it

@@ -326,9 +326,8 @@ class Discovery:
 
     def lp_phase(self, opts: SolveOptions, deadline: float) -> None:
         """Relaxations solved as LPs, each lengthening its used short arcs: the bound rises for
-        a few seconds an iteration. Ends when no used arc is short, when the last ``LP_STALL``
-        iterations raised the bound by less than ``LP_STALL_SHARE`` of the requested gap (at
-        least ``LP_STALL_MIN``) of it, or at ``deadline``."""
+        a few seconds an iteration. Ends when no used arc is short, when the bound stalls
+        (``lp_stalled``), or at ``deadline``."""
         gap = DEFAULT_GAP if opts.mip_rel_gap is None else float(opts.mip_rel_gap)
         seen: list[float] = []
         while time.perf_counter() < deadline:

@@ -324,11 +324,10 @@ class Discovery:
         Returns the points added."""
         return self.lengthen(built, np.flatnonzero(_flows(built) > EPS))
 
-    def lp_phase(self, opts: SolveOptions, deadline: float) -> None:
+    def lp_phase(self, opts: SolveOptions, deadline: float, gap: float) -> None:
         """Relaxations solved as LPs, each lengthening its used short arcs: the bound rises for
         a few seconds an iteration. Ends when no used arc is short, when the bound stalls
-        (``lp_stalled``), or at ``deadline``."""
-        gap = DEFAULT_GAP if opts.mip_rel_gap is None else float(opts.mip_rel_gap)
+        (``lp_stalled`` at the requested ``gap``), or at ``deadline``."""
         seen: list[float] = []
         while time.perf_counter() < deadline:
             built = build(self.inst, self.pre, self.task.recipe, points=self.points)
@@ -563,7 +562,7 @@ def solve_ddd(task: Task) -> tuple[BuiltModel, SolveResult]:
     run = Discovery(task)
     deadline = run.t0 + limit * (1.0 - FINAL_SHARE)
     if task.recipe.options.get("lp_phase", True):
-        run.lp_phase(opts, min(deadline, run.t0 + LP_SHARE * limit))
+        run.lp_phase(opts, min(deadline, run.t0 + LP_SHARE * limit), gap)
     termination = Termination.OPTIMAL
     last: tuple[BuiltModel, SolveResult] | None = None
     ratio, tight = np.inf, False

@@ -310,6 +310,50 @@ def test_kill_9_of_the_batch_parent_kills_its_workers_and_a_rerun_completes_the_
     _assert_no_temporaries(out)
 
 
+_BENCH_PARENT = """
+import multiprocessing as mp, os, sys, time
+from allocator.research.bench import guarded
+if __name__ == "__main__":
+    target = guarded if sys.argv[1] == "guarded" else None
+    ctx = mp.get_context("spawn")
+    if target is None:
+        child = ctx.Process(target=time.sleep, args=(120,))
+    else:
+        child = ctx.Process(target=guarded, args=(os.getpid(), time.sleep, 120))
+    child.start()
+    print(child.pid, flush=True)
+    child.join()
+"""
+
+
+@pytest.mark.parametrize("how", ["guarded", "plain"])
+def test_kill_9_of_a_bench_parent_kills_its_run(tmp_path: Path, how: str) -> None:
+    """A benchmark run's process (``run_killable`` starts it through ``guarded``) ends with its
+    parent; a plain spawned process outlives it (what the guard is for)."""
+    script = tmp_path / "parent.py"
+    script.write_text(_BENCH_PARENT, encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, str(script), how], env=_env(), stdout=subprocess.PIPE, text=True
+    )
+    child = 0
+    try:
+        assert proc.stdout is not None
+        child = int(proc.stdout.readline())
+        time.sleep(1.0)  # the child may still be importing: the guard covers that too
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        if how == "guarded":
+            _wait(lambda: not _alive(child), 60, "the run's process died with its parent")
+        else:
+            time.sleep(3.0)
+            assert _alive(child), "a plain spawned process outlived its parent"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if child and _alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
 def test_kill_9_of_a_worker_ends_its_job_and_the_batch_cleanly(
     tmp_path: Path, generated: Path

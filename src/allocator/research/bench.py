@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from allocator.batch import ledger
+from allocator.batch.executors import die_with_parent
 from allocator.batch.job import peak_rss_mb
 from allocator.errors import AllocatorError
 from allocator.instance.ctsnd import CtsndInstance
@@ -217,15 +218,24 @@ def _child(path: str, model: str, opts: BenchOptions, out: Any) -> None:
     out.put(row)
 
 
+def guarded(parent: int, target: Callable[..., None], *args: Any) -> None:
+    """``target(*args)`` in a spawned process that ends with process ``parent``, even when that
+    one is killed by a signal (``die_with_parent``): a stopped benchmark leaves no solve running
+    beside the next measurement."""
+    die_with_parent(parent)
+    target(*args)
+
+
 def run_killable(
     target: Callable[..., None], args: tuple[Any, ...], kill_after_s: float
 ) -> dict[str, Any]:
     """``target(*args, queue)`` in its own spawned process, which puts one result row on the
     queue; the process is killed after ``kill_after_s`` (row status ``killed``), and a process
-    that dies without a row gives status ``error``. ``time_s`` is set when the row has none."""
+    that dies without a row gives status ``error``. ``time_s`` is set when the row has none.
+    The process ends with this one (``guarded``)."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    proc = ctx.Process(target=target, args=(*args, q), daemon=True)
+    proc = ctx.Process(target=guarded, args=(os.getpid(), target, *args, q), daemon=True)
     t0 = time.perf_counter()
     proc.start()
     deadline = t0 + kill_after_s

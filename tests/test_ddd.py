@@ -10,12 +10,14 @@ from helpers import leg as static_leg
 from test_time_model import CTSND
 
 import allocator
-from allocator.formulation import RecipeError
+from allocator.formulation import RecipeError, load_recipe
 from allocator.instance.ctsnd import read_ctsnd
 from allocator.instance.model import Instance
-from allocator.methods.ddd import lp_stalled
+from allocator.methods.ddd import Discovery, lp_stalled
+from allocator.methods.registry import Task
 from allocator.options import RunOptions
 from allocator.pipeline import RunResult
+from allocator.preprocess import preprocess
 from allocator.results.check import check_plan
 from allocator.solve import SolveOptions
 
@@ -149,6 +151,25 @@ def test_ddd_equals_the_exact_hourly_model(seed: int, whole: bool, mip_only: str
         res = solve(inst, model)
         assert res.plan.objective == pytest.approx(exact, rel=1e-7)
         assert res.result.bound <= res.plan.objective + 1e-6
+
+
+@pytest.mark.parametrize(("seed", "whole"), [(2, True), (3, False), (5, False)])
+def test_the_dive_gives_a_plan_of_reality_on_the_pairs_the_lps_used(seed: int, whole: bool) -> None:
+    inst = random_week(seed, whole)
+    exact = solve(inst, "time", 60).plan.objective
+    pre = preprocess(inst, merge=True, prune=True)
+    opts = SolveOptions(mip_rel_gap=0.0).for_settings(inst.settings)
+    run = Discovery(Task(inst, pre, load_recipe("ddd"), opts))
+    run.lp_phase(opts, float("inf"), 0.0)
+    assert len(run.kernel) > 0
+    assert run.lower <= exact + 1e-6  # the LPs bound the optimum from below
+    run.dive(opts, 60.0, 0.0)
+    assert run.best is not None
+    # a plan of reality costs at least the optimum; the restricted solve may not reach it
+    assert run.upper >= exact - 1e-6
+    n_legs = pre.net.n_legs
+    for piece in run.best.pieces:  # only the pairs the LPs used
+        assert np.isin(piece.com * n_legs + piece.legs, run.kernel).all()
 
 
 def test_a_timetable_is_refused_with_the_model_that_handles_it() -> None:

@@ -52,6 +52,7 @@ LP_SHARE = 0.25  # the most of the time limit the LP relaxations may take
 LP_STALL = 2  # the LP phase ends when this many iterations raised the bound ...
 LP_STALL_SHARE = 0.1  # ... by less than this share of the requested gap (of the bound) ...
 LP_STALL_MIN = 1e-4  # ... or of this share of the bound, if more
+DIVE_SHARE = 0.15  # the most of the time limit the dive after the LP phase may take
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ class Discovery:
         self.best: Schedule | None = None
         self.plan: tuple[BuiltModel, SolveResult] | None = None  # a restricted model, solved
         self.iterations = 0
+        self.kernel = np.zeros(0, dtype=np.int64)  # (commodity, leg) keys the LPs used
         self.t0 = time.perf_counter()
         self.progress: list[tuple[float, float, float]] = []
 
@@ -341,6 +343,7 @@ class Discovery:
                 return
             self.lower = max(self.lower, float(result.objective))
             seen.append(float(result.objective))
+            self.kernel = np.union1d(self.kernel, self.pair_keys(built, _flows(built) > EPS))
             added = self.lengthen_used(built)
             report_progress(
                 "discretization (LP)",
@@ -362,12 +365,72 @@ class Discovery:
             if lp_stalled(seen, gap):
                 return
 
+    def pair_keys(self, built: BuiltModel, used: np.ndarray) -> np.ndarray:
+        """The (timed commodity, leg) keys of the arcs ``used`` (a mask over ``built``'s arcs)."""
+        t = built.timed
+        assert t is not None
+        return np.unique(t.arc_com[used] * self.pre.net.n_legs + t.arc_leg[used])
+
+    def dive(self, opts: SolveOptions, seconds: float, gap: float) -> None:
+        """A plan of reality from the relaxation on the current points restricted to the
+        (commodity, leg) pairs the LP phase used: a far smaller MIP, whose plan is scheduled (and
+        polished when lots left shared departures) like any relaxation's. Its optimum bounds
+        nothing (the restriction drops arcs); only its schedule counts, as an upper bound."""
+        start = time.perf_counter()
+        built = build(self.inst, self.pre, self.task.recipe, points=self.points)
+        t = built.timed
+        assert t is not None
+        keys = t.arc_com * self.pre.net.n_legs + t.arc_leg
+        cols = built.column_bounds["timed_flow"]
+        upper = np.where(np.isin(keys, self.kernel), cols.upper, 0.0)
+        bounds = dict(built.column_bounds)
+        bounds["timed_flow"] = dataclasses.replace(cols, upper=upper)
+        restricted = dataclasses.replace(built, column_bounds=bounds)
+        left = seconds - (time.perf_counter() - start)
+        result = solve(
+            restricted,
+            dataclasses.replace(
+                opts,
+                time_limit_s=max(left, 1.0) if np.isfinite(left) else None,
+                mip_rel_gap=0.5 * gap,
+                lp_first=False,
+                mip_start=None,
+            ),
+        )
+        if not result.has_solution:
+            return
+        ps, unserved = self.pieces(built)
+        sched = self.schedule(built, ps, unserved)
+        if sched.cost < (self.best.cost if self.best else np.inf):
+            self.best = sched
+        left = seconds - (time.perf_counter() - start)
+        if sched.split and sched.cost > self.lower * (1.0 + gap) and left >= 1.0:
+            self.polish(sched, opts, left, gap)
+        elapsed = time.perf_counter() - self.t0
+        self.progress.append((elapsed, self.upper, self.lower))
+        logger.info(
+            "ddd dive: %d of %d arcs (solve %.1f s), objective %.6g, plan %.6g, %d split",
+            int(np.count_nonzero(upper)),
+            t.n_arcs,
+            result.solve_seconds,
+            result.objective,
+            self.upper,
+            len(sched.split),
+        )
+
     # -- plans of reality ------------------------------------------------------------------------
     @property
     def upper(self) -> float:
         """The cheapest plan of reality so far: a schedule, or a restricted model's plan."""
         best = self.best.cost if self.best else np.inf
         return min(best, float(self.plan[1].objective) if self.plan else np.inf)
+
+    @property
+    def gap(self) -> float:
+        """The relative gap between the cheapest plan of reality and the bound (inf without a
+        plan)."""
+        upper = self.upper
+        return (upper - self.lower) / max(abs(upper), 1e-10) if np.isfinite(upper) else np.inf
 
     def polish(
         self, sched: Schedule, opts: SolveOptions, seconds: float | None, gap: float
@@ -563,10 +626,13 @@ def solve_ddd(task: Task) -> tuple[BuiltModel, SolveResult]:
     deadline = run.t0 + limit * (1.0 - FINAL_SHARE)
     if task.recipe.options.get("lp_phase", True):
         run.lp_phase(opts, min(deadline, run.t0 + LP_SHARE * limit), gap)
+    dive_s = min(DIVE_SHARE * limit, deadline - time.perf_counter())
+    if len(run.kernel) and dive_s >= 1.0:
+        run.dive(opts, dive_s, gap)
     termination = Termination.OPTIMAL
     last: tuple[BuiltModel, SolveResult] | None = None
-    ratio, tight = np.inf, False
-    while True:
+    ratio, tight = run.gap, False
+    while ratio > gap + 1e-12:
         left = deadline - time.perf_counter()
         if left <= 0 or run.iterations >= MAX_ITERATIONS:
             termination = Termination.TIME_LIMIT
@@ -602,7 +668,7 @@ def solve_ddd(task: Task) -> tuple[BuiltModel, SolveResult]:
         upper = run.upper
         elapsed = time.perf_counter() - run.t0
         run.progress.append((elapsed, upper, run.lower))
-        ratio = (upper - run.lower) / max(abs(upper), 1e-10) if np.isfinite(upper) else np.inf
+        ratio = run.gap
         report_progress(
             "discretization",
             elapsed,

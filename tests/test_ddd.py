@@ -74,6 +74,14 @@ def mip_only(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
+@pytest.fixture(scope="module")
+def no_dive(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The ddd recipe with the LP relaxations first but no dive after them."""
+    path = tmp_path_factory.mktemp("recipe") / "ddd-no-dive.yaml"
+    path.write_text("name: ddd-no-dive\nextends: ddd\noptions:\n  dive: false\n")
+    return str(path)
+
+
 def test_a_consolidation_the_first_relaxation_allows_is_refined_away(from_releases: str) -> None:
     # With only minute 0 at M, X seems to reach M at 0 and share Y's sailing (one sailing,
     # 1,070). In reality X is at M at 5 h and Y must sail by 1 h: two sailings,
@@ -144,10 +152,12 @@ def random_week(seed: int, whole: bool) -> Instance:
 
 
 @pytest.mark.parametrize(("seed", "whole"), [(2, True), (3, True), (3, False), (5, False)])
-def test_ddd_equals_the_exact_hourly_model(seed: int, whole: bool, mip_only: str) -> None:
+def test_ddd_equals_the_exact_hourly_model(
+    seed: int, whole: bool, mip_only: str, no_dive: str
+) -> None:
     inst = random_week(seed, whole)
     exact = solve(inst, "time", 60).plan.objective
-    for model in ("ddd", mip_only):  # with and without the LP relaxations first
+    for model in ("ddd", mip_only, no_dive):  # with and without the LPs first, the dive after
         res = solve(inst, model)
         assert res.plan.objective == pytest.approx(exact, rel=1e-7)
         assert res.result.bound <= res.plan.objective + 1e-6

@@ -15,7 +15,7 @@ from allocator.errors import AllocatorError, ExitCode
 RECIPE_KEYS = {"name", "description", "family", "extends", "options", "blocks", "math", "reference"}
 # paths: path/colgen families; step_minutes: time family; initial: ddd's first time points
 # (releases, or paths: also each lot's minutes along its quickest route); lp_phase: ddd's LP
-# relaxations first (true or false)
+# relaxations first (true or false); dive: after them, ddd's MIP over the pairs they used
 OPTION_KEYS = {
     "linking",
     "aggregate",
@@ -24,6 +24,7 @@ OPTION_KEYS = {
     "step_minutes",
     "initial",
     "lp_phase",
+    "dive",
 }
 
 

@@ -14,7 +14,10 @@ and the loop ends, at the latest when every arc is exact.
 
 The loop starts with relaxations solved as LPs (``lp_phase``): each lengthens every used arc that
 is too short, which raises the bound for a few seconds per iteration, until no used arc is short,
-the bound stalls or the phase has had its share of the time. Then the relaxations are MIPs.
+the bound stalls or the phase has had its share of the time. A dive (``dive``) then solves the
+relaxation restricted to the (lot, leg) pairs the LPs used, a far smaller MIP whose schedule is an
+early plan of reality; when it is within the gap of the LP bound the loop ends there. Otherwise the
+relaxations are MIPs.
 
 The delivered plan is the best schedule, built as a *restricted* time model over its own dispatch
 and arrival minutes and the current points (every arc there at least its true length, so every
@@ -627,7 +630,7 @@ def solve_ddd(task: Task) -> tuple[BuiltModel, SolveResult]:
     if task.recipe.options.get("lp_phase", True):
         run.lp_phase(opts, min(deadline, run.t0 + LP_SHARE * limit), gap)
     dive_s = min(DIVE_SHARE * limit, deadline - time.perf_counter())
-    if len(run.kernel) and dive_s >= 1.0:
+    if task.recipe.options.get("dive", True) and len(run.kernel) and dive_s >= 1.0:
         run.dive(opts, dive_s, gap)
     termination = Termination.OPTIMAL
     last: tuple[BuiltModel, SolveResult] | None = None
